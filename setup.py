@@ -1,0 +1,76 @@
+# Copyright (c) simdr_ext contributors. All rights reserved.
+"""Installs simdr_ext, an MMPose 1.x extension for SimDR, SimDR* and DARK.
+
+``add_mim_extension`` makes ``tools/``, ``configs/``, ``demo/`` and
+``model-index.yml`` visible to ``mim`` under ``simdr_ext/.mim`` (symlinks for
+``setup.py develop``/legacy editable installs, copies for wheels and sdists),
+the same mechanism mmpose uses.
+"""
+import os
+import os.path as osp
+import shutil
+import sys
+
+from setuptools import find_packages, setup
+
+MIM_FILES = ('tools', 'configs', 'demo', 'model-index.yml',
+             'tests/data')
+
+
+def get_version() -> str:
+    scope: dict = {}
+    with open(osp.join('simdr_ext', 'version.py'), encoding='utf-8') as f:
+        exec(compile(f.read(), 'version.py', 'exec'), scope)
+    return scope['__version__']
+
+
+def add_mim_extension() -> None:
+    """Link or copy the mim files into ``simdr_ext/.mim``."""
+    if 'develop' in sys.argv:
+        mode = 'symlink'
+    elif any(cmd in sys.argv for cmd in ('sdist', 'bdist_wheel', 'bdist',
+                                         'install', 'build')):
+        mode = 'copy'
+    else:
+        return
+    root = osp.dirname(osp.abspath(__file__))
+    mim_path = osp.join(root, 'simdr_ext', '.mim')
+    os.makedirs(mim_path, exist_ok=True)
+    for name in MIM_FILES:
+        src = osp.join(root, name)
+        dst = osp.join(mim_path, name)
+        if not osp.exists(src):
+            continue
+        if osp.islink(dst) or osp.isfile(dst):
+            os.remove(dst)
+        elif osp.isdir(dst):
+            shutil.rmtree(dst)
+        os.makedirs(osp.dirname(dst), exist_ok=True)
+        if mode == 'symlink':
+            os.symlink(osp.relpath(src, osp.dirname(dst)), dst)
+        elif osp.isdir(src):
+            shutil.copytree(src, dst)
+        else:
+            shutil.copyfile(src, dst)
+
+
+if __name__ == '__main__':
+    add_mim_extension()
+    setup(
+        name='simdr_ext',
+        version=get_version(),
+        description='SimDR, SimDR* and DARK keypoint representations, '
+        'and TokenPose, for MMPose 1.x',
+        long_description=open('README.md', encoding='utf-8').read()
+        if osp.exists('README.md') else '',
+        long_description_content_type='text/markdown',
+        license='Apache License 2.0',
+        packages=find_packages(exclude=('configs', 'tools', 'demo', 'tests')),
+        include_package_data=True,
+        python_requires='>=3.8',
+        install_requires=['mmpose>=1.3.0', 'mmengine>=0.10.0', 'mmcv>=2.0.0'],
+        extras_require={
+            'tests': ['pytest', 'hypothesis'],
+            'onnx': ['onnx', 'onnxruntime'],
+        },
+        zip_safe=False)

@@ -1,0 +1,16 @@
+# Copyright (c) simdr_ext contributors. All rights reserved.
+"""simdr_ext: SimDR, SimDR* and DARK keypoint representations for MMPose.
+
+Importing the package registers every codec and model into mmpose's
+registries (``mmpose.registry.KEYPOINT_CODECS`` and ``MODELS``) and
+allow-lists what mmengine checkpoints contain for ``torch.load`` with
+``weights_only=True``.
+"""
+from .utils.safe_load import allow_mmengine_checkpoints
+from .version import __version__
+
+allow_mmengine_checkpoints()
+
+from . import codecs, models  # noqa: E402,F401  (registers the modules)
+
+__all__ = ['__version__', 'codecs', 'models']

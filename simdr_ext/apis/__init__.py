@@ -1,0 +1,2 @@
+# Copyright (c) simdr_ext contributors. All rights reserved.
+"""Importable entry points behind the command-line tools."""

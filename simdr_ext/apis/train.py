@@ -1,0 +1,83 @@
+# Copyright (c) simdr_ext contributors. All rights reserved.
+"""Training entry point behind ``tools/train.py`` and ``mim train``."""
+import argparse
+from typing import List, Optional
+
+from mmengine.config import Config
+from mmengine.runner import Runner
+
+from .common import (add_common_args, apply_cfg_options,
+                     enable_visualization, load_config)
+
+
+def train_parser() -> argparse.ArgumentParser:
+    """The ``tools/train.py`` command line (mmpose's flags)."""
+    parser = argparse.ArgumentParser(description='Train a simdr_ext model')
+    parser.add_argument('config', help='config file')
+    parser.add_argument(
+        '--resume',
+        nargs='?',
+        type=str,
+        const='auto',
+        help='resume from this checkpoint, or without a path from the '
+        'latest checkpoint in the work directory')
+    parser.add_argument(
+        '--amp', action='store_true', help='automatic mixed precision')
+    parser.add_argument(
+        '--no-validate', action='store_true', help='skip validation')
+    parser.add_argument(
+        '--auto-scale-lr',
+        action='store_true',
+        help='scale the learning rate by batch size / base_batch_size')
+    parser.add_argument('--show-dir', help='save validation pictures here')
+    parser.add_argument(
+        '--interval', type=int, default=1, help='visualise every n-th sample')
+    add_common_args(parser)
+    return parser
+
+
+def train_config(args: argparse.Namespace) -> Config:
+    """Build the runner config of a training run from parsed arguments.
+
+    Args:
+        args (argparse.Namespace): Arguments of :func:`train_parser`.
+
+    Returns:
+        Config: The config with the CLI arguments merged in.
+    """
+    cfg = load_config(args.config, args)
+    if args.no_validate:
+        cfg.val_cfg = cfg.val_dataloader = cfg.val_evaluator = None
+    if args.amp:
+        wrapper = cfg.optim_wrapper.get('type', 'OptimWrapper')
+        if wrapper not in ('OptimWrapper', 'AmpOptimWrapper'):
+            raise ValueError(f'--amp does not support optim wrapper {wrapper}')
+        cfg.optim_wrapper.type = 'AmpOptimWrapper'
+        cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
+    if args.resume == 'auto':
+        cfg.resume, cfg.load_from = True, None
+    elif args.resume is not None:
+        cfg.resume, cfg.load_from = True, args.resume
+    if args.auto_scale_lr:
+        cfg.auto_scale_lr.enable = True
+    enable_visualization(cfg, args.show_dir, args.interval)
+    return apply_cfg_options(cfg, args.cfg_options)
+
+
+def train(cfg: Config) -> Runner:
+    """Train with mmengine's runner and return it.
+
+    Args:
+        cfg (Config): A config from :func:`train_config`.
+
+    Returns:
+        Runner: The runner after training.
+    """
+    runner = Runner.from_cfg(cfg)
+    runner.train()
+    return runner
+
+
+def main(argv: Optional[List[str]] = None) -> None:
+    """Run ``tools/train.py``."""
+    train(train_config(train_parser().parse_args(argv)))

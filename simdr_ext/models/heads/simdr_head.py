@@ -1,0 +1,268 @@
+# Copyright (c) simdr_ext contributors. All rights reserved.
+import math
+from typing import Optional, Sequence, Tuple
+
+import torch
+from mmcv.cnn import build_conv_layer
+from torch import Tensor, nn
+
+from mmpose.evaluation.functional import simcc_pck_accuracy
+from mmpose.models.heads.base_head import BaseHead
+from mmpose.registry import KEYPOINT_CODECS, MODELS
+from mmpose.utils.tensor_utils import to_numpy
+from mmpose.utils.typing import (ConfigType, Features, InstanceList,
+                                 OptConfigType, OptSampleList)
+from ...codecs.utils.simdr import num_bins
+from ..utils.simdr_flip import flip_simdr_vectors
+
+OptIntSeq = Optional[Sequence[int]]
+
+
+def strided_size(size: int, stride: int) -> int:
+    """Feature-map length after ``log2(stride)`` stride-2 stages.
+
+    Each stride-2 conv or pool with "same" padding gives ``ceil(n / 2)``,
+    which is what mmpose's ResNet does at any input size.
+
+    Args:
+        size (int): Input length in pixels.
+        stride (int): Total stride, a power of 2.
+
+    Returns:
+        int: The feature-map length.
+    """
+    if stride < 1 or stride & (stride - 1):
+        raise ValueError(f'feature stride must be a power of 2, got {stride}')
+    for _ in range(int(math.log2(stride))):
+        size = (size + 1) // 2
+    return size
+
+
+@MODELS.register_module()
+class SimDRHead(BaseHead):
+    """SimDR head: one embedding per keypoint, two shared linear classifiers.
+
+    Fig. 2 of `SimCC`_ (first published as SimDR): the encoder yields one
+    embedding per keypoint, and one linear layer shared by all keypoints
+    projects it to ``round(w * k)`` x logits, another to ``round(h * k)`` y
+    logits. For a SimpleBaseline encoder (SimDR Table 2) the embedding is the
+    flattened K-channel map after the deconvolutions and a 1x1 conv; without
+    deconvolutions it is the flattened map of a 1x1 conv on the backbone's
+    last feature map (``channels_per_joint`` maps per keypoint, Table 4).
+    The feature-map size is derived from ``input_size`` and
+    ``in_featuremap_stride``, so the same config works at every input size.
+
+    Parameter names equal mmpose's ``SimCCHead`` (``deconv_head``,
+    ``final_layer``, ``mlp_head_x``, ``mlp_head_y``), so its checkpoints of the
+    same architecture load unchanged.
+
+    Note:
+        - batch size: B, keypoint number: K
+        - input size: [w, h], splitting factor: k
+        - Wx = round(w * k), Wy = round(h * k)
+
+    Args:
+        in_channels (int): Channels of the backbone's last feature map.
+        out_channels (int): Number of keypoints K.
+        input_size (tuple): Input image size ``(w, h)``.
+        split_ratio (float): The splitting factor ``k``. Defaults to 2.0.
+        in_featuremap_stride (int): Stride of the backbone's last feature
+            map (32 for ResNet). Defaults to 32.
+        deconv_out_channels (Sequence[int], optional): Channels of each
+            deconvolution; ``None`` or ``()`` for none. Defaults to
+            ``(256, 256, 256)``.
+        deconv_kernel_sizes (Sequence[int], optional): Kernel size of each
+            deconvolution. Defaults to ``(4, 4, 4)``.
+        channels_per_joint (int): Maps per keypoint of the final 1x1 conv
+            (``t`` of the upsample-free design). Defaults to 1.
+        loss (dict): Loss config. Defaults to
+            ``dict(type='LabelSmoothCELoss', use_target_weight=True)``.
+        decoder (dict, optional): Codec config used to decode predictions;
+            its ``input_size`` and ``split_ratio`` must equal the head's.
+            Defaults to ``None``.
+        init_cfg (dict, optional): Initialisation config. Defaults to
+            :attr:`default_init_cfg`.
+
+    .. _`SimCC`: https://arxiv.org/abs/2107.03332
+    """
+
+    def __init__(self,
+                 in_channels: int,
+                 out_channels: int,
+                 input_size: Tuple[int, int],
+                 split_ratio: float = 2.0,
+                 in_featuremap_stride: int = 32,
+                 deconv_out_channels: OptIntSeq = (256, 256, 256),
+                 deconv_kernel_sizes: OptIntSeq = (4, 4, 4),
+                 channels_per_joint: int = 1,
+                 loss: ConfigType = dict(
+                     type='LabelSmoothCELoss', use_target_weight=True),
+                 decoder: OptConfigType = None,
+                 init_cfg: OptConfigType = None) -> None:
+        super().__init__(init_cfg or self.default_init_cfg)
+        self.in_channels = in_channels
+        self.out_channels = out_channels
+        self.input_size = tuple(input_size)
+        self.split_ratio = split_ratio
+        self.channels_per_joint = channels_per_joint
+        self.loss_module = MODELS.build(loss)
+        self.decoder = KEYPOINT_CODECS.build(decoder) if decoder else None
+        self._check_decoder()
+
+        feat_w, feat_h = (strided_size(s, in_featuremap_stride)
+                          for s in self.input_size)
+        deconv_out_channels = tuple(deconv_out_channels or ())
+        if deconv_out_channels:
+            if channels_per_joint != 1:
+                raise ValueError('SimDRHead: channels_per_joint > 1 is the '
+                                 'upsample-free design; it takes no '
+                                 'deconvolutions')
+            self.deconv_head = MODELS.build(
+                dict(
+                    type='HeatmapHead',
+                    in_channels=in_channels,
+                    out_channels=out_channels,
+                    deconv_out_channels=deconv_out_channels,
+                    deconv_kernel_sizes=deconv_kernel_sizes,
+                    final_layer=dict(kernel_size=1)))
+            scale = 2**len(deconv_out_channels)
+            feat_w, feat_h = feat_w * scale, feat_h * scale
+        else:
+            self.deconv_head = None
+            self.final_layer = build_conv_layer(
+                dict(
+                    type='Conv2d',
+                    in_channels=in_channels,
+                    out_channels=out_channels * channels_per_joint,
+                    kernel_size=1))
+        self.featuremap_size = (feat_w, feat_h)
+        self.embedding_dim = channels_per_joint * feat_w * feat_h
+        self.num_bins = tuple(num_bins(s, split_ratio)
+                              for s in self.input_size)
+        self.mlp_head_x = nn.Linear(self.embedding_dim, self.num_bins[0])
+        self.mlp_head_y = nn.Linear(self.embedding_dim, self.num_bins[1])
+
+    def _check_decoder(self) -> None:
+        if self.decoder is None:
+            return
+        mine = (self.input_size, float(self.split_ratio))
+        theirs = (tuple(getattr(self.decoder, 'input_size', ())),
+                  float(getattr(self.decoder, 'split_ratio', -1)))
+        if mine != theirs:
+            raise ValueError(
+                f'SimDRHead got input_size={mine[0]}, split_ratio={mine[1]} '
+                f'but its decoder {type(self.decoder).__name__} has '
+                f'input_size={theirs[0]}, split_ratio={theirs[1]}: bind both '
+                'to the same codec settings')
+
+    def embed(self, feats: Tuple[Tensor, ...]) -> Tensor:
+        """Keypoint embeddings from backbone features.
+
+        Args:
+            feats (Tuple[Tensor]): Backbone outputs; the last one is used,
+                shape (B, C, h', w').
+
+        Returns:
+            Tensor: Embeddings in shape (B, K, D) with ``D = t * H * W`` of
+            the map the classifiers read.
+        """
+        x = feats[-1]
+        if self.deconv_head is not None:
+            x = self.deconv_head(feats)
+        else:
+            x = self.final_layer(x)
+        b, _, h, w = x.shape
+        if (w, h) != self.featuremap_size:
+            raise ValueError(
+                f'SimDRHead expects a {self.featuremap_size[0]}x'
+                f'{self.featuremap_size[1]} (w x h) map for input_size '
+                f'{self.input_size}, got {w}x{h}: check input_size and '
+                'in_featuremap_stride against the backbone')
+        return x.reshape(b, self.out_channels, -1)
+
+    def forward(self, feats: Tuple[Tensor, ...]) -> Tuple[Tensor, Tensor]:
+        """Forward the head.
+
+        Args:
+            feats (Tuple[Tensor]): Backbone outputs, the last in shape
+                (B, C, h', w').
+
+        Returns:
+            tuple: x logits (B, K, Wx) and y logits (B, K, Wy).
+        """
+        emb = self.embed(feats)
+        return self.mlp_head_x(emb), self.mlp_head_y(emb)
+
+    def predict(self,
+                feats: Features,
+                batch_data_samples: OptSampleList,
+                test_cfg: OptConfigType = None) -> InstanceList:
+        """Predict keypoints, with optional flip test.
+
+        With ``test_cfg['flip_test']`` the features are ``[orig, flipped]``;
+        the flipped logits are mapped back by :func:`flip_simdr_vectors`
+        (mirror swap, reversal and the ``(L - 1) - (w - 1) k`` bin shift)
+        and the two sets of logits are averaged before decoding.
+
+        Args:
+            feats (Tuple[Tensor] | List[Tuple[Tensor]]): Backbone outputs,
+                or two of them for flip test.
+            batch_data_samples (List[PoseDataSample]): The data samples.
+            test_cfg (dict, optional): ``flip_test`` (bool). Defaults to
+                ``None``.
+
+        Returns:
+            List[InstanceData]: ``keypoints`` (1, K, 2) in input pixels and
+            ``keypoint_scores`` (1, K) per sample.
+        """
+        test_cfg = test_cfg or {}
+        if test_cfg.get('flip_test', False):
+            assert isinstance(feats, list) and len(feats) == 2
+            pred_x, pred_y = self.forward(feats[0])
+            flip_x, flip_y = flip_simdr_vectors(
+                *self.forward(feats[1]),
+                flip_indices=batch_data_samples[0].metainfo['flip_indices'],
+                input_width=self.input_size[0],
+                split_ratio=self.split_ratio)
+            pred_x = (pred_x + flip_x) * 0.5
+            pred_y = (pred_y + flip_y) * 0.5
+        else:
+            pred_x, pred_y = self.forward(feats)
+        return self.decode((pred_x, pred_y))
+
+    def loss(self,
+             feats: Tuple[Tensor, ...],
+             batch_data_samples: OptSampleList,
+             train_cfg: OptConfigType = None) -> dict:
+        """Loss and SimDR PCK accuracy of a batch.
+
+        Args:
+            feats (Tuple[Tensor]): Backbone outputs.
+            batch_data_samples (List[PoseDataSample]): Samples with
+                ``gt_instance_labels`` from the codec.
+            train_cfg (dict, optional): Unused. Defaults to ``None``.
+
+        Returns:
+            dict: ``loss_kpt`` and ``acc_pose``.
+        """
+        pred_x, pred_y = self.forward(feats)
+        labels = [d.gt_instance_labels for d in batch_data_samples]
+        gt_x = torch.cat([lb.keypoint_x_labels for lb in labels])
+        gt_y = torch.cat([lb.keypoint_y_labels for lb in labels])
+        weights = torch.cat([lb.keypoint_weights for lb in labels])
+        loss = self.loss_module((pred_x, pred_y), (gt_x, gt_y), weights)
+        _, acc, _ = simcc_pck_accuracy(
+            output=to_numpy((pred_x, pred_y)),
+            target=to_numpy((gt_x, gt_y)),
+            simcc_split_ratio=self.split_ratio,
+            mask=to_numpy(weights) > 0)
+        return dict(loss_kpt=loss, acc_pose=torch.tensor(acc))
+
+    @property
+    def default_init_cfg(self) -> list:
+        return [
+            dict(
+                type='Normal', layer=['Conv2d', 'ConvTranspose2d'], std=0.001),
+            dict(type='Constant', layer='BatchNorm2d', val=1),
+            dict(type='Normal', layer=['Linear'], std=0.01, bias=0),
+        ]

@@ -1,0 +1,4 @@
+# Copyright (c) simdr_ext contributors. All rights reserved.
+from .label_smooth_ce_loss import LabelSmoothCELoss
+
+__all__ = ['LabelSmoothCELoss']

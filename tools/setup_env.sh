@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# Creates (or checks) the project's virtual environment at .venv/.
+#
+# Idempotent: a stamp records a hash of the requirement files; when it matches
+# and the stack imports, the script exits without calling pip at all.
+# Every pip call gets the same constraints file so that no later install
+# lifts numpy to 2.x or swaps torch for the local CPU-only build.
+set -euo pipefail
+
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+venv="$root/.venv"
+py="$venv/bin/python"
+cons="$root/requirements/constraints.txt"
+stamp="$venv/.simdr_ext-setup"
+want="$(cat requirements/*.txt setup.py tools/setup_env.sh | sha256sum | cut -d' ' -f1)"
+
+check() {
+    "$py" - <<'PY' >/dev/null 2>&1
+import mmcv.ops, mmdet, mmengine, mmpose, xtcocotools, pycocotools, mim
+import simdr_ext
+PY
+}
+
+if [ -x "$py" ] && [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ] && check; then
+    echo "setup_env: .venv is up to date"
+    exit 0
+fi
+
+[ -x "$py" ] || python3 -m venv "$venv"
+pip=("$py" -m pip install --disable-pip-version-check -c "$cons")
+
+echo "setup_env: build requirements (torch, torchvision, numpy<2, setuptools<81)"
+"${pip[@]}" -r requirements/build.txt
+
+if ! "$py" -c "import mmcv.ops" >/dev/null 2>&1; then
+    echo "setup_env: mmcv 2.1.0 with CPU ops (compiled once, then served from pip's wheel cache)"
+    MMCV_WITH_OPS=1 FORCE_CUDA=0 MAX_JOBS="${MAX_JOBS:-$(nproc)}" \
+        "${pip[@]}" --no-build-isolation mmcv==2.1.0
+fi
+
+echo "setup_env: OpenMMLab stack and run-time requirements"
+"${pip[@]}" -r requirements/runtime.txt mmengine mmdet
+"${pip[@]}" --no-deps mmpose openmim
+"${pip[@]}" -r requirements/tests.txt
+
+echo "setup_env: simdr_ext (editable, legacy develop mode so that mim finds simdr_ext/.mim)"
+"${pip[@]}" --no-deps --no-build-isolation --no-use-pep517 -e .
+
+check || { echo "setup_env: the stack does not import; see the pip output above" >&2; exit 1; }
+echo "$want" > "$stamp"
+echo "setup_env: done"
