@@ -10,8 +10,8 @@ import simdr_ext
 from mmpose.registry import KEYPOINT_CODECS, MODELS
 
 EXPECTED = {
-    KEYPOINT_CODECS: ['SimDRLabel'],
-    MODELS: ['SimDRHead', 'LabelSmoothCELoss'],
+    KEYPOINT_CODECS: ['SimDRLabel', 'SASimDRLabel', 'DarkHeatmap'],
+    MODELS: ['SimDRHead', 'LabelSmoothCELoss', 'SimDRKLLoss'],
 }
 
 

@@ -1,4 +1,6 @@
 # Copyright (c) simdr_ext contributors. All rights reserved.
+from .dark_heatmap import DarkHeatmap
+from .sa_simdr_label import SASimDRLabel
 from .simdr_label import SimDRLabel
 
-__all__ = ['SimDRLabel']
+__all__ = ['DarkHeatmap', 'SASimDRLabel', 'SimDRLabel']

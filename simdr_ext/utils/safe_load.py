@@ -2,37 +2,72 @@
 """Let ``torch.load(weights_only=True)`` read mmengine checkpoints.
 
 Since torch 2.6 ``torch.load`` defaults to ``weights_only=True`` and refuses
-any class that is not allow-listed. mmengine 0.10.7 calls ``torch.load``
+any global that is not allow-listed. mmengine 0.10.7 calls ``torch.load``
 without ``weights_only``, so resuming or testing its own checkpoints fails.
 Instead of turning the check off (``TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD``), the
-few plain-data types that mmengine and mmpose really write are allow-listed
-here: the message hub's ``HistoryBuffer`` and numpy arrays, dtypes and
-scalars. Anything else (a pickle that would run code) is still refused.
+plain-data types that mmengine and mmpose really write are allow-listed here:
+numpy arrays, dtypes and scalars, and the message hub's ``HistoryBuffer``.
+
+``HistoryBuffer`` pickles its statistics methods as
+``getattr(HistoryBuffer, 'mean')``. Allowing ``builtins.getattr`` itself would
+let a crafted file walk from any allowed object to ``os.system``; instead the
+name ``builtins.getattr`` is bound to :func:`history_buffer_getattr`, which
+only returns registered statistics methods of ``HistoryBuffer`` and refuses
+everything else.
 """
-from typing import List
+import pickle
+from typing import Any, Callable, List, Tuple, Union
 
 import numpy as np
 import torch
 
+SafeGlobal = Union[Callable, Tuple[Callable, str]]
 
-def mmengine_checkpoint_globals() -> List[object]:
-    """The classes and functions an mmengine/mmpose checkpoint pickles.
+
+def history_buffer_getattr(obj: Any, name: str) -> Any:
+    """``getattr`` restricted to ``HistoryBuffer``'s statistics methods.
+
+    Args:
+        obj (Any): Must be the ``HistoryBuffer`` class.
+        name (str): A statistics method registered on it ('min', 'max',
+            'current', 'mean' or a custom one).
 
     Returns:
-        list: Objects for ``torch.serialization.add_safe_globals``.
+        Callable: The method.
     """
     from mmengine.logging.history_buffer import HistoryBuffer
-    try:  # numpy >= 2 moved the pickled helpers to numpy._core
-        from numpy._core.multiarray import _reconstruct, scalar
-    except ImportError:
-        from numpy.core.multiarray import _reconstruct, scalar
-    dtype_classes = [type(np.dtype(t)) for t in np.sctypeDict.values()]
-    return [HistoryBuffer, _reconstruct, scalar, np.ndarray, np.dtype
-            ] + sorted(set(dtype_classes), key=lambda c: c.__name__)
+    if obj is HistoryBuffer and isinstance(name, str) and (
+            name in HistoryBuffer._statistics_methods
+            or name in ('min', 'max', 'current', 'mean')):
+        return getattr(obj, name)
+    raise pickle.UnpicklingError(
+        f'refused getattr({obj!r}, {name!r}) while loading a checkpoint: '
+        'only HistoryBuffer statistics methods are allowed')
+
+
+def mmengine_checkpoint_globals() -> List[SafeGlobal]:
+    """The globals an mmengine/mmpose checkpoint pickles, made safe.
+
+    Returns:
+        list: Entries for ``torch.serialization.add_safe_globals``.
+    """
+    from mmengine.logging.history_buffer import HistoryBuffer
+    from numpy.core.multiarray import _reconstruct, scalar
+
+    # numpy 1.x pickles these as numpy.core.multiarray.*, numpy 2.x as
+    # numpy._core.multiarray.*: a checkpoint may come from either
+    numpy_helpers = [(fn, f'{module}.multiarray.{fn.__name__}')
+                     for fn in (_reconstruct, scalar)
+                     for module in ('numpy.core', 'numpy._core')]
+    dtype_classes = sorted({type(np.dtype(t))
+                            for t in np.sctypeDict.values()},
+                           key=lambda c: c.__name__)
+    return [
+        HistoryBuffer, np.ndarray, np.dtype,
+        (history_buffer_getattr, 'builtins.getattr')
+    ] + numpy_helpers + dtype_classes
 
 
 def allow_mmengine_checkpoints() -> None:
     """Allow-list :func:`mmengine_checkpoint_globals` for ``torch.load``."""
-    add = getattr(torch.serialization, 'add_safe_globals', None)
-    if add is not None:  # torch < 2.4 has no weights_only allow-list
-        add(mmengine_checkpoint_globals())
+    torch.serialization.add_safe_globals(mmengine_checkpoint_globals())

@@ -89,3 +89,77 @@ def check_keypoint_arrays(
                          f'{keypoints_visible.shape}')
     keypoints_visible = np.nan_to_num(keypoints_visible, nan=0.0)
     return keypoints[..., :2], keypoints_visible
+
+
+def check_positive(owner: str, name: str, value: float) -> float:
+    """Return ``float(value)`` if it is a finite number > 0, else raise.
+
+    Args:
+        owner (str): Class name used in the message.
+        name (str): Argument name used in the message.
+        value (float): The value to check.
+
+    Returns:
+        float: The value.
+    """
+    value = check_range(owner, name, value, low=0.0)
+    if value == 0:
+        raise ValueError(f'{owner} got {name}={value!r}: expected a value '
+                         '> 0')
+    return value
+
+
+def check_sigma_pair(owner: str, sigma) -> Tuple[float, float]:
+    """Validate a sigma given as one number or as ``(sigma_x, sigma_y)``.
+
+    Args:
+        owner (str): Class name used in the message.
+        sigma (float | Sequence[float]): One sigma for both axes, or two.
+
+    Returns:
+        tuple: ``(sigma_x, sigma_y)``, both finite and > 0.
+    """
+    if isinstance(sigma, numbers.Real):
+        sigma = (sigma, sigma)
+    try:
+        sx, sy = sigma
+    except (TypeError, ValueError):
+        raise ValueError(f'{owner} got sigma={sigma!r}: expected a number '
+                         'or (sigma_x, sigma_y)')
+    return tuple(check_positive(owner, 'sigma', s) for s in (sx, sy))
+
+
+def check_size(owner: str, name: str, size: Sequence[int]) -> Tuple[int, int]:
+    """Validate a ``(w, h)`` size of positive integers named ``name``.
+
+    Args:
+        owner (str): Class name used in the message.
+        name (str): Argument name used in the message.
+        size (Sequence[int]): The size ``(w, h)``.
+
+    Returns:
+        tuple: ``(w, h)`` as Python ints.
+    """
+    try:
+        return check_input_size(owner, size)
+    except ValueError:
+        raise ValueError(f'{owner} got {name}={size!r}: expected two '
+                         'positive integers (w, h)') from None
+
+
+def check_choice(owner: str, name: str, value, choices: Sequence) -> object:
+    """Return ``value`` if it is one of ``choices``, else raise.
+
+    Args:
+        owner (str): Class name used in the message.
+        name (str): Argument name used in the message.
+        value (object): The value to check.
+        choices (Sequence): The allowed values.
+
+    Returns:
+        object: The value.
+    """
+    if value not in choices:
+        raise ValueError(f'{owner} got {name}={value!r}: expected one of '
+                         f'{tuple(choices)}')
+    return value

@@ -96,7 +96,7 @@ def test_decoder_disagreeing_with_head_raises():
 
 def test_feature_map_of_wrong_size_is_reported():
     head = build()
-    with pytest.raises(ValueError, match='expects a 2x2'):
+    with pytest.raises(ValueError, match='expects a 8x8 .w x h. map'):
         head((torch.randn(1, 32, 3, 2), ))
 
 

@@ -1,0 +1,213 @@
+# Copyright (c) simdr_ext contributors. All rights reserved.
+from typing import List, Optional, Tuple, Union
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from mmpose.codecs.base import BaseKeypointCodec
+from mmpose.registry import KEYPOINT_CODECS
+from .utils.dark import (heatmap_argmax, heatmap_argmax_torch, refine_dark,
+                         refine_dark_torch, refine_shift, refine_shift_torch)
+from .utils.gaussian import gaussian_heatmaps
+from .utils.simdr import keypoint_bins
+from .utils.validation import (check_choice, check_input_size,
+                               check_keypoint_arrays, check_positive,
+                               check_size)
+
+DECODE_MODES = ('argmax', 'shift', 'dark')
+
+
+@KEYPOINT_CODECS.register_module()
+class DarkHeatmap(BaseKeypointCodec):
+    r"""Gaussian heatmaps with DARK's unbiased encoding and decoding.
+
+    Implements `Distribution-Aware Coordinate Representation for Human Pose
+    Estimation`_. Encoding: a keypoint ``g`` becomes ``g' = g / lambda`` in
+    heatmap pixels (eq. 12) and a Gaussian of peak 1 centred at ``g'``
+    (``unbiased``, eq. 14 with ``g'``) or at ``round(g')`` (eq. 13-14, the
+    biased encoding of Table 3). Decoding: argmax, then nothing
+    (``'argmax'``), the 1/4 pixel shift of eq. 1 (``'shift'``) or DARK's
+    modulation (eq. 10-11) + Taylor step (eq. 9) (``'dark'``), then
+    ``x lambda`` (eq. 2). The ``'dark'`` step blurs only the patch that its
+    5x5 window reads, so it costs O(K ks^2), not O(K H W ks); eq. 11's
+    rescale is a constant in the log and is skipped, its min-subtraction is
+    not applied, as in mmpose and the authors' code (see
+    :mod:`simdr_ext.codecs.utils.dark`). Scores are the heatmap max, as
+    mmpose; a map whose max is <= 0 decodes to heatmap pixel (-1, -1).
+
+    Coordinate convention: heatmap pixel ``i`` is centred on input pixel
+    ``i * lambda`` (``lambda = w / W`` per axis, mmpose's convention);
+    invisible (``keypoints_visible < 0.5``), non-finite and off-map
+    keypoints (``round(g')`` outside the map, the centre-in-map rule that
+    :class:`SimDRLabel` uses, not mmpose's 3-sigma rule) get weight 0 and
+    add nothing to the heatmaps.
+
+    Several instances (N > 1) are merged by a per-keypoint maximum over the
+    instances, like mmpose's multi-instance generators; N = 1 gives
+    mmpose's ``MSRAHeatmap`` layout (``MSRAHeatmap`` accepts only N = 1).
+
+    Note:
+        - instance number: N
+        - keypoint number: K
+        - input image size: [w, h]
+        - heatmap size: [W, H], with W <= w and H <= h
+
+    Encoded:
+        - heatmaps (np.ndarray): float32 heatmaps in shape (K, H, W)
+        - keypoint_weights (np.ndarray): float32 weights in shape (N, K)
+
+    Args:
+        input_size (tuple): Input image size ``(w, h)`` in pixels.
+        heatmap_size (tuple): Heatmap size ``(W, H)``, at most
+            ``input_size`` on each axis.
+        sigma (float): Gaussian standard deviation in heatmap pixels.
+            Defaults to 2.0.
+        unbiased (bool): Centre the Gaussian at the unquantised ``g'``.
+            Defaults to ``True``.
+        decode_mode (str): ``'argmax'``, ``'shift'`` or ``'dark'``.
+            Defaults to ``'dark'``.
+        blur_kernel_size (int): Odd size of the modulation kernel; OpenCV's
+            sigma ``0.3 ((ks - 1) / 2 - 1) + 0.8`` should match ``sigma``
+            (11 for 2, 17 for about 3). Defaults to 11.
+
+    .. _`Distribution-Aware Coordinate Representation for Human Pose
+       Estimation`: https://arxiv.org/abs/1910.06278
+    """
+
+    label_mapping_table = dict(keypoint_weights='keypoint_weights')
+    field_mapping_table = dict(heatmaps='heatmaps')
+
+    def __init__(self,
+                 input_size: Tuple[int, int],
+                 heatmap_size: Tuple[int, int],
+                 sigma: float = 2.0,
+                 unbiased: bool = True,
+                 decode_mode: str = 'dark',
+                 blur_kernel_size: int = 11) -> None:
+        super().__init__()
+        name = self.__class__.__name__
+        self.input_size = check_input_size(name, input_size)
+        self.heatmap_size = check_size(name, 'heatmap_size', heatmap_size)
+        if any(hs > s for hs, s in zip(self.heatmap_size, self.input_size)):
+            raise ValueError(
+                f'{name} got heatmap_size={heatmap_size!r} larger than '
+                f'input_size={input_size!r}: expected a downsampling ratio '
+                '>= 1 (DARK eq. 12); are (W, H) and (w, h) swapped?')
+        self.sigma = check_positive(name, 'sigma', sigma)
+        self.unbiased = bool(unbiased)
+        self.decode_mode = check_choice(name, 'decode_mode', decode_mode,
+                                        DECODE_MODES)
+        if isinstance(blur_kernel_size, bool) or not isinstance(
+                blur_kernel_size, int) or blur_kernel_size < 1 \
+                or blur_kernel_size % 2 == 0:
+            raise ValueError(f'{name} got blur_kernel_size='
+                             f'{blur_kernel_size!r}: expected an odd '
+                             'positive integer')
+        self.blur_kernel_size = blur_kernel_size
+        # lambda of eq. (2) / (12), per axis
+        self.scale_factor = np.array(self.input_size, np.float64) / np.array(
+            self.heatmap_size, np.float64)
+
+    def encode(self,
+               keypoints: np.ndarray,
+               keypoints_visible: Optional[np.ndarray] = None) -> dict:
+        """Encode keypoints into heatmaps (DARK eq. 12-14).
+
+        Args:
+            keypoints (np.ndarray): Keypoints in input pixels, shape
+                (N, K, D) with D >= 2 (only x and y are used).
+            keypoints_visible (np.ndarray, optional): Visibility in shape
+                (N, K). ``None`` means all visible. Defaults to ``None``.
+
+        Returns:
+            dict: ``heatmaps`` (K, H, W), the per-keypoint max over the N
+            instances, and ``keypoint_weights`` (N, K), both float32.
+        """
+        keypoints, keypoints_visible = check_keypoint_arrays(
+            self.__class__.__name__, keypoints, keypoints_visible)
+        with np.errstate(invalid='ignore'):
+            scaled = keypoints / self.scale_factor  # g' of eq. (12)
+        # split_ratio 1 on heatmap pixels: round(g') must lie on the map
+        bins, weights = keypoint_bins(scaled, keypoints_visible,
+                                      self.heatmap_size, 1.0)
+        centres = scaled if self.unbiased else bins.astype(np.float64)
+        heatmaps = gaussian_heatmaps(centres, weights, self.heatmap_size,
+                                     self.sigma)
+        return dict(heatmaps=heatmaps, keypoint_weights=weights)
+
+    def _check_heatmaps(self, heatmaps) -> None:
+        width, height = self.heatmap_size
+        if heatmaps.ndim not in (3, 4) or tuple(
+                heatmaps.shape[-2:]) != (height, width):
+            raise ValueError(
+                f'{self.__class__.__name__} expects heatmaps in shape '
+                f'(K, {height}, {width}) or (N, K, {height}, {width}) '
+                f'(heatmap_size {self.heatmap_size}), got '
+                f'{tuple(heatmaps.shape)}')
+
+    def decode(self, encoded: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
+        """Decode heatmaps into input-pixel keypoints (DARK Sec. 3.1).
+
+        Args:
+            encoded (np.ndarray): Heatmaps in shape (K, H, W) (one instance,
+                as mmpose's heads pass them) or (N, K, H, W).
+
+        Returns:
+            tuple:
+            - keypoints (np.ndarray): Float32 input pixels in shape
+              (N, K, 2), N = 1 for (K, H, W) input.
+            - scores (np.ndarray): Float32 heatmap maxima in shape (N, K).
+        """
+        heatmaps = np.asarray(encoded)
+        self._check_heatmaps(heatmaps)
+        if heatmaps.ndim == 3:
+            heatmaps = heatmaps[None]
+        locs, scores = heatmap_argmax(heatmaps)
+        if self.decode_mode == 'shift':
+            locs = refine_shift(heatmaps, locs)
+        elif self.decode_mode == 'dark':
+            locs = refine_dark(heatmaps, locs, self.blur_kernel_size)
+        keypoints = locs * self.scale_factor  # eq. (2)
+        return keypoints.astype(np.float32), scores.astype(np.float32)
+
+    def decode_torch(self, heatmaps: Tensor) -> Tuple[Tensor, Tensor]:
+        """Torch twin of :meth:`decode` (batched, same results).
+
+        Args:
+            heatmaps (Tensor): Heatmaps in shape (N, K, H, W) or (K, H, W).
+
+        Returns:
+            tuple: float32 keypoints (N, K, 2) and scores (N, K).
+        """
+        self._check_heatmaps(heatmaps)
+        if heatmaps.ndim == 3:
+            heatmaps = heatmaps[None]
+        locs, scores = heatmap_argmax_torch(heatmaps)
+        if self.decode_mode == 'shift':
+            locs = refine_shift_torch(heatmaps, locs)
+        elif self.decode_mode == 'dark':
+            locs = refine_dark_torch(heatmaps, locs, self.blur_kernel_size)
+        scale = torch.from_numpy(self.scale_factor).to(heatmaps.device)
+        return (locs * scale).float(), scores.float()
+
+    def batch_decode(
+        self, batch_heatmaps: Union[Tensor, np.ndarray]
+    ) -> Tuple[List[np.ndarray], List[np.ndarray]]:
+        """Decode a batch of top-down heatmaps in one vectorised call.
+
+        mmpose's ``BaseHead.decode`` calls this with the (flip-averaged)
+        batch instead of calling :meth:`decode` once per sample.
+
+        Args:
+            batch_heatmaps (Tensor): Heatmaps in shape (B, K, H, W).
+
+        Returns:
+            tuple: lists of B keypoint arrays (1, K, 2) and B score arrays
+            (1, K), one per data sample.
+        """
+        keypoints, scores = self.decode_torch(
+            torch.as_tensor(batch_heatmaps).detach())
+        keypoints = keypoints.cpu().numpy()[:, None]
+        scores = scores.cpu().numpy()[:, None]
+        return list(keypoints), list(scores)

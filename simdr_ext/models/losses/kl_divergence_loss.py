@@ -1,0 +1,95 @@
+# Copyright (c) simdr_ext contributors. All rights reserved.
+from typing import Optional
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from mmpose.registry import MODELS
+from .label_smooth_ce_loss import weighted_keypoint_mean
+
+
+@MODELS.register_module()
+class SimDRKLLoss(nn.Module):
+    r"""KL divergence between SimDR* Gaussian labels and predicted softmax.
+
+    SimDR* trains its 1D classifiers against Gaussian labels with the
+    Kullback-Leibler divergence (SimDR Sec. 3.3, below eq. (7)). Targets are
+    first normalised to sum 1 per keypoint and axis (a Gaussian divided by
+    ``sigma * sqrt(2 pi)`` sums to 1 only when untruncated; all-zero labels
+    of invisible keypoints stay zero). Per keypoint and axis
+
+    .. math:: KL(t \| \mathrm{softmax}(o)) = \frac{1}{L} \sum_i t_i
+              (\log t_i - \log \mathrm{softmax}(o)_i),
+
+    with ``0 log 0 = 0`` and the **mean over the L bins** (as the authors'
+    ``KLDiscretLoss`` and mmpose's, ``torch.mean(kl, dim=1)``); the x and y
+    terms are added, and the result is averaged over the keypoints with
+    weight > 0 (:func:`weighted_keypoint_mean`). mmpose's ``KLDiscretLoss``
+    instead sums over instances and divides by K, so its value grows with
+    the batch size. An empty or all-invisible batch gives 0, still attached
+    to the graph.
+
+    Note:
+        - N: number of instances, K: number of keypoints
+        - Wx, Wy: number of x / y bins
+
+    Args:
+        use_target_weight (bool): Weigh keypoints by ``target_weight``.
+            Defaults to ``True``.
+        loss_weight (float): Factor on the loss. Defaults to 1.0.
+    """
+
+    def __init__(self,
+                 use_target_weight: bool = True,
+                 loss_weight: float = 1.0) -> None:
+        super().__init__()
+        self.use_target_weight = use_target_weight
+        self.loss_weight = loss_weight
+
+    @staticmethod
+    def axis_loss(pred: Tensor, target: Tensor) -> Tensor:
+        """Bin-averaged KL divergence of one axis, shape (N, K, L) -> (N, K).
+
+        Args:
+            pred (Tensor): Logits in shape (N, K, L).
+            target (Tensor): Non-negative labels in shape (N, K, L).
+
+        Returns:
+            Tensor: The loss per keypoint in shape (N, K).
+        """
+        assert pred.shape == target.shape, (
+            f'pred {tuple(pred.shape)} and target {tuple(target.shape)} '
+            'must have the same shape')
+        target = target.to(torch.float32)
+        mass = target.sum(-1, keepdim=True)
+        target = target / mass.clamp(min=torch.finfo(target.dtype).tiny)
+        # xlogy(t, t) = t log t with 0 log 0 = 0
+        kl = torch.xlogy(target, target) - target * F.log_softmax(
+            pred.float(), dim=-1)
+        return kl.mean(-1)
+
+    def forward(self,
+                pred_simcc: tuple,
+                gt_simcc: tuple,
+                target_weight: Optional[Tensor] = None) -> Tensor:
+        """Compute the loss.
+
+        Args:
+            pred_simcc (tuple[Tensor, Tensor]): x and y logits in shapes
+                (N, K, Wx) and (N, K, Wy).
+            gt_simcc (tuple[Tensor, Tensor]): x and y targets, same shapes.
+            target_weight (Tensor, optional): Keypoint weights in shape
+                (N, K). Defaults to ``None``.
+
+        Returns:
+            Tensor: The scalar loss.
+        """
+        per_keypoint = sum(
+            self.axis_loss(p, t) for p, t in zip(pred_simcc, gt_simcc))
+        if self.use_target_weight and target_weight is not None:
+            weights = target_weight
+        else:
+            # explicit ones (not None): an empty batch gives 0, not 0 / 0
+            weights = torch.ones_like(per_keypoint)
+        return weighted_keypoint_mean(per_keypoint, weights) * self.loss_weight
