@@ -22,3 +22,8 @@ def quickstart_config() -> str:
 @pytest.fixture(scope='session')
 def python() -> str:
     return sys.executable
+
+
+# every test sees simdr_ext's modules registered, as configs do through
+# custom_imports
+import simdr_ext  # noqa: E402,F401

@@ -1,22 +1,19 @@
 # Copyright (c) simdr_ext contributors. All rights reserved.
-from typing import List, Optional, Sequence, Tuple, Union
+from typing import Sequence, Tuple, Union
 
 import numpy as np
-import torch
 from torch import Tensor
 
-from mmpose.codecs.base import BaseKeypointCodec
 from mmpose.registry import KEYPOINT_CODECS
+from .base_simdr_codec import BaseSimDRCodec
 from .utils.gaussian import (decode_gaussian_simdr,
                              decode_gaussian_simdr_torch, gaussian_labels_1d,
                              label_peak_probability)
-from .utils.simdr import keypoint_bins, num_bins
-from .utils.validation import (check_input_size, check_keypoint_arrays,
-                               check_range, check_sigma_pair)
+from .utils.validation import check_sigma_pair
 
 
 @KEYPOINT_CODECS.register_module()
-class SASimDRLabel(BaseKeypointCodec):
+class SASimDRLabel(BaseSimDRCodec):
     r"""SimDR*: space-aware SimDR with 1D Gaussian labels.
 
     Implements SimDR* eq. (6)-(7) of `SimCC: a Simple Coordinate
@@ -75,12 +72,6 @@ class SASimDRLabel(BaseKeypointCodec):
        Estimation`: https://arxiv.org/abs/2107.03332
     """
 
-    label_mapping_table = dict(
-        keypoint_x_labels='keypoint_x_labels',
-        keypoint_y_labels='keypoint_y_labels',
-        keypoint_weights='keypoint_weights',
-    )
-
     def __init__(self,
                  input_size: Tuple[int, int],
                  split_ratio: float = 2.0,
@@ -88,111 +79,41 @@ class SASimDRLabel(BaseKeypointCodec):
                  normalize: bool = True,
                  round_center: bool = False,
                  decode_refine: bool = False) -> None:
-        super().__init__()
-        name = self.__class__.__name__
-        self.input_size = check_input_size(name, input_size)
-        self.split_ratio = check_range(
-            name, 'split_ratio', split_ratio, low=1.0)
-        self.sigma = check_sigma_pair(name, sigma)
+        super().__init__(input_size, split_ratio)
+        self.sigma = check_sigma_pair(self.__class__.__name__, sigma)
         self.normalize = bool(normalize)
         self.round_center = bool(round_center)
         self.decode_refine = bool(decode_refine)
-        self.num_bins = tuple(
-            num_bins(s, self.split_ratio) for s in self.input_size)
         self.peaks = tuple(label_peak_probability(s) for s in self.sigma)
 
-    def encode(self,
-               keypoints: np.ndarray,
-               keypoints_visible: Optional[np.ndarray] = None) -> dict:
-        """Encode keypoints into SimDR* labels (SimDR* eq. (6)-(7)).
-
-        Args:
-            keypoints (np.ndarray): Keypoints in input pixels, shape
-                (N, K, D) with D >= 2 (only x and y are used).
-            keypoints_visible (np.ndarray, optional): Visibility in shape
-                (N, K). ``None`` means all visible. Defaults to ``None``.
-
-        Returns:
-            dict: ``keypoint_x_labels`` (N, K, Wx), ``keypoint_y_labels``
-            (N, K, Wy) and ``keypoint_weights`` (N, K), all float32.
-        """
-        keypoints, keypoints_visible = check_keypoint_arrays(
-            self.__class__.__name__, keypoints, keypoints_visible)
-        bins, weights = keypoint_bins(keypoints, keypoints_visible,
-                                      self.input_size, self.split_ratio)
+    def axis_labels(self, axis: int, coords: np.ndarray, bins: np.ndarray,
+                    weights: np.ndarray) -> np.ndarray:
+        """SimDR* eq. (6)/(7): Gaussian labels, shape (N, K, L)."""
         if self.round_center:
             centres = bins.astype(np.float64)
         else:
-            centres = keypoints * self.split_ratio
-        x_labels, y_labels = (
-            gaussian_labels_1d(centres[..., i], weights, self.num_bins[i],
-                               self.sigma[i], self.normalize)
-            for i in range(2))
-        return dict(
-            keypoint_x_labels=x_labels,
-            keypoint_y_labels=y_labels,
-            keypoint_weights=weights)
+            centres = coords * self.split_ratio
+        return gaussian_labels_1d(centres, weights, self.num_bins[axis],
+                                  self.sigma[axis], self.normalize)
 
-    def _check_vectors(self, simcc_x, simcc_y) -> None:
-        got = (simcc_x.shape[-1], simcc_y.shape[-1])
-        if got != self.num_bins:
-            raise ValueError(
-                f'{self.__class__.__name__} expects {self.num_bins[0]} x bins'
-                f' and {self.num_bins[1]} y bins (input_size '
-                f'{self.input_size}, split_ratio {self.split_ratio}), got '
-                f'{got[0]} and {got[1]}: the head and the codec disagree')
-
-    def decode(self, simcc_x: np.ndarray,
-               simcc_y: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
-        """Decode SimDR* vectors: argmax (+ parabola step) divided by k.
+    def decode_arrays(self, simcc_x: np.ndarray,
+                      simcc_y: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
+        """Argmax (+ parabola step) divided by k.
 
         Args:
-            simcc_x (np.ndarray): x logits in shape (N, K, Wx) or (K, Wx).
-            simcc_y (np.ndarray): y logits in shape (N, K, Wy) or (K, Wy).
+            simcc_x (np.ndarray): x logits in shape (N, K, Wx).
+            simcc_y (np.ndarray): y logits in shape (N, K, Wy).
 
         Returns:
-            tuple:
-            - keypoints (np.ndarray): Input pixels in shape (N, K, 2).
-            - scores (np.ndarray): ``softmax peak / target peak`` in [0, 1],
-              the smaller of x and y, shape (N, K).
+            tuple: keypoints (N, K, 2) in input pixels and scores (N, K):
+            ``softmax peak / target peak`` in [0, 1], the smaller of x and y.
         """
-        self._check_vectors(simcc_x, simcc_y)
-        if simcc_x.ndim == 2:
-            simcc_x, simcc_y = simcc_x[None], simcc_y[None]
         return decode_gaussian_simdr(simcc_x, simcc_y, self.split_ratio,
                                      self.peaks, self.decode_refine)
 
-    def decode_torch(self, simcc_x: Tensor,
-                     simcc_y: Tensor) -> Tuple[Tensor, Tensor]:
-        """Torch twin of :meth:`decode`, for use inside a model or export.
-
-        Args:
-            simcc_x (Tensor): x logits in shape (N, K, Wx).
-            simcc_y (Tensor): y logits in shape (N, K, Wy).
-
-        Returns:
-            tuple: keypoints (N, K, 2) and scores (N, K), as :meth:`decode`.
-        """
-        self._check_vectors(simcc_x, simcc_y)
-        return decode_gaussian_simdr_torch(simcc_x, simcc_y, self.split_ratio,
-                                           self.peaks, self.decode_refine)
-
-    def batch_decode(
-        self, batch_simcc_x: Union[Tensor, np.ndarray],
-        batch_simcc_y: Union[Tensor, np.ndarray]
-    ) -> Tuple[List[np.ndarray], List[np.ndarray]]:
-        """Decode a batch of top-down outputs in one vectorised call.
-
-        Args:
-            batch_simcc_x (Tensor): x logits in shape (B, K, Wx).
-            batch_simcc_y (Tensor): y logits in shape (B, K, Wy).
-
-        Returns:
-            tuple: lists of B keypoint arrays (1, K, 2) and B score arrays
-            (1, K), one per data sample.
-        """
-        keypoints, scores = self.decode_torch(
-            torch.as_tensor(batch_simcc_x), torch.as_tensor(batch_simcc_y))
-        keypoints = keypoints.detach().cpu().numpy()[:, None]
-        scores = scores.detach().cpu().numpy()[:, None]
-        return list(keypoints), list(scores)
+    def decode_tensors(self, simcc_x: Tensor,
+                       simcc_y: Tensor) -> Tuple[Tensor, Tensor]:
+        """Torch twin of :meth:`decode_arrays`, same shapes."""
+        return decode_gaussian_simdr_torch(simcc_x, simcc_y,
+                                           self.split_ratio, self.peaks,
+                                           self.decode_refine)

@@ -1,20 +1,17 @@
 # Copyright (c) simdr_ext contributors. All rights reserved.
-from typing import List, Optional, Tuple, Union
+from typing import Tuple
 
 import numpy as np
-import torch
 from torch import Tensor
 
-from mmpose.codecs.base import BaseKeypointCodec
 from mmpose.registry import KEYPOINT_CODECS
-from .utils.simdr import (decode_simdr, decode_simdr_torch, keypoint_bins,
-                          num_bins, smoothed_one_hot)
-from .utils.validation import (check_input_size, check_keypoint_arrays,
-                               check_range)
+from .base_simdr_codec import BaseSimDRCodec
+from .utils.simdr import decode_simdr, decode_simdr_torch, smoothed_one_hot
+from .utils.validation import check_range
 
 
 @KEYPOINT_CODECS.register_module()
-class SimDRLabel(BaseKeypointCodec):
+class SimDRLabel(BaseSimDRCodec):
     r"""SimDR: x and y as two 1D classification targets.
 
     Implements SimDR eq. (2)-(5) of `SimCC: a Simple Coordinate Classification
@@ -58,112 +55,40 @@ class SimDRLabel(BaseKeypointCodec):
        Estimation`: https://arxiv.org/abs/2107.03332
     """
 
-    label_mapping_table = dict(
-        keypoint_x_labels='keypoint_x_labels',
-        keypoint_y_labels='keypoint_y_labels',
-        keypoint_weights='keypoint_weights',
-    )
-
     def __init__(self,
                  input_size: Tuple[int, int],
                  split_ratio: float = 2.0,
                  label_smoothing: float = 0.0) -> None:
-        super().__init__()
-        name = self.__class__.__name__
-        self.input_size = check_input_size(name, input_size)
-        self.split_ratio = check_range(
-            name, 'split_ratio', split_ratio, low=1.0)
+        super().__init__(input_size, split_ratio)
         self.label_smoothing = check_range(
-            name, 'label_smoothing', label_smoothing, low=0.0, high=1.0,
+            self.__class__.__name__,
+            'label_smoothing',
+            label_smoothing,
+            low=0.0,
+            high=1.0,
             high_inclusive=False)
-        self.num_bins = tuple(
-            num_bins(s, self.split_ratio) for s in self.input_size)
 
-    def encode(self,
-               keypoints: np.ndarray,
-               keypoints_visible: Optional[np.ndarray] = None) -> dict:
-        """Encode keypoints into SimDR labels (SimDR eq. (2)-(4)).
+    def axis_labels(self, axis: int, coords: np.ndarray, bins: np.ndarray,
+                    weights: np.ndarray) -> np.ndarray:
+        """SimDR eq. (3)/(4): (smoothed) one-hot labels, shape (N, K, L)."""
+        return smoothed_one_hot(bins, weights, self.num_bins[axis],
+                                self.label_smoothing)
 
-        Args:
-            keypoints (np.ndarray): Keypoints in input pixels, shape
-                (N, K, D) with D >= 2 (only x and y are used).
-            keypoints_visible (np.ndarray, optional): Visibility in shape
-                (N, K). ``None`` means all visible. Defaults to ``None``.
-
-        Returns:
-            dict: ``keypoint_x_labels`` (N, K, Wx), ``keypoint_y_labels``
-            (N, K, Wy) and ``keypoint_weights`` (N, K), all float32.
-        """
-        keypoints, keypoints_visible = check_keypoint_arrays(
-            self.__class__.__name__, keypoints, keypoints_visible)
-        bins, weights = keypoint_bins(keypoints, keypoints_visible,
-                                      self.input_size, self.split_ratio)
-        x_labels, y_labels = (
-            smoothed_one_hot(bins[..., i], weights, self.num_bins[i],
-                             self.label_smoothing) for i in range(2))
-        return dict(
-            keypoint_x_labels=x_labels,
-            keypoint_y_labels=y_labels,
-            keypoint_weights=weights)
-
-    def _check_vectors(self, simcc_x, simcc_y) -> None:
-        got = (simcc_x.shape[-1], simcc_y.shape[-1])
-        if got != self.num_bins:
-            raise ValueError(
-                f'{self.__class__.__name__} expects {self.num_bins[0]} x bins'
-                f' and {self.num_bins[1]} y bins (input_size '
-                f'{self.input_size}, split_ratio {self.split_ratio}), got '
-                f'{got[0]} and {got[1]}: the head and the codec disagree')
-
-    def decode(self, simcc_x: np.ndarray,
-               simcc_y: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
-        """Decode SimDR vectors (SimDR eq. (5)).
+    def decode_arrays(self, simcc_x: np.ndarray,
+                      simcc_y: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
+        """SimDR eq. (5): argmax / k; scores are the smaller softmax peak.
 
         Args:
-            simcc_x (np.ndarray): x logits in shape (N, K, Wx) or (K, Wx).
-            simcc_y (np.ndarray): y logits in shape (N, K, Wy) or (K, Wy).
+            simcc_x (np.ndarray): x logits in shape (N, K, Wx).
+            simcc_y (np.ndarray): y logits in shape (N, K, Wy).
 
         Returns:
-            tuple:
-            - keypoints (np.ndarray): Input pixels in shape (N, K, 2).
-            - scores (np.ndarray): Softmax confidence in (0, 1], the smaller
-              of the x and y probabilities at their argmax, shape (N, K).
+            tuple: keypoints (N, K, 2) in input pixels and scores (N, K)
+            in (0, 1].
         """
-        self._check_vectors(simcc_x, simcc_y)
-        if simcc_x.ndim == 2:
-            simcc_x, simcc_y = simcc_x[None], simcc_y[None]
         return decode_simdr(simcc_x, simcc_y, self.split_ratio)
 
-    def decode_torch(self, simcc_x: Tensor,
-                     simcc_y: Tensor) -> Tuple[Tensor, Tensor]:
-        """Torch twin of :meth:`decode`, for use inside a model or export.
-
-        Args:
-            simcc_x (Tensor): x logits in shape (N, K, Wx).
-            simcc_y (Tensor): y logits in shape (N, K, Wy).
-
-        Returns:
-            tuple: keypoints (N, K, 2) and scores (N, K), as :meth:`decode`.
-        """
-        self._check_vectors(simcc_x, simcc_y)
+    def decode_tensors(self, simcc_x: Tensor,
+                       simcc_y: Tensor) -> Tuple[Tensor, Tensor]:
+        """Torch twin of :meth:`decode_arrays`, same shapes."""
         return decode_simdr_torch(simcc_x, simcc_y, self.split_ratio)
-
-    def batch_decode(
-        self, batch_simcc_x: Union[Tensor, np.ndarray],
-        batch_simcc_y: Union[Tensor, np.ndarray]
-    ) -> Tuple[List[np.ndarray], List[np.ndarray]]:
-        """Decode a batch of top-down outputs in one vectorised call.
-
-        Args:
-            batch_simcc_x (Tensor): x logits in shape (B, K, Wx).
-            batch_simcc_y (Tensor): y logits in shape (B, K, Wy).
-
-        Returns:
-            tuple: lists of B keypoint arrays (1, K, 2) and B score arrays
-            (1, K), one per data sample.
-        """
-        keypoints, scores = self.decode_torch(
-            torch.as_tensor(batch_simcc_x), torch.as_tensor(batch_simcc_y))
-        keypoints = keypoints.detach().cpu().numpy()[:, None]
-        scores = scores.detach().cpu().numpy()[:, None]
-        return list(keypoints), list(scores)

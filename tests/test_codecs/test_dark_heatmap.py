@@ -178,7 +178,9 @@ def test_windowed_dark_equals_full_map_reference(kernel_size):
 
 
 def test_windowed_dark_equals_mmpose_refine_keypoints_dark():
-    """mmpose clamps after its rescale, we clamp before: equal for h > 0."""
+    """mmpose clamps after its rescale, we clamp before: equal for h > 0
+    wherever mmpose's step stays within a pixel; where it would jump
+    further (non-concave log map) we keep the argmax."""
     rng = np.random.default_rng(8)
     maps, _ = noisy_gaussians(rng, 1, 17, noise=0.3)
     maps = maps[0].astype(np.float32) + 1e-3
@@ -186,8 +188,11 @@ def test_windowed_dark_equals_mmpose_refine_keypoints_dark():
     ours = refine_dark(maps, locs, 11)
     ref = refine_keypoints_dark(
         locs[None].astype(np.float32), maps.copy(), blur_kernel_size=11)[0]
+    near = (np.abs(ref - locs) <= 1.0).all(-1)
+    assert near.sum() >= 12
     # float32 maps: mmpose blurs and takes logs in float32 (~1e-7 relative)
-    np.testing.assert_allclose(ours, ref, atol=1e-4)
+    np.testing.assert_allclose(ours[near], ref[near], atol=1e-4)
+    assert (np.abs(ours - locs) <= 1.0).all()
 
 
 def test_shift_equals_mmpose_refine_keypoints():

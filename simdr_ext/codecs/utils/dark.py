@@ -155,10 +155,13 @@ def taylor_offset(logwin: np.ndarray) -> np.ndarray:
     dyy = 0.25 * (f[:, 4, 2] - 2 * f[:, 2, 2] + f[:, 0, 2])
     dxy = 0.25 * (f[:, 3, 3] - f[:, 1, 3] - f[:, 3, 1] + f[:, 1, 1])
     det = dxx * dyy - dxy**2
-    safe = np.where(det != 0, det, 1.0)
+    concave = (dxx < 0) & (det > 0)
+    safe = np.where(concave, det, 1.0)
     # closed-form 2x2 inverse: H^-1 = [[dyy, -dxy], [-dxy, dxx]] / det
-    offset = -np.stack([dyy * dx - dxy * dy, dxx * dy - dxy * dx], -1)
-    return np.where((det != 0)[:, None], offset / safe[:, None], 0.0)
+    offset = -np.stack([dyy * dx - dxy * dy, dxx * dy - dxy * dx],
+                       -1) / safe[:, None]
+    valid = concave & (np.abs(offset) <= 1.0).all(-1)
+    return np.where(valid[:, None], offset, 0.0)
 
 
 def taylor_offset_torch(logwin: Tensor) -> Tensor:
@@ -177,10 +180,12 @@ def taylor_offset_torch(logwin: Tensor) -> Tensor:
     dyy = 0.25 * (f[:, 4, 2] - 2 * f[:, 2, 2] + f[:, 0, 2])
     dxy = 0.25 * (f[:, 3, 3] - f[:, 1, 3] - f[:, 3, 1] + f[:, 1, 1])
     det = dxx * dyy - dxy**2
-    safe = torch.where(det != 0, det, torch.ones_like(det))
-    offset = -torch.stack([dyy * dx - dxy * dy, dxx * dy - dxy * dx], -1)
-    return torch.where((det != 0)[:, None], offset / safe[:, None],
-                       torch.zeros_like(offset))
+    concave = (dxx < 0) & (det > 0)
+    safe = torch.where(concave, det, torch.ones_like(det))
+    offset = -torch.stack([dyy * dx - dxy * dy, dxx * dy - dxy * dx],
+                          -1) / safe[:, None]
+    valid = concave & (offset.abs() <= 1.0).all(-1)
+    return torch.where(valid[:, None], offset, torch.zeros_like(offset))
 
 
 def _taylor_inside(locs: np.ndarray, height: int, width: int) -> np.ndarray:

@@ -1,16 +1,14 @@
 # Copyright (c) simdr_ext contributors. All rights reserved.
-from typing import Optional
-
 import torch
 import torch.nn.functional as F
-from torch import Tensor, nn
+from torch import Tensor
 
 from mmpose.registry import MODELS
-from .label_smooth_ce_loss import weighted_keypoint_mean
+from .simdr_axis_loss import SimDRAxisLoss
 
 
 @MODELS.register_module()
-class SimDRKLLoss(nn.Module):
+class SimDRKLLoss(SimDRAxisLoss):
     r"""KL divergence between SimDR* Gaussian labels and predicted softmax.
 
     SimDR* trains its 1D classifiers against Gaussian labels with the
@@ -25,7 +23,7 @@ class SimDRKLLoss(nn.Module):
     with ``0 log 0 = 0`` and the **mean over the L bins** (as the authors'
     ``KLDiscretLoss`` and mmpose's, ``torch.mean(kl, dim=1)``); the x and y
     terms are added, and the result is averaged over the keypoints with
-    weight > 0 (:func:`weighted_keypoint_mean`). mmpose's ``KLDiscretLoss``
+    weight > 0 (:class:`SimDRAxisLoss`). mmpose's ``KLDiscretLoss``
     instead sums over instances and divides by K, so its value grows with
     the batch size. An empty or all-invisible batch gives 0, still attached
     to the graph.
@@ -40,15 +38,7 @@ class SimDRKLLoss(nn.Module):
         loss_weight (float): Factor on the loss. Defaults to 1.0.
     """
 
-    def __init__(self,
-                 use_target_weight: bool = True,
-                 loss_weight: float = 1.0) -> None:
-        super().__init__()
-        self.use_target_weight = use_target_weight
-        self.loss_weight = loss_weight
-
-    @staticmethod
-    def axis_loss(pred: Tensor, target: Tensor) -> Tensor:
+    def axis_loss(self, pred: Tensor, target: Tensor) -> Tensor:
         """Bin-averaged KL divergence of one axis, shape (N, K, L) -> (N, K).
 
         Args:
@@ -58,9 +48,7 @@ class SimDRKLLoss(nn.Module):
         Returns:
             Tensor: The loss per keypoint in shape (N, K).
         """
-        assert pred.shape == target.shape, (
-            f'pred {tuple(pred.shape)} and target {tuple(target.shape)} '
-            'must have the same shape')
+        self.check_shapes(pred, target)
         target = target.to(torch.float32)
         mass = target.sum(-1, keepdim=True)
         target = target / mass.clamp(min=torch.finfo(target.dtype).tiny)
@@ -68,28 +56,3 @@ class SimDRKLLoss(nn.Module):
         kl = torch.xlogy(target, target) - target * F.log_softmax(
             pred.float(), dim=-1)
         return kl.mean(-1)
-
-    def forward(self,
-                pred_simcc: tuple,
-                gt_simcc: tuple,
-                target_weight: Optional[Tensor] = None) -> Tensor:
-        """Compute the loss.
-
-        Args:
-            pred_simcc (tuple[Tensor, Tensor]): x and y logits in shapes
-                (N, K, Wx) and (N, K, Wy).
-            gt_simcc (tuple[Tensor, Tensor]): x and y targets, same shapes.
-            target_weight (Tensor, optional): Keypoint weights in shape
-                (N, K). Defaults to ``None``.
-
-        Returns:
-            Tensor: The scalar loss.
-        """
-        per_keypoint = sum(
-            self.axis_loss(p, t) for p, t in zip(pred_simcc, gt_simcc))
-        if self.use_target_weight and target_weight is not None:
-            weights = target_weight
-        else:
-            # explicit ones (not None): an empty batch gives 0, not 0 / 0
-            weights = torch.ones_like(per_keypoint)
-        return weighted_keypoint_mean(per_keypoint, weights) * self.loss_weight

@@ -1,0 +1,84 @@
+# Copyright (c) simdr_ext contributors. All rights reserved.
+from typing import Optional
+
+import torch
+from torch import Tensor, nn
+
+
+def weighted_keypoint_mean(per_keypoint: Tensor,
+                           weights: Optional[Tensor]) -> Tensor:
+    """Mean of a per-keypoint loss over the keypoints with weight > 0.
+
+    ``sum(w * l) / max(sum(w), 1)``: a batch whose weights are all 0 (or that
+    is empty) gives exactly 0, still attached to the graph so that
+    ``backward`` works, never ``0 / 0``.
+
+    Args:
+        per_keypoint (Tensor): Loss per keypoint in shape (N, K).
+        weights (Tensor, optional): Keypoint weights in shape (N, K).
+            ``None`` weighs every keypoint 1.
+
+    Returns:
+        Tensor: A scalar.
+    """
+    if weights is None:
+        weights = torch.ones_like(per_keypoint)
+    weights = weights.to(per_keypoint.dtype)
+    return (per_keypoint * weights).sum() / weights.sum().clamp(min=1.0)
+
+
+class SimDRAxisLoss(nn.Module):
+    """Base of the SimDR losses: a per-axis loss, summed over x and y and
+    averaged over weighted keypoints.
+
+    Subclasses define :meth:`axis_loss`, mapping logits and targets of one
+    axis, both (N, K, L), to a loss per keypoint (N, K). This class adds the
+    x and y terms and reduces them with :func:`weighted_keypoint_mean`.
+
+    Note:
+        - N: number of instances, K: number of keypoints
+        - Wx, Wy: number of x / y bins
+
+    Args:
+        use_target_weight (bool): Weigh keypoints by ``target_weight``.
+            Defaults to ``True``.
+        loss_weight (float): Factor on the loss. Defaults to 1.0.
+    """
+
+    def __init__(self,
+                 use_target_weight: bool = True,
+                 loss_weight: float = 1.0) -> None:
+        super().__init__()
+        self.use_target_weight = use_target_weight
+        self.loss_weight = loss_weight
+
+    @staticmethod
+    def check_shapes(pred: Tensor, target: Tensor) -> None:
+        assert pred.shape == target.shape, (
+            f'pred {tuple(pred.shape)} and target {tuple(target.shape)} '
+            'must have the same shape')
+
+    def axis_loss(self, pred: Tensor, target: Tensor) -> Tensor:
+        """Loss of one axis, (N, K, L) logits and targets -> (N, K)."""
+        raise NotImplementedError
+
+    def forward(self,
+                pred_simcc: tuple,
+                gt_simcc: tuple,
+                target_weight: Optional[Tensor] = None) -> Tensor:
+        """Compute the loss.
+
+        Args:
+            pred_simcc (tuple[Tensor, Tensor]): x and y logits in shapes
+                (N, K, Wx) and (N, K, Wy).
+            gt_simcc (tuple[Tensor, Tensor]): x and y targets, same shapes.
+            target_weight (Tensor, optional): Keypoint weights in shape
+                (N, K). Defaults to ``None``.
+
+        Returns:
+            Tensor: The scalar loss.
+        """
+        per_keypoint = sum(
+            self.axis_loss(p, t) for p, t in zip(pred_simcc, gt_simcc))
+        weights = target_weight if self.use_target_weight else None
+        return weighted_keypoint_mean(per_keypoint, weights) * self.loss_weight
