@@ -13,7 +13,9 @@ venv="$root/.venv"
 py="$venv/bin/python"
 cons="$root/requirements/constraints.txt"
 stamp="$venv/.simdr_ext-setup"
-want="$(cat requirements/*.txt setup.py tools/setup_env.sh | sha256sum | cut -d' ' -f1)"
+# the hash also covers the top-level names: a new mim folder (demo/, ...)
+# must be linked into simdr_ext/.mim by a new develop install
+want="$( (cat requirements/*.txt setup.py tools/setup_env.sh; ls -1) | sha256sum | cut -d' ' -f1)"
 
 check() {
     "$py" - <<'PY' >/dev/null 2>&1
