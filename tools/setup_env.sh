@@ -13,9 +13,12 @@ venv="$root/.venv"
 py="$venv/bin/python"
 cons="$root/requirements/constraints.txt"
 stamp="$venv/.simdr_ext-setup"
-# the hash also covers the top-level names: a new mim folder (demo/, ...)
-# must be linked into simdr_ext/.mim by a new develop install
-want="$( (cat requirements/*.txt setup.py tools/setup_env.sh; ls -1) | sha256sum | cut -d' ' -f1)"
+# the hash also covers which of the mim files exist (setup.py MIM_FILES): a
+# new one (demo/, ...) must be linked into simdr_ext/.mim by a new install
+mim_files() { for f in tools configs demo model-index.yml tests/data; do
+    [ -e "$f" ] && echo "$f"; done; }
+want="$( (cat requirements/*.txt setup.py tools/setup_env.sh; mim_files) \
+    | sha256sum | cut -d' ' -f1)"
 
 check() {
     "$py" - <<'PY' >/dev/null 2>&1
