@@ -11,6 +11,6 @@ from .version import __version__
 
 allow_mmengine_checkpoints()
 
-from . import codecs, models  # noqa: E402,F401  (registers the modules)
+from . import codecs, datasets, engine, models  # noqa: E402,F401
 
-__all__ = ['__version__', 'codecs', 'models']
+__all__ = ['__version__', 'codecs', 'datasets', 'engine', 'models']

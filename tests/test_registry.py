@@ -7,11 +7,17 @@ import pkgutil
 import pytest
 
 import simdr_ext
-from mmpose.registry import KEYPOINT_CODECS, MODELS
+from mmengine.registry import MODEL_WRAPPERS
+
+from mmpose.registry import DATASETS, KEYPOINT_CODECS, MODELS
 
 EXPECTED = {
     KEYPOINT_CODECS: ['SimDRLabel', 'SASimDRLabel', 'DarkHeatmap'],
     MODELS: ['SimDRHead', 'LabelSmoothCELoss', 'SimDRKLLoss'],
+    DATASETS: [
+        'CheckedCocoDataset', 'CheckedCrowdPoseDataset', 'CheckedMpiiDataset'
+    ],
+    MODEL_WRAPPERS: ['CPUDistributedDataParallel'],
 }
 
 
@@ -35,7 +41,7 @@ def registered_simdr_ext_classes():
 def test_every_registered_class_is_expected_and_no_clash():
     expected = {n for names in EXPECTED.values() for n in names}
     found = set()
-    for registry in (KEYPOINT_CODECS, MODELS):
+    for registry in EXPECTED:
         for name, cls in registry.module_dict.items():
             if cls.__module__.startswith('simdr_ext.'):
                 found.add(name)

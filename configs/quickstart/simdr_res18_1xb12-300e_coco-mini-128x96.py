@@ -59,7 +59,7 @@ model = dict(
 
 # data: the bundled images, found relative to this file so that the config
 # works from any directory (also through mim)
-dataset_type = 'CocoDataset'
+dataset_type = 'CheckedCocoDataset'
 data_mode = 'topdown'
 data_root = '{{fileDirname}}/../../tests/data/coco/'
 

@@ -53,6 +53,48 @@ def load_config(path: str, args: argparse.Namespace) -> Config:
     return cfg
 
 
+CODEC_GEOMETRY = ('type', 'input_size', 'heatmap_size', 'split_ratio',
+                  'simcc_split_ratio')
+
+
+def _generate_target_encoders(pipeline) -> list:
+    return [t.get('encoder') for t in pipeline or []
+            if isinstance(t, dict) and t.get('type') == 'GenerateTarget']
+
+
+def check_codec_consistency(cfg: Config) -> None:
+    """Raise ``ValueError`` when the training targets and the head's decoder
+    describe different geometries (type, input/heatmap size, k).
+
+    A config that changes ``codec`` in one place but not the other would
+    otherwise train on one grid and decode on another, or fail with a shape
+    error inside the loss.
+
+    Args:
+        cfg (Config): A full config with ``model.head.decoder`` and a train
+            pipeline containing ``GenerateTarget``.
+    """
+    decoder = cfg.get('model', {}).get('head', {}).get('decoder')
+    loader = cfg.get('train_dataloader') or {}
+    pipeline = loader.get('dataset', {}).get('pipeline')
+    if not decoder:
+        return
+    for encoder in _generate_target_encoders(pipeline):
+        if not isinstance(encoder, dict):
+            continue
+        for key in CODEC_GEOMETRY:
+            if key in encoder and key in decoder and \
+                    _normalise(encoder[key]) != _normalise(decoder[key]):
+                raise ValueError(
+                    f'the training targets use {key}={encoder[key]!r} but '
+                    f'model.head.decoder has {key}={decoder[key]!r}: bind '
+                    'both to one codec dict')
+
+
+def _normalise(value):
+    return tuple(value) if isinstance(value, (list, tuple)) else value
+
+
 def apply_cfg_options(cfg: Config, options: Optional[dict]) -> Config:
     """Merge ``--cfg-options`` last, so they win over every other flag."""
     if options:

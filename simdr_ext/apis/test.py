@@ -4,8 +4,8 @@ import argparse
 from typing import List, Optional
 
 from mmengine.config import Config
-from mmengine.runner import Runner
 
+from ..engine import SimDRRunner, setup_cpu_distributed
 from .common import (add_common_args, apply_cfg_options,
                      enable_visualization, load_config)
 
@@ -47,7 +47,10 @@ def test_config(args: argparse.Namespace) -> Config:
 
 
 def test(cfg: Config, out: Optional[str] = None) -> dict:
-    """Evaluate a checkpoint with mmengine's runner.
+    """Evaluate a checkpoint with mmengine's runner (:class:`SimDRRunner`).
+
+    The checkpoint must fit the model exactly: missing, unexpected or
+    mis-shaped keys raise ``ValueError`` listing them.
 
     Args:
         cfg (Config): A config from :func:`test_config`.
@@ -56,7 +59,9 @@ def test(cfg: Config, out: Optional[str] = None) -> dict:
     Returns:
         dict: The metrics, e.g. ``{'coco/AP': ...}``.
     """
-    runner = Runner.from_cfg(cfg)
+    setup_cpu_distributed(cfg)
+    runner = SimDRRunner.from_cfg(cfg)
+    runner.strict_load = True
     metrics = runner.test()
     if out is not None:
         from mmengine.fileio import dump

@@ -4,10 +4,11 @@ import argparse
 from typing import List, Optional
 
 from mmengine.config import Config
-from mmengine.runner import Runner
 
+from ..engine import SimDRRunner, setup_cpu_distributed
 from .common import (add_common_args, apply_cfg_options,
-                     enable_visualization, load_config)
+                     check_codec_consistency, enable_visualization,
+                     load_config)
 
 
 def train_parser() -> argparse.ArgumentParser:
@@ -64,16 +65,21 @@ def train_config(args: argparse.Namespace) -> Config:
     return apply_cfg_options(cfg, args.cfg_options)
 
 
-def train(cfg: Config) -> Runner:
-    """Train with mmengine's runner and return it.
+def train(cfg: Config) -> SimDRRunner:
+    """Train with mmengine's runner (:class:`SimDRRunner`) and return it.
+
+    A ``--launcher pytorch`` run on a machine without CUDA gets a gloo
+    process group and CPU DDP (:func:`setup_cpu_distributed`).
 
     Args:
         cfg (Config): A config from :func:`train_config`.
 
     Returns:
-        Runner: The runner after training.
+        SimDRRunner: The runner after training.
     """
-    runner = Runner.from_cfg(cfg)
+    check_codec_consistency(cfg)
+    setup_cpu_distributed(cfg)
+    runner = SimDRRunner.from_cfg(cfg)
     runner.train()
     return runner
 
