@@ -138,9 +138,16 @@ def taylor_offset(logwin: np.ndarray) -> np.ndarray:
     mmpose's ``refine_keypoints_dark`` stencils around the centre
     ``f = logwin[:, 2, 2]`` (rows are y): ``dx = (f[x+1] - f[x-1]) / 2``,
     ``dxx = (f[x+2] - 2 f + f[x-2]) / 4``, ``dxy = (f[y+1, x+1] -
-    f[y-1, x+1] - f[y+1, x-1] + f[y-1, x-1]) / 4``; the offset is 0 where
-    ``det(H) == 0``. As in mmpose and the DARK code the step is not bounded:
-    where the log map is not concave (pure noise) it can be very large.
+    f[y-1, x+1] - f[y+1, x-1] + f[y-1, x-1]) / 4``.
+
+    The step is taken only where it means what eq. (9) assumes: the log map
+    is concave at the centre (``dxx < 0`` and ``det(H) > 0``, as the log of
+    a Gaussian is) and the step stays within one pixel per axis (the true
+    maximum of a map whose argmax is the centre lies within half a pixel,
+    plus what the blur moves it). Elsewhere the offset is 0. mmpose and the
+    DARK code step wherever ``det(H) != 0``, which on noisy or flat maps can
+    throw a keypoint hundreds of pixels away; on Gaussian-like maps the two
+    rules agree.
 
     Args:
         logwin (np.ndarray): Log heatmap windows in shape (M, 5, 5).

@@ -1,0 +1,547 @@
+# Copyright (c) simdr_ext contributors. All rights reserved.
+"""Speed and agreement of simdr_ext's codecs against mmpose's nearest ones.
+
+Each simdr_ext codec is timed against the mmpose codec whose settings mean
+the same thing, on the same random keypoints and the same network-like
+outputs, in the same run, and their results are compared:
+
+=======================================  ===================================
+simdr_ext                                mmpose
+=======================================  ===================================
+``SimDRLabel(k, label_smoothing=eps)``   ``SimCCLabel('standard', k, eps)``
+``SASimDRLabel(k, sigma,                 ``SimCCLabel('gaussian', k, sigma)``
+round_center=True)``
+``DarkHeatmap(unbiased=True, 'dark')``   ``MSRAHeatmap(unbiased=True)``
+=======================================  ===================================
+
+How each side is called, i.e. what a training pipeline and a head do:
+
+- encode: simdr_ext encodes all N instances in one call. mmpose's
+  ``MSRAHeatmap.encode`` asserts N == 1 and ``GenerateTarget`` calls an
+  encoder once per sample, so mmpose gets N calls of one instance each.
+  ``DarkHeatmap.encode`` with N > 1 merges the instances into one (K, H, W)
+  map by a per-keypoint max (multi-instance targets); to get N per-instance
+  maps from one call, the N x K keypoints are passed as ONE instance of
+  N * K keypoints, (1, N K, 2), and the (N K, H, W) maps are reshaped to
+  (N, K, H, W): each map is exactly that keypoint's Gaussian, as mmpose's
+  N single-instance calls produce.
+- decode: mmpose's ``SimCCLabel`` and ``MSRAHeatmap`` have no batch path
+  (``support_batch_decoding`` is False), so ``BaseHead.decode`` calls
+  ``decode`` once per sample on (K, Wx) / (K, Wy) or (K, H, W) arrays; that
+  loop is timed for mmpose (the ``to_numpy`` split is left out on both
+  sides). simdr_ext is timed twice: ``decode`` on the numpy (N, K, ...)
+  batch (row ``decode``), and ``batch_decode`` on torch tensors, which is
+  what ``BaseHead.decode`` calls for it (row ``batch_decode``; the mmpose
+  column repeats the per-sample loop's time).
+
+Timing: ``time.perf_counter``, three warm-up calls each, then ``repeats``
+rounds in which the sides are called in turn (so all see the same machine
+load); the median, divided by N, in microseconds per instance. Both sides
+run single-threaded (see :func:`run_benchmark`).
+"""
+import time
+from dataclasses import dataclass
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
+
+import cv2
+import numpy as np
+import torch
+
+from mmpose.registry import KEYPOINT_CODECS
+
+DEFAULT_SIZES = ('64x64', '128x128', '256x192')
+NUM_KEYPOINTS = 17
+# the goal; decoded coordinates are float32 below 512 px, each rounded by
+# at most 512 * 2**-24 = 3e-5 px, so the same maths agrees within it (DARK
+# adds the float32 cv2 blur vs simdr_ext's float64 one: about 1e-5 px)
+KPT_TOL = 1e-4
+# float32 Gaussians: mmpose evaluates exp(-a) in float32, simdr_ext in
+# float64; the error is about a * exp(-a) * (a few ulps of 2**-24), and
+# a * exp(-a) <= 1 / e, so below 16 * 2**-24 = 1e-6
+LABEL_TOL = 1e-6
+ENCODE_GOAL = 5.0
+DARK_DECODE_GOAL = 10.0
+
+OPS = ('encode', 'decode', 'batch_decode')
+ROW_FIELDS = ('pair', 'size', 'op', 'us_ours', 'us_mmpose', 'ratio',
+              'max_abs_diff', 'diff_unit', 'tolerance', 'agree', 'note',
+              'compared', 'noise_only', 'noise_only_differ')
+
+
+def parse_size(name: str) -> Tuple[int, int]:
+    """Parse a paper-style size ``'HxW'`` into mmpose's ``(w, h)``.
+
+    Args:
+        name (str): ``'256x192'`` (height x width, as the papers write).
+
+    Returns:
+        tuple: ``input_size`` ``(w, h)``, e.g. ``(192, 256)``.
+    """
+    try:
+        height, width = (int(v) for v in name.lower().split('x'))
+    except ValueError:
+        raise ValueError(f'size {name!r}: expected HxW such as 256x192')
+    if height <= 0 or width <= 0:
+        raise ValueError(f'size {name!r}: expected positive sizes')
+    return width, height
+
+
+def paper_split_ratio(input_size: Tuple[int, int]) -> float:
+    """SimDR's splitting factor ``k`` for an input size.
+
+    SimDR Sec. 4.2 / Fig. 3 recommend k = 3 at 128x128 and k = 2 at
+    256x192 (SimBa-Res50); k = 3 is kept for the smaller 64x64.
+
+    Args:
+        input_size (tuple): ``(w, h)``.
+
+    Returns:
+        float: 3.0 up to 128 px, else 2.0.
+    """
+    return 3.0 if max(input_size) <= 128 else 2.0
+
+
+@dataclass(frozen=True)
+class CodecPair:
+    """A simdr_ext codec and the mmpose codec compared with it.
+
+    Args:
+        name (str): Row label, e.g. ``'SimDRLabel / SimCCLabel(standard)'``.
+        ours (dict): simdr_ext codec config.
+        mmpose (dict): mmpose codec config.
+        heatmap (bool): Whether both encode (K, H, W) heatmaps.
+        label_tol (float): Largest legitimate label difference.
+        note (str): Where the two legitimately differ.
+    """
+    name: str
+    ours: dict
+    mmpose: dict
+    heatmap: bool
+    label_tol: float
+    note: str
+
+
+def codec_pairs(input_size: Tuple[int, int],
+                split_ratio: Optional[float] = None,
+                label_smoothing: float = 0.1,
+                simdr_sigma: float = 6.0,
+                heatmap_sigma: float = 2.0,
+                blur_kernel_size: int = 11) -> List[CodecPair]:
+    """The three compared pairs, with settings that mean the same thing.
+
+    Args:
+        input_size (tuple): ``(w, h)``.
+        split_ratio (float, optional): ``k``; ``None`` takes
+            :func:`paper_split_ratio`. Defaults to ``None``.
+        label_smoothing (float): SimDR's ``eps`` (mmpose's
+            ``label_smooth_weight``). Defaults to 0.1.
+        simdr_sigma (float): SimDR* sigma in bins. Defaults to 6.0.
+        heatmap_sigma (float): Heatmap sigma in heatmap pixels. Defaults
+            to 2.0.
+        blur_kernel_size (int): DARK modulation kernel (11 for sigma 2).
+            Defaults to 11.
+
+    Returns:
+        list: Three :class:`CodecPair`.
+    """
+    k = paper_split_ratio(input_size) if split_ratio is None else split_ratio
+    input_size = tuple(input_size)
+    heatmap_size = (input_size[0] // 4, input_size[1] // 4)
+    simdr = CodecPair(
+        name='SimDRLabel / SimCCLabel(standard)',
+        ours=dict(
+            type='SimDRLabel',
+            input_size=input_size,
+            split_ratio=k,
+            label_smoothing=label_smoothing),
+        mmpose=dict(
+            type='SimCCLabel',
+            input_size=input_size,
+            smoothing_type='standard',
+            simcc_split_ratio=k,
+            label_smooth_weight=label_smoothing),
+        heatmap=False,
+        label_tol=0.0,  # both write the same two float32 constants
+        note=('labels and weights identical; bins: floor(x k + 0.5) vs '
+              'np.around (half to even), which differ only at exact '
+              'half bins; mmpose\'s SimCCHead sizes vectors with int(w k), '
+              'its codec with np.around (same for these integral w k); '
+              'scores differ by design (softmax probability vs raw logit) '
+              'and are not compared; mmpose puts a keypoint at -1 where '
+              'the max logit <= 0'))
+    sa_simdr = CodecPair(
+        name='SASimDRLabel / SimCCLabel(gaussian)',
+        ours=dict(
+            type='SASimDRLabel',
+            input_size=input_size,
+            split_ratio=k,
+            sigma=simdr_sigma,
+            normalize=True,
+            round_center=True,
+            decode_refine=False),
+        mmpose=dict(
+            type='SimCCLabel',
+            input_size=input_size,
+            smoothing_type='gaussian',
+            sigma=simdr_sigma,
+            simcc_split_ratio=k,
+            normalize=True,
+            use_dark=False),
+        heatmap=False,
+        label_tol=LABEL_TOL,
+        note=('round_center=True centres the Gaussian at round(x k) as '
+              'mmpose; labels equal to float32 rounding (mmpose\'s exp runs '
+              'in float32); weights: mmpose keeps a keypoint while its '
+              '3-sigma window touches the vector, simdr_ext only while its '
+              'rounded bin is inside (same for in-input keypoints); scores '
+              'differ by design (softmax / target peak vs raw logit)'))
+    dark = CodecPair(
+        name='DarkHeatmap(dark) / MSRAHeatmap(unbiased)',
+        ours=dict(
+            type='DarkHeatmap',
+            input_size=input_size,
+            heatmap_size=heatmap_size,
+            sigma=heatmap_sigma,
+            unbiased=True,
+            decode_mode='dark',
+            blur_kernel_size=blur_kernel_size),
+        mmpose=dict(
+            type='MSRAHeatmap',
+            input_size=input_size,
+            heatmap_size=heatmap_size,
+            sigma=heatmap_sigma,
+            unbiased=True,
+            blur_kernel_size=blur_kernel_size),
+        heatmap=True,
+        label_tol=LABEL_TOL,
+        note=('per-instance maps: simdr_ext encodes (1, N K, 2) in one call, '
+              'mmpose N calls; heatmaps equal to float32 rounding; the blur '
+              'runs in float64 (simdr_ext) vs float32 cv2 (mmpose); '
+              'simdr_ext skips a Taylor step where the log map is not '
+              'concave or the step exceeds 1 px, mmpose always applies it; '
+              'weights: centre-on-map rule vs mmpose\'s 3-sigma rule (same '
+              'for in-input keypoints)'))
+    return [simdr, sa_simdr, dark]
+
+
+def make_keypoints(
+        rng: np.random.Generator,
+        input_size: Tuple[int, int],
+        num_instances: int,
+        num_keypoints: int = NUM_KEYPOINTS,
+        invisible_fraction: float = 0.1) -> Tuple[np.ndarray, np.ndarray]:
+    """Random sub-pixel keypoints inside the input, as a pipeline emits.
+
+    Args:
+        rng (np.random.Generator): Seeded generator.
+        input_size (tuple): ``(w, h)``.
+        num_instances (int): N.
+        num_keypoints (int): K. Defaults to 17.
+        invisible_fraction (float): Share of keypoints marked invisible.
+            Defaults to 0.1.
+
+    Returns:
+        tuple:
+        - keypoints (np.ndarray): Float32 input pixels in shape (N, K, 2),
+          inside ``[0.1, 0.9]`` of the input (mmpose's test habit).
+        - keypoints_visible (np.ndarray): Float32 0/1 in shape (N, K).
+    """
+    frac = 0.1 + 0.8 * rng.random((num_instances, num_keypoints, 2))
+    keypoints = (frac * np.array(input_size)).astype(np.float32)
+    visible = rng.random((num_instances, num_keypoints)) >= invisible_fraction
+    return keypoints, visible.astype(np.float32)
+
+
+def add_noise(rng: np.random.Generator, target: np.ndarray,
+              noise: float) -> np.ndarray:
+    """A network-like output: the target plus seeded Gaussian noise.
+
+    Args:
+        rng (np.random.Generator): Seeded generator.
+        target (np.ndarray): Encoded labels or heatmaps, any shape.
+        noise (float): Noise std as a fraction of the target's peak value,
+            small enough that the argmax stays at the target's peak.
+
+    Returns:
+        np.ndarray: Float32 array of the same shape.
+    """
+    scale = noise * float(np.max(target))
+    return (target + scale * rng.standard_normal(target.shape)).astype(
+        np.float32)
+
+
+def time_calls(calls: Sequence[Callable],
+               repeats: int,
+               warmup: int = 3) -> Tuple[List[float], list]:
+    """Median seconds of callables timed in turn, after warm-up calls.
+
+    The calls alternate within every repeat, so each sees the same machine
+    load (another process may be running on a small machine).
+
+    Args:
+        calls (Sequence[Callable]): Callables without arguments.
+        repeats (int): Timed calls of each, >= 1.
+        warmup (int): Untimed calls of each first (>= 1; the first calls
+            of a fresh process ran up to 2x slower here). Defaults to 3.
+
+    Returns:
+        tuple: the median seconds of each callable, and the return values
+        of their first calls.
+    """
+    outputs = [call() for call in calls]
+    for _ in range(warmup - 1):
+        for call in calls:
+            call()
+    seconds = [[] for _ in calls]
+    for _ in range(repeats):
+        for call, times in zip(calls, seconds):
+            start = time.perf_counter()
+            call()
+            times.append(time.perf_counter() - start)
+    return [float(np.median(t)) for t in seconds], outputs
+
+
+def _labels(encoded: dict, heatmap: bool) -> List[np.ndarray]:
+    if heatmap:
+        return [encoded['heatmaps']]
+    return [encoded['keypoint_x_labels'], encoded['keypoint_y_labels']]
+
+
+def _row(pair: CodecPair,
+         size: str,
+         op: str,
+         t_ours: float,
+         t_mmpose: float,
+         num_instances: int,
+         diff: float,
+         unit: str,
+         tol: float,
+         agree: bool,
+         note: str,
+         counts: Tuple[int, int, int] = (0, 0, 0)) -> dict:
+    us_ours = t_ours / num_instances * 1e6
+    us_mmpose = t_mmpose / num_instances * 1e6
+    return dict(
+        pair=pair.name,
+        size=size,
+        op=op,
+        us_ours=us_ours,
+        us_mmpose=us_mmpose,
+        ratio=us_mmpose / max(us_ours, 1e-12),
+        max_abs_diff=diff,
+        diff_unit=unit,
+        tolerance=tol,
+        agree=bool(agree),
+        note=note,
+        compared=counts[0],
+        noise_only=counts[1],
+        noise_only_differ=counts[2])
+
+
+def benchmark_pair(pair: CodecPair,
+                   size: str,
+                   num_instances: int = 64,
+                   repeats: int = 15,
+                   seed: int = 0,
+                   noise: float = 0.01,
+                   invisible_fraction: float = 0.1) -> List[dict]:
+    """Time and compare one pair: encode, decode and batch_decode rows.
+
+    Args:
+        pair (CodecPair): The two codec configs.
+        size (str): Size label for the rows (``'256x192'``).
+        num_instances (int): N. Defaults to 64.
+        repeats (int): Timed calls per side. Defaults to 15.
+        seed (int): Seed of the keypoints and the noise. Defaults to 0.
+        noise (float): Output noise, a fraction of the target peak.
+            Defaults to 0.01.
+        invisible_fraction (float): Share of invisible keypoints. Defaults
+            to 0.1.
+
+    Returns:
+        list: Three row dicts with the keys of ``ROW_FIELDS``; ``ratio`` is
+        ``us_mmpose / us_ours``; ``max_abs_diff`` is in label units for
+        encode (with the weights compared exactly) and in input pixels over
+        the visible keypoints for decoding; ``compared`` counts those
+        keypoints, ``noise_only`` the invisible ones (noise-only outputs,
+        left out of the comparison) and ``noise_only_differ`` how many of
+        these decode differently (0 for encode rows).
+    """
+    ours = KEYPOINT_CODECS.build(pair.ours)
+    mmpose = KEYPOINT_CODECS.build(pair.mmpose)
+    rng = np.random.default_rng(seed)
+    n = num_instances
+    keypoints, visible = make_keypoints(
+        rng, ours.input_size, n, invisible_fraction=invisible_fraction)
+    k = keypoints.shape[1]
+
+    # ---- encode -------------------------------------------------------
+    if pair.heatmap:
+        flat_kpts = keypoints.reshape(1, n * k, 2)
+        flat_vis = visible.reshape(1, n * k)
+
+        def encode_ours():
+            enc = ours.encode(flat_kpts, flat_vis)
+            return dict(
+                heatmaps=enc['heatmaps'].reshape(n, k,
+                                                 *enc['heatmaps'].shape[1:]),
+                keypoint_weights=enc['keypoint_weights'].reshape(n, k))
+    else:
+
+        def encode_ours():
+            return ours.encode(keypoints, visible)
+
+    def encode_mmpose():
+        return [
+            mmpose.encode(keypoints[i:i + 1], visible[i:i + 1])
+            for i in range(n)
+        ]
+
+    (t_ours, t_mm), (enc_ours, enc_mm) = time_calls(
+        (encode_ours, encode_mmpose), repeats)
+    if pair.heatmap:
+        mm_labels = [np.stack([e['heatmaps'] for e in enc_mm])]
+    else:
+        mm_labels = [
+            np.concatenate([e[key] for e in enc_mm])
+            for key in ('keypoint_x_labels', 'keypoint_y_labels')
+        ]
+    mm_weights = np.concatenate([e['keypoint_weights'] for e in enc_mm])
+    label_diff = max(
+        float(np.abs(a.astype(np.float64) - b).max())
+        for a, b in zip(_labels(enc_ours, pair.heatmap), mm_labels))
+    weights_equal = np.array_equal(enc_ours['keypoint_weights'], mm_weights)
+    agree = weights_equal and label_diff <= pair.label_tol
+    note = pair.note
+    if not weights_equal:
+        note += '; WEIGHTS DIFFER for in-input keypoints'
+    rows = [
+        _row(pair, size, 'encode', t_ours, t_mm, n, label_diff, 'label',
+             pair.label_tol, agree, note)
+    ]
+
+    # ---- decode: the same network-like outputs for both sides ---------
+    outputs = [
+        add_noise(rng, target, noise)
+        for target in _labels(enc_ours, pair.heatmap)
+    ]
+    per_sample = [tuple(o[i] for o in outputs) for i in range(n)]
+    tensors = [torch.from_numpy(o) for o in outputs]
+
+    def decode_mmpose():
+        return [mmpose.decode(*sample) for sample in per_sample]
+
+    (t_ours, t_mm, t_batch), (dec_ours, dec_mm, dec_batch) = time_calls(
+        (lambda: ours.decode(*outputs), decode_mmpose,
+         lambda: ours.batch_decode(*tensors)), repeats)
+    kpts_mm = np.concatenate([kp for kp, _ in dec_mm])[..., :2]
+    # noise-only maps / vectors of invisible keypoints carry no keypoint;
+    # where they decode differently (DARK's guard) it is reported, not
+    # counted as a disagreement
+    mask = (enc_ours['keypoint_weights'] > 0) & (mm_weights > 0)
+    for op, t_op, kpts in (('decode', t_ours, dec_ours[0]),
+                           ('batch_decode', t_batch,
+                            np.concatenate(dec_batch[0]))):
+        delta = np.abs(kpts.astype(np.float64) - kpts_mm).max(-1)
+        diff = float(delta[mask].max()) if mask.any() else 0.0
+        differ = int((delta[~mask] > KPT_TOL).sum())
+        counts = (int(mask.sum()), int((~mask).sum()), differ)
+        note = (f'{counts[0]} visible keypoints compared; {differ} of '
+                f'{counts[1]} noise-only (invisible) keypoints decode '
+                'differently')
+        if op == 'batch_decode':
+            note += ('; mmpose has no batch path: its column is the same '
+                     'per-sample loop as the decode row')
+        agree = diff <= KPT_TOL
+        rows.append(
+            _row(pair, size, op, t_op, t_mm, n, diff, 'px', KPT_TOL, agree,
+                 note, counts))
+    return rows
+
+
+def run_benchmark(sizes: Sequence[str] = DEFAULT_SIZES,
+                  num_instances: int = 64,
+                  repeats: int = 15,
+                  seed: int = 0,
+                  pairs: Optional[Sequence[str]] = None,
+                  threads: Optional[int] = 1) -> List[dict]:
+    """Benchmark every pair at every size.
+
+    Both sides run single-threaded by default: numpy's element-wise maths
+    and mmpose's per-sample loops use one core, while torch's OpenMP pool
+    (simdr_ext's ``batch_decode``) stalls for milliseconds when another
+    process holds a core of a small machine (measured on 2 cores: a
+    (64, 17, 384) softmax took 0.2 ms on one thread, 3-10 ms on two).
+
+    Args:
+        sizes (Sequence[str]): ``'HxW'`` sizes. Defaults to 64x64, 128x128
+            and 256x192.
+        num_instances (int): N per call. Defaults to 64.
+        repeats (int): Timed calls per side. Defaults to 15.
+        seed (int): Seed. Defaults to 0.
+        pairs (Sequence[str], optional): Keep only the pairs of these
+            simdr_ext codecs (``'SimDRLabel'``, ``'SASimDRLabel'``,
+            ``'DarkHeatmap'``). ``None`` keeps all. Defaults to ``None``.
+        threads (int, optional): torch and OpenCV threads while timing,
+            restored afterwards; ``None`` leaves them alone. Defaults to 1.
+
+    Returns:
+        list: Row dicts (see :func:`benchmark_pair`), sizes outermost.
+    """
+    saved = torch.get_num_threads(), cv2.getNumThreads()
+    if threads is not None:
+        torch.set_num_threads(threads)
+        cv2.setNumThreads(threads)
+    try:
+        rows = []
+        for size in sizes:
+            for pair in codec_pairs(parse_size(size)):
+                if pairs is None or pair.ours['type'] in pairs:
+                    rows += benchmark_pair(pair, size, num_instances, repeats,
+                                           seed)
+    finally:
+        torch.set_num_threads(saved[0])
+        cv2.setNumThreads(saved[1])
+    return rows
+
+
+def check_goals(rows: Sequence[dict]) -> Dict[str, dict]:
+    """The speed and agreement goals, evaluated on benchmark rows.
+
+    Args:
+        rows (Sequence[dict]): Rows of :func:`run_benchmark`.
+
+    Returns:
+        dict: ``encode`` (every encode >= 5x faster), ``dark_decode``
+        (every DARK numpy ``decode`` >= 10x faster), ``dark_batch_decode``
+        (the same goal for batch_decode, the path heads call) and ``agreement`` (every row
+        within its tolerance); each a dict with ``met`` (bool, or ``None``
+        when no row applies), ``value`` (the ratios, or the keypoint
+        differences in px) and ``text``.
+    """
+
+    def ratios(op, prefix=''):
+        return [
+            r['ratio'] for r in rows
+            if r['op'] == op and r['pair'].startswith(prefix)
+        ]
+
+    def goal(values, least, text):
+        met = None if not values else bool(min(values) >= least)
+        return dict(met=met, value=values, text=text)
+
+    dark = f'DARK {{}} >= {DARK_DECODE_GOAL:g}x faster than mmpose'
+    return dict(
+        encode=goal(
+            ratios('encode'), ENCODE_GOAL,
+            f'encode >= {ENCODE_GOAL:g}x faster than mmpose'),
+        dark_decode=goal(
+            ratios('decode', 'DarkHeatmap'), DARK_DECODE_GOAL,
+            dark.format('decode')),
+        dark_batch_decode=goal(
+            ratios('batch_decode', 'DarkHeatmap'), DARK_DECODE_GOAL,
+            dark.format('batch_decode (head path)')),
+        agreement=dict(
+            met=all(r['agree'] for r in rows),
+            value=[r['max_abs_diff'] for r in rows if r['diff_unit'] == 'px'],
+            text=f'identical keypoints (<= {KPT_TOL:g} px) and labels'))

@@ -1,0 +1,448 @@
+# Copyright (c) simdr_ext contributors. All rights reserved.
+"""#Params and GFLOPs of every config, beside the SimDR paper's numbers.
+
+Each config in ``configs/`` is built on CPU with its backbone's
+``init_cfg`` and ``load_from`` dropped (nothing is downloaded) and fed one
+``(1, 3, h, w)`` image of its codec's ``input_size``. Counted:
+
+- **#Params**: every parameter of the model (backbone + head), as the
+  authors' ``tools/train.py`` logs ``sum(p.numel())``. Buffers (BatchNorm
+  running statistics) are not parameters.
+- **GMACs**: multiply-adds of convolutions (incl. transposed) and linear
+  layers only, from mmengine's ``FlopAnalyzer`` (``by_operator``; one
+  multiply-add = one FLOP, as fvcore/mmengine count), in units of 1e9.
+  BatchNorm, ReLU, pooling and upsampling are left out.
+- **GFLOPs (authors)**: the count the SimDR paper reports (README: "GFLOPs
+  is for convolution and linear layers only", computed by the HRNet code
+  base's ``get_model_summary``): per conv or transposed conv, the weight's
+  element count times the output's ``H x W``; per linear layer, its
+  multiply-adds; the sum divided by ``1024 ** 3``. For a transposed conv
+  of stride 2 the output has 4x the input's pixels, so this counts the
+  SimpleBaseline deconvolutions 4x their multiply-adds: that is why the
+  paper's SimBa-Res50 has 8.9 GFLOPs where ResNet-50 + deconvolutions is
+  about 5.5 GMACs.
+
+Paper values (:data:`PAPER`) are keyed by config name, each with its
+source: a table row of the SimDR paper (arXiv 2107.03332, the text in
+``/work/shared/papers``) or a README figure collected in
+``/work/shared/REFERENCE.md``. A value is given only where the source
+gives it for the same network; DARK and the mmpose-architecture configs
+take the #Params/GFLOPs of the paper row whose network is identical (the
+source says so).
+"""
+import glob
+import os.path as osp
+from dataclasses import dataclass
+from typing import Dict, List, Optional, Sequence, Tuple
+
+import torch
+from mmengine.analysis import FlopAnalyzer
+from mmengine.config import Config
+from mmengine.registry import init_default_scope
+from torch import nn
+
+#: ops of ``FlopAnalyzer.by_operator()`` that are convolutions or linear
+#: layers (nn.Linear traces to ``linear``, or ``addmm``/``matmul``)
+CONV_LINEAR_OPS = ('conv', 'linear', 'addmm', 'matmul')
+#: the ratio goal on #Params
+PARAMS_TOLERANCE = 0.02
+
+
+@dataclass(frozen=True)
+class PaperRow:
+    """Numbers a source gives for one config's row.
+
+    Args:
+        source (str): Where the numbers come from (table and row).
+        params_m (float, optional): #Params in millions. Defaults to None.
+        gflops (float, optional): GFLOPs as the authors count. Defaults to
+            None.
+        metric (float, optional): The accuracy reported for the row (COCO /
+            CrowdPose AP or MPII PCKh@0.5, in percent). Defaults to None.
+    """
+
+    source: str
+    params_m: Optional[float] = None
+    gflops: Optional[float] = None
+    metric: Optional[float] = None
+
+
+def _t2(bb: str, rep: str, size: str, params: float, gflops: float,
+        ap: float) -> PaperRow:
+    return PaperRow(f'SimDR Table 2, {bb} {rep} {size}', params, gflops, ap)
+
+
+PAPER: Dict[str, PaperRow] = {
+    # SimDR Table 2 (COCO val; heatmap rows: the "extra post. Y" row)
+    'heatmap_res50_4xb32-140e_coco-64x64':
+    _t2('SimBa-Res50', 'heatmap', '64x64', 34.0, 0.7, 34.4),
+    'simdr_res50_4xb32-140e_coco-64x64':
+    _t2('SimBa-Res50', 'SimDR', '64x64', 34.1, 0.7, 40.8),
+    'heatmap_res50_4xb32-140e_coco-128x128':
+    _t2('SimBa-Res50', 'heatmap', '128x128', 34.0, 3.0, 60.3),
+    'simdr_res50_4xb32-140e_coco-128x128':
+    _t2('SimBa-Res50', 'SimDR', '128x128', 34.8, 3.0, 62.6),
+    'heatmap_res50_4xb32-140e_coco-256x192':
+    _t2('SimBa-Res50', 'heatmap', '256x192', 34.0, 8.9, 70.4),
+    'simdr_res50_4xb32-140e_coco-256x192':
+    _t2('SimBa-Res50', 'SimDR', '256x192', 36.8, 9.0, 71.4),
+    'heatmap_res101_4xb32-140e_coco-64x64':
+    _t2('SimBa-Res101', 'heatmap', '64x64', 53.0, 1.0, 34.1),
+    'simdr_res101_4xb32-140e_coco-64x64':
+    _t2('SimBa-Res101', 'SimDR', '64x64', 53.1, 1.0, 39.6),
+    'heatmap_res101_4xb32-140e_coco-128x128':
+    _t2('SimBa-Res101', 'heatmap', '128x128', 53.0, 4.1, 59.2),
+    'simdr_res101_4xb32-140e_coco-128x128':
+    _t2('SimBa-Res101', 'SimDR', '128x128', 53.5, 4.1, 63.1),
+    'heatmap_res101_4xb32-140e_coco-256x192':
+    _t2('SimBa-Res101', 'heatmap', '256x192', 53.0, 12.4, 71.4),
+    'simdr_res101_4xb32-140e_coco-256x192':
+    _t2('SimBa-Res101', 'SimDR', '256x192', 55.7, 12.4, 72.3),
+    'heatmap_hrnet-w32_4xb32-210e_coco-64x64':
+    _t2('HRNet-W32', 'heatmap', '64x64', 28.5, 0.6, 45.8),
+    'simdr_hrnet-w32_4xb32-210e_coco-64x64':
+    _t2('HRNet-W32', 'SimDR', '64x64', 28.6, 0.6, 56.4),
+    'heatmap_hrnet-w32_4xb32-210e_coco-128x128':
+    _t2('HRNet-W32', 'heatmap', '128x128', 28.5, 2.4, 67.2),
+    'simdr_hrnet-w32_4xb32-210e_coco-128x128':
+    _t2('HRNet-W32', 'SimDR', '128x128', 29.1, 2.4, 70.7),
+    'heatmap_hrnet-w32_4xb32-210e_coco-256x192':
+    _t2('HRNet-W32', 'heatmap', '256x192', 28.5, 7.1, 74.4),
+    'simdr_hrnet-w32_4xb32-210e_coco-256x192':
+    _t2('HRNet-W32', 'SimDR', '256x192', 31.3, 7.1, 75.3),
+    'heatmap_hrnet-w48_4xb32-210e_coco-64x64':
+    _t2('HRNet-W48', 'heatmap', '64x64', 63.6, 1.2, 48.5),
+    'simdr_hrnet-w48_4xb32-210e_coco-64x64':
+    _t2('HRNet-W48', 'SimDR', '64x64', 63.7, 1.2, 59.7),
+    'heatmap_hrnet-w48_4xb32-210e_coco-128x128':
+    _t2('HRNet-W48', 'heatmap', '128x128', 63.6, 4.9, 68.9),
+    'simdr_hrnet-w48_4xb32-210e_coco-128x128':
+    _t2('HRNet-W48', 'SimDR', '128x128', 64.1, 4.9, 72.0),
+    'heatmap_hrnet-w48_4xb32-210e_coco-256x192':
+    _t2('HRNet-W48', 'heatmap', '256x192', 63.6, 14.6, 75.1),
+    'simdr_hrnet-w48_4xb32-210e_coco-256x192':
+    _t2('HRNet-W48', 'SimDR', '256x192', 66.3, 14.6, 75.9),
+    # SimDR Table 3 (COCO val, HRNet-W48)
+    'sasimdr_hrnet-w48_4xb32-210e_coco-256x192':
+    PaperRow('SimDR Table 3, HRNet-W48 SimDR* 256x192', 66.3, 14.6, 76.1),
+    'heatmap_hrnet-w48_4xb32-210e_coco-384x288':
+    PaperRow('SimDR Table 3, HRNet-W48 heatmap 384x288', 63.6, 32.9, 76.3),
+    'simdr_hrnet-w48_4xb32-210e_coco-384x288':
+    PaperRow('SimDR Table 3, HRNet-W48 SimDR 384x288', 70.6, 32.9, 69.9),
+    'sasimdr_hrnet-w48_4xb32-210e_coco-384x288':
+    PaperRow('SimDR Table 3, HRNet-W48 SimDR* 384x288', 70.6, 32.9, 76.9),
+    # DARK: #Params/GFLOPs of the identical heatmap network (SimDR Tables
+    # 2, 3); AP from the DarkPose README (REFERENCE.md 1(c))
+    'dark_hrnet-w32_4xb32-210e_coco-256x192':
+    PaperRow(
+        'SimDR Table 2, HRNet-W32 heatmap 256x192 (same network); AP: '
+        'DarkPose README, HRNet-W32 256x192', 28.5, 7.1, 75.6),
+    'dark_hrnet-w32_4xb32-210e_coco-384x288':
+    PaperRow('DarkPose README, HRNet-W32 384x288', metric=76.6),
+    'dark_hrnet-w48_4xb32-210e_coco-256x192':
+    PaperRow('SimDR Table 2, HRNet-W48 heatmap 256x192 (same network)', 63.6,
+             14.6),
+    'dark_hrnet-w48_4xb32-210e_coco-384x288':
+    PaperRow(
+        'SimDR Table 3, HRNet-W48 heatmap 384x288 (same network); AP: '
+        'DarkPose README, HRNet-W48 384x288', 63.6, 32.9, 76.8),
+    # SimDR Table 4 (upsample-free SimpleBaseline)
+    'simdr_res50_wo-deconv_4xb32-140e_coco-64x64':
+    PaperRow('SimDR Table 4, SimBa-Res50 SimDR 64x64, Deconv. N', 24.7, 0.3,
+             39.3),
+    'simdr_res50_wo-deconv_4xb32-140e_coco-128x128':
+    PaperRow('SimDR Table 4, SimBa-Res50 SimDR 128x128, Deconv. N', 25.0, 1.3,
+             62.6),
+    'simdr_res50_wo-deconv_4xb32-140e_coco-256x192':
+    PaperRow('SimDR Table 4, SimBa-Res50 SimDR 256x192, Deconv. N', 25.7, 3.8,
+             70.8),
+    # SimDR Appendix A, Table 6 (384x288; no #Params/GFLOPs given)
+    'heatmap_res50_4xb32-140e_coco-384x288':
+    PaperRow('SimDR Table 6, SimBa-Res50 heatmap', metric=72.2),
+    'simdr_res50_4xb32-140e_coco-384x288':
+    PaperRow('SimDR Table 6, SimBa-Res50 SimDR', metric=73.0),
+    'heatmap_res101_4xb32-140e_coco-384x288':
+    PaperRow('SimDR Table 6, SimBa-Res101 heatmap', metric=73.6),
+    'simdr_res101_4xb32-140e_coco-384x288':
+    PaperRow('SimDR Table 6, SimBa-Res101 SimDR', metric=74.2),
+    'heatmap_res152_4xb32-140e_coco-384x288':
+    PaperRow('SimDR Table 6, SimBa-Res152 heatmap', metric=74.3),
+    'simdr_res152_4xb32-140e_coco-384x288':
+    PaperRow('SimDR Table 6, SimBa-Res152 SimDR', metric=74.9),
+    'sasimdr_res50_4xb32-140e_coco-384x288':
+    PaperRow('SimDR authors\' README, Res50 384x288 SimDR*', metric=73.4),
+    # SimDR Appendix B, Table 7 (CrowdPose test AP)
+    'heatmap_hrnet-w32_4xb16-210e_crowdpose-64x64':
+    PaperRow('SimDR Table 7, HRNet-W32 heatmap 64x64', metric=42.4),
+    'simdr_hrnet-w32_4xb16-210e_crowdpose-64x64':
+    PaperRow('SimDR Table 7, HRNet-W32 SimDR 64x64', metric=46.5),
+    'heatmap_hrnet-w32_4xb16-210e_crowdpose-256x192':
+    PaperRow('SimDR Table 7, HRNet-W32 heatmap 256x192', metric=66.4),
+    'simdr_hrnet-w32_4xb16-210e_crowdpose-256x192':
+    PaperRow('SimDR Table 7, HRNet-W32 SimDR 256x192', metric=66.7),
+    # SimDR Appendix C, Table 8 (MPII val PCKh@0.5, mean)
+    'heatmap_hrnet-w32_4xb32-210e_mpii-64x64':
+    PaperRow('SimDR Table 8, HRNet-W32 heatmap 64x64', metric=76.4),
+    'simdr_hrnet-w32_4xb32-210e_mpii-64x64':
+    PaperRow('SimDR Table 8, HRNet-W32 SimDR 64x64', metric=78.7),
+    'heatmap_hrnet-w32_4xb32-210e_mpii-256x256':
+    PaperRow('SimDR Table 8, HRNet-W32 heatmap 256x256', metric=90.3),
+    'simdr_hrnet-w32_4xb32-210e_mpii-256x256':
+    PaperRow('SimDR Table 8, HRNet-W32 SimDR 256x256', metric=89.6),
+    'sasimdr_hrnet-w32_4xb32-210e_mpii-256x256':
+    PaperRow('SimDR Table 8, HRNet-W32 SimDR* 256x256', metric=90.0),
+    # the architectures of mmpose's released SimCC models
+    'simdr_res50_8xb64-210e_coco-256x192':
+    PaperRow(
+        'SimDR Table 2, SimBa-Res50 SimDR 256x192 (same network; the '
+        'paper trains it with label-smoothed one-hot labels)', 36.8, 9.0,
+        71.4),
+    'simdr_res50_8xb32-140e_coco-384x288':
+    PaperRow(
+        'SimDR Table 6, SimBa-Res50 SimDR 384x288 (same network; '
+        'no #Params given)',
+        metric=73.0),
+}
+
+
+@dataclass
+class ModelRow:
+    """What :func:`measure` finds for one config.
+
+    Args:
+        name (str): Config name (file name without ``.py``).
+        input_size (tuple): Input ``(w, h)`` of the codec.
+        params (int): Parameter count.
+        gmacs (float): Conv + linear multiply-adds, 1e9.
+        gflops_authors (float): The authors' GFLOPs count (see module
+            docstring).
+        paper (PaperRow, optional): The paper's row, if any.
+    """
+
+    name: str
+    input_size: Tuple[int, int]
+    params: int
+    gmacs: float
+    gflops_authors: float
+    paper: Optional[PaperRow]
+
+    @property
+    def params_ratio(self) -> Optional[float]:
+        """Our #Params / the paper's, or None without a paper value."""
+        if self.paper is None or self.paper.params_m is None:
+            return None
+        return self.params / 1e6 / self.paper.params_m
+
+    @property
+    def gflops_ratio(self) -> Optional[float]:
+        """Our authors'-convention GFLOPs / the paper's, or None."""
+        if self.paper is None or self.paper.gflops is None:
+            return None
+        return self.gflops_authors / self.paper.gflops
+
+
+def find_configs(config_root: str) -> List[str]:
+    """Every ``*.py`` under ``config_root`` (recursively), sorted.
+
+    Args:
+        config_root (str): The ``configs/`` folder.
+
+    Returns:
+        List[str]: Config paths.
+    """
+    return sorted(
+        glob.glob(osp.join(config_root, '**', '*.py'), recursive=True))
+
+
+def config_name(path: str) -> str:
+    """Config name: its file name without ``.py``."""
+    return osp.splitext(osp.basename(path))[0]
+
+
+def load_config(path: str) -> Config:
+    """Load a config with nothing to download: no backbone ``init_cfg``, no
+    ``load_from``.
+
+    Args:
+        path (str): Config file.
+
+    Returns:
+        Config: The config, its ``custom_imports`` imported.
+    """
+    cfg = Config.fromfile(path)
+    cfg.model.backbone.init_cfg = None
+    cfg.load_from = None
+    return cfg
+
+
+def build_model(cfg: Config) -> nn.Module:
+    """Build ``cfg.model`` in mmpose's scope, in eval mode on CPU.
+
+    Args:
+        cfg (Config): A config from :func:`load_config`.
+
+    Returns:
+        nn.Module: The pose estimator.
+    """
+    from mmpose.registry import MODELS
+    init_default_scope(cfg.get('default_scope', 'mmpose'))
+    return MODELS.build(cfg.model).eval()
+
+
+class TensorForward(nn.Module):
+    """``model(image)`` of a pose estimator: backbone + head, no data
+    samples (mmengine's ``mode='tensor'``), so it can be traced.
+
+    Args:
+        model (nn.Module): A ``TopdownPoseEstimator``.
+    """
+
+    def __init__(self, model: nn.Module) -> None:
+        super().__init__()
+        self.model = model
+
+    def forward(self, image: torch.Tensor):
+        return self.model(image, None, mode='tensor')
+
+
+def authors_gflops(model: nn.Module, image: torch.Tensor) -> float:
+    """GFLOPs as the SimDR paper counts them (see the module docstring).
+
+    Args:
+        model (nn.Module): A model called as ``model(image)``, e.g. a
+            :class:`TensorForward`.
+        image (Tensor): One image, shape (1, 3, h, w).
+
+    Returns:
+        float: Conv (weight elements x output H x W) plus linear
+        multiply-adds, divided by ``1024 ** 3``.
+    """
+    total = [0]
+
+    def conv_hook(module, inputs, output):
+        total[0] += module.weight.numel() * output.shape[2:].numel()
+
+    def linear_hook(module, inputs, output):
+        total[0] += module.in_features * output.numel()
+
+    handles = []
+    for m in model.modules():
+        if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d)):
+            handles.append(m.register_forward_hook(conv_hook))
+        elif isinstance(m, nn.Linear):
+            handles.append(m.register_forward_hook(linear_hook))
+    try:
+        with torch.no_grad():
+            model(image)
+    finally:
+        for h in handles:
+            h.remove()
+    return total[0] / 1024**3
+
+
+def conv_linear_gmacs(model: nn.Module, image: torch.Tensor) -> float:
+    """Conv + linear multiply-adds from mmengine's ``FlopAnalyzer``, 1e9.
+
+    Args:
+        model (nn.Module): A model traced as ``model(image)``, e.g. a
+            :class:`TensorForward`.
+        image (Tensor): One image, shape (1, 3, h, w).
+
+    Returns:
+        float: GMACs of the ops in :data:`CONV_LINEAR_OPS`.
+    """
+    analyzer = FlopAnalyzer(model, (image, ))
+    analyzer.unsupported_ops_warnings(False)
+    analyzer.uncalled_modules_warnings(False)
+    by_op = analyzer.by_operator()
+    return sum(by_op.get(op, 0) for op in CONV_LINEAR_OPS) / 1e9
+
+
+def measure(path: str) -> ModelRow:
+    """Build one config and count its parameters and operations.
+
+    Args:
+        path (str): Config file.
+
+    Returns:
+        ModelRow: The counts and the paper's row (if any).
+    """
+    cfg = load_config(path)
+    model = TensorForward(build_model(cfg))
+    w, h = cfg.codec['input_size']
+    image = torch.zeros(1, 3, h, w)
+    name = config_name(path)
+    return ModelRow(
+        name=name,
+        input_size=(w, h),
+        params=sum(p.numel() for p in model.parameters()),
+        gmacs=conv_linear_gmacs(model, image),
+        gflops_authors=authors_gflops(model, image),
+        paper=PAPER.get(name))
+
+
+def _fmt(value: Optional[float], spec: str) -> str:
+    return '—' if value is None else format(value, spec)
+
+
+COUNTED = (
+    '#Params: all model parameters (backbone + head; no buffers), as the '
+    "authors' train.py logs them. GMACs: multiply-adds of conv, transposed "
+    "conv and linear layers only, from mmengine's FlopAnalyzer, / 1e9. "
+    "GFLOPs (authors): conv and linear layers only, as the SimDR authors "
+    "count (HRNet code base's get_model_summary): conv weight elements x "
+    'output H x W (so a stride-2 transposed conv counts 4x its '
+    'multiply-adds) plus linear multiply-adds, / 1024^3. Batch 1, input '
+    "size from the config's codec. Paper values: SimDR paper tables or "
+    'README figures collected in REFERENCE.md (source column); ratio = '
+    f'ours / paper; goal: #Params within {PARAMS_TOLERANCE:.0%}.')
+
+
+def markdown_table(rows: Sequence[ModelRow]) -> str:
+    """The rows as a markdown table, with a note on what is counted.
+
+    Args:
+        rows (Sequence[ModelRow]): Rows from :func:`measure`.
+
+    Returns:
+        str: Markdown text.
+    """
+    lines = [
+        '| config | input (h x w) | #Params (M) | paper #Params (M) | ratio '
+        '| GMACs (conv+linear) | GFLOPs (authors) | paper GFLOPs | ratio '
+        '| source |',
+        '|---|---|---:|---:|---:|---:|---:|---:|---:|---|',
+    ]
+    for r in rows:
+        paper = r.paper or PaperRow(source='—')
+        lines.append(
+            f'| {r.name} | {r.input_size[1]}x{r.input_size[0]} '
+            f'| {r.params / 1e6:.2f} | {_fmt(paper.params_m, ".1f")} '
+            f'| {_fmt(r.params_ratio, ".3f")} | {r.gmacs:.2f} '
+            f'| {r.gflops_authors:.2f} | {_fmt(paper.gflops, ".1f")} '
+            f'| {_fmt(r.gflops_ratio, ".3f")} | {paper.source} |')
+    misses = [
+        r.name for r in rows if r.params_ratio is not None
+        and abs(r.params_ratio - 1) > PARAMS_TOLERANCE
+    ]
+    with_paper = sum(r.params_ratio is not None for r in rows)
+    lines += [
+        '', f'What is counted: {COUNTED}', '',
+        f'{with_paper - len(misses)} of {with_paper} rows with a paper '
+        f'#Params are within {PARAMS_TOLERANCE:.0%}' +
+        (f'; outside: {", ".join(misses)}' if misses else '.')
+    ]
+    return '\n'.join(lines) + '\n'
+
+
+def model_table(paths: Sequence[str]) -> Tuple[List[ModelRow], str]:
+    """Measure configs and format them.
+
+    Args:
+        paths (Sequence[str]): Config files.
+
+    Returns:
+        tuple: the rows and the markdown table.
+    """
+    rows = [measure(p) for p in paths]
+    return rows, markdown_table(rows)

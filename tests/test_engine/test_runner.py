@@ -1,0 +1,141 @@
+# Copyright (c) simdr_ext contributors. All rights reserved.
+"""SimDRRunner's safety rules, and the checks run before training."""
+import os
+import subprocess
+
+import pytest
+import torch
+from mmengine.config import Config
+from mmengine.registry import init_default_scope
+from mmengine.runner import Runner
+
+from mmpose.registry import MODELS
+from simdr_ext.apis.common import check_codec_consistency
+from simdr_ext.engine import SimDRRunner, state_dict_differences
+
+QUIET = [
+    'train_dataloader.num_workers=0', 'val_dataloader.num_workers=0',
+    'train_dataloader.persistent_workers=False',
+    'val_dataloader.persistent_workers=False'
+]
+
+
+def run(cmd, cwd):
+    return subprocess.run(
+        cmd, cwd=cwd, capture_output=True, text=True, timeout=600)
+
+
+def bare_runner():
+    """A SimDRRunner without a model: enough for its save_checkpoint with
+    Runner.save_checkpoint replaced."""
+    return SimDRRunner.__new__(SimDRRunner)
+
+
+def test_interrupted_save_leaves_no_checkpoint_under_the_final_name(
+        tmp_path, monkeypatch):
+
+    def dies_half_way(self, out_dir, filename, *args, **kwargs):
+        (tmp_path / filename).write_bytes(b'PK\x03\x04 truncated')
+        raise KeyboardInterrupt  # what a kill would do mid-write
+
+    monkeypatch.setattr(Runner, 'save_checkpoint', dies_half_way)
+    with pytest.raises(KeyboardInterrupt):
+        bare_runner().save_checkpoint(str(tmp_path), 'epoch_3.pth')
+    assert not (tmp_path / 'epoch_3.pth').exists()
+    assert (tmp_path / 'epoch_3.pth.tmp').exists()
+
+
+def test_save_renames_the_complete_file(tmp_path, monkeypatch):
+
+    def writes(self, out_dir, filename, *args, **kwargs):
+        torch.save({'state_dict': {}}, os.path.join(out_dir, filename))
+
+    monkeypatch.setattr(Runner, 'save_checkpoint', writes)
+    bare_runner().save_checkpoint(str(tmp_path), 'epoch_1.pth')
+    assert sorted(p.name for p in tmp_path.iterdir()) == ['epoch_1.pth']
+
+
+def test_state_dict_differences_lists_each_problem():
+    model = {'a': torch.zeros(2), 'b': torch.zeros(3, 4), 'c': torch.zeros(1)}
+    ckpt = {'a': torch.zeros(2), 'b': torch.zeros(4, 4), 'd': torch.zeros(1)}
+    assert state_dict_differences(model, ckpt) == [
+        'missing: c', 'unexpected: d',
+        'shape: b checkpoint (4, 4) vs model (3, 4)'
+    ]
+    assert state_dict_differences(model, model) == []
+
+
+def test_codec_disagreeing_with_head_is_refused(quickstart_config):
+    cfg = Config.fromfile(quickstart_config)
+    check_codec_consistency(cfg)  # the shipped config is consistent
+    pipeline = cfg.train_dataloader.dataset.pipeline
+    target = next(t for t in pipeline if t['type'] == 'GenerateTarget')
+    target['encoder'] = dict(target['encoder'], split_ratio=3.0)
+    with pytest.raises(ValueError, match='split_ratio=3.0'):
+        check_codec_consistency(cfg)
+
+
+@pytest.fixture(scope='module')
+def random_checkpoint(tmp_path_factory, quickstart_config):
+    """A checkpoint of the quickstart architecture with random weights."""
+    init_default_scope('mmpose')
+    cfg = Config.fromfile(quickstart_config)
+    model = MODELS.build(cfg.model)
+    path = tmp_path_factory.mktemp('ckpt') / 'random.pth'
+    torch.save({'state_dict': model.state_dict()}, path)
+    return path
+
+
+def test_checkpoint_of_another_architecture_is_reported(
+        tmp_path, random_checkpoint, python, repo_root, quickstart_config):
+    proc = run([
+        python, 'tools/test.py', quickstart_config,
+        str(random_checkpoint), '--work-dir',
+        str(tmp_path), '--cfg-options',
+        'model.head.deconv_out_channels=[64]',
+        'model.head.deconv_kernel_sizes=[4]', *QUIET
+    ], repo_root)
+    assert proc.returncode != 0
+    err = proc.stderr
+    assert 'does not fit this model' in err
+    assert 'shape: head.deconv_head.deconv_layers.0.weight' in err
+    assert 'unexpected: head.deconv_head.deconv_layers.3.weight' in err
+
+
+class CallsOsSystem:
+
+    def __reduce__(self):
+        return (os.system, ('echo this must not run', ))
+
+
+def test_malicious_checkpoint_is_refused_with_advice(tmp_path, python,
+                                                     repo_root,
+                                                     quickstart_config):
+    bad = tmp_path / 'bad.pth'
+    torch.save({'state_dict': {}, 'meta': CallsOsSystem()}, bad)
+    proc = run([
+        python, 'tools/test.py', quickstart_config,
+        str(bad), '--work-dir',
+        str(tmp_path), '--cfg-options', *QUIET
+    ], repo_root)
+    assert proc.returncode != 0
+    assert 'this must not run' not in proc.stdout
+    assert 'Refused to load' in proc.stderr
+    assert 'posix.system' in proc.stderr or 'os.system' in proc.stderr
+    assert 'Only if you trust the file' in proc.stderr
+
+
+def test_dataset_with_another_keypoint_count_stops_training(
+        tmp_path, python, repo_root, quickstart_config):
+    root = os.path.join(repo_root, 'tests', 'data', 'crowdpose') + '/'
+    proc = run([
+        python, 'tools/train.py', quickstart_config, '--work-dir',
+        str(tmp_path), '--cfg-options',
+        'train_dataloader.dataset.type=CheckedCrowdPoseDataset',
+        f'train_dataloader.dataset.data_root={root}',
+        'train_dataloader.dataset.ann_file=test_crowdpose.json',
+        'train_cfg.max_epochs=1', 'train_cfg.val_interval=100', *QUIET
+    ], repo_root)
+    assert proc.returncode != 0
+    assert 'the train dataset has 14 keypoints' in proc.stderr
+    assert 'the head predicts 17' in proc.stderr
