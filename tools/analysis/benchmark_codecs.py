@@ -158,7 +158,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     print('- mmpose decode = per-sample decode() on (K, ...) arrays, as '
           'BaseHead.decode calls codecs without batch_decode (SimCCLabel '
           'and MSRAHeatmap have none); simdr_ext decode = one numpy call '
-          'on (N, K, ...), batch_decode = the call mmpose heads make (tensors in, lists out)')
+          'on (N, K, ...), batch_decode = the call mmpose heads make '
+          '(tensors in, lists out)')
     print('- max abs diff: labels for encode (weights compared exactly), '
           'input px over visible keypoints for decoding; scores are not '
           'compared (different definitions)')
