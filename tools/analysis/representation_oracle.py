@@ -14,6 +14,7 @@ Exits 1 when a quantisation bound of SimDR Appendix D is exceeded, else 0.
 The work is done by :mod:`simdr_ext.analysis.representation_oracle`.
 """
 import argparse
+import os.path as osp
 import sys
 from typing import List, Optional, Sequence
 
@@ -93,7 +94,8 @@ def format_table(rows: Sequence[dict]) -> str:
 def main(argv: Optional[Sequence[str]] = None) -> int:
     args = parse_args(argv)
     rows = run_oracle(args.ann_file, args.sizes, args.padding)
-    print(f'# Representation oracle on {args.ann_file}')
+    print('# Representation oracle on '
+          f'{osp.relpath(args.ann_file)}')
     print()
     print('- people: non-crowd, num_keypoints > 0; bbox clipped to the '
           f'image, padding {args.padding:g}, aspect ratio fixed, '

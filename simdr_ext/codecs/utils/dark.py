@@ -224,12 +224,13 @@ def refine_dark(heatmaps: np.ndarray, locs: np.ndarray,
     half = kernel_size // 2 + 2  # kernel radius + Taylor window radius
     span = np.arange(-half, half + 1)
     xs, ys = flat[:, :1] + span, flat[:, 1:] + span  # (M, ks + 4) each
-    on_map = (((ys >= 0) & (ys < height))[:, :, None] &
-              ((xs >= 0) & (xs < width))[:, None, :])
-    patch = maps[np.arange(len(maps))[:, None, None],
-                 ys.clip(0, height - 1)[:, :, None],
-                 xs.clip(0, width - 1)[:, None, :]]
-    patch = np.where(on_map, patch.astype(np.float64), 0.0)
+    # one flat gather (faster than 3-D fancy indexing), then zero padding
+    index = ((np.arange(len(maps)) * (height * width))[:, None, None] +
+             (ys.clip(0, height - 1) * width)[:, :, None] +
+             xs.clip(0, width - 1)[:, None, :])
+    patch = np.take(maps.reshape(-1), index).astype(np.float64)
+    patch *= ((ys >= 0) & (ys < height))[:, :, None]
+    patch *= ((xs >= 0) & (xs < width))[:, None, :]
     kernel = gaussian_kernel_1d(kernel_size)
     rows = sliding_window_view(patch, kernel_size, axis=2) @ kernel
     blurred = sliding_window_view(rows, kernel_size, axis=1) @ kernel
