@@ -71,6 +71,6 @@ if __name__ == '__main__':
         install_requires=['mmpose>=1.3.0', 'mmengine>=0.10.0', 'mmcv>=2.0.0'],
         extras_require={
             'tests': ['pytest', 'hypothesis'],
-            'onnx': ['onnx', 'onnxruntime'],
+            'onnx': ['onnx', 'onnxruntime', 'onnxscript'],
         },
         zip_safe=False)

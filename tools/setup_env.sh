@@ -23,6 +23,7 @@ want="$( (cat requirements/*.txt setup.py tools/setup_env.sh; mim_files) \
 check() {
     "$py" - <<'PY' >/dev/null 2>&1
 import mmcv.ops, mmdet, mmengine, mmpose, xtcocotools, pycocotools, mim
+import onnxruntime, pytest, hypothesis
 import simdr_ext
 PY
 }
@@ -47,7 +48,7 @@ fi
 echo "setup_env: OpenMMLab stack and run-time requirements"
 "${pip[@]}" -r requirements/runtime.txt mmengine mmdet
 "${pip[@]}" --no-deps mmpose openmim
-"${pip[@]}" -r requirements/tests.txt
+"${pip[@]}" -r requirements/tests.txt -r requirements/onnx.txt
 
 echo "setup_env: simdr_ext (editable, legacy develop mode so that mim finds simdr_ext/.mim)"
 "${pip[@]}" --no-deps --no-build-isolation --no-use-pep517 -e .

@@ -1,0 +1,133 @@
+# Copyright (c) simdr_ext contributors. All rights reserved.
+"""Person boxes from an mmdet detector, in the COCO results layout.
+
+The layout is what mmpose's data sets read through ``bbox_file``: a JSON
+list of ``{"image_id", "category_id": 1, "bbox": [x, y, w, h], "score"}``.
+"""
+import os
+import os.path as osp
+from typing import Dict, List, Optional, Sequence, Tuple
+
+import numpy as np
+from mmengine.utils import ProgressBar
+
+IMAGE_SUFFIXES = ('.jpg', '.jpeg', '.png', '.bmp', '.webp')
+
+
+def list_images(source: str,
+                img_root: Optional[str] = None) -> List[Tuple[int, str]]:
+    """``(image_id, path)`` pairs of an image folder or a COCO file.
+
+    A folder's images are sorted by name; an image whose name is a number
+    (COCO's ``000000000785.jpg``) gets that number as its id, the others
+    their position in the sorted list. A COCO annotation file gives its own
+    ids, with paths ``img_root/file_name`` (``img_root`` defaults to the
+    file's folder).
+
+    Args:
+        source (str): An image folder or a COCO-format annotation file.
+        img_root (str, optional): Image folder for a COCO file. Defaults to
+            ``None``.
+
+    Returns:
+        list[tuple[int, str]]: The images.
+    """
+    if osp.isdir(source):
+        names = sorted(n for n in os.listdir(source)
+                       if n.lower().endswith(IMAGE_SUFFIXES))
+        return [(int(osp.splitext(n)[0]) if osp.splitext(n)[0].isdigit()
+                 else i, osp.join(source, n)) for i, n in enumerate(names)]
+    if source.endswith('.json'):
+        from mmengine.fileio import load
+        root = img_root if img_root is not None else osp.dirname(source)
+        return [(img['id'], osp.join(root, img['file_name']))
+                for img in load(source)['images']]
+    raise ValueError(f'{source} is neither an image folder nor a COCO '
+                     'annotation file (.json)')
+
+
+def person_label(classes: Sequence[str]) -> int:
+    """Index of the person class of a detector (0 for person-only ones)."""
+    names = [c.lower() for c in classes or ()]
+    if 'person' in names:
+        return names.index('person')
+    if len(names) <= 1:
+        return 0
+    raise ValueError(f'the detector has no "person" class: {classes}')
+
+
+def detections_to_results(image_id: int, bboxes: np.ndarray,
+                          scores: np.ndarray, labels: np.ndarray,
+                          person: int, score_thr: float) -> List[Dict]:
+    """One image's person detections in the COCO results layout.
+
+    Args:
+        image_id (int): The image id.
+        bboxes (np.ndarray): Boxes ``(x1, y1, x2, y2)`` in shape (M, 4).
+        scores (np.ndarray): Scores in shape (M, ).
+        labels (np.ndarray): Class indices in shape (M, ).
+        person (int): The person class index.
+        score_thr (float): Keep scores >= this.
+
+    Returns:
+        list[dict]: Entries with ``image_id``, ``category_id`` 1, ``bbox``
+        (xywh, rounded to 0.01 px) and ``score``.
+    """
+    keep = (labels == person) & (scores >= score_thr)
+    xywh = bboxes[keep].astype(np.float64).copy()
+    xywh[:, 2:] -= xywh[:, :2]
+    return [
+        dict(image_id=int(image_id), category_id=1,
+             bbox=[round(float(v), 2) for v in box],
+             score=round(float(s), 5))
+        for box, s in zip(xywh, scores[keep]) if box[2] > 0 and box[3] > 0
+    ]
+
+
+def generate_bbox_file(det_config: str,
+                       det_checkpoint: Optional[str],
+                       source: str,
+                       out_file: str,
+                       img_root: Optional[str] = None,
+                       score_thr: float = 0.0,
+                       device: str = 'cpu',
+                       cfg_options: Optional[dict] = None) -> List[Dict]:
+    """Run an mmdet detector over images and write a ``bbox_file``.
+
+    Args:
+        det_config (str): mmdet config file.
+        det_checkpoint (str, optional): Its checkpoint; ``None`` keeps the
+            random weights (for tests). Loaded with ``weights_only=True``.
+        source (str): Image folder or COCO annotation file.
+        out_file (str): The JSON file to write.
+        img_root (str, optional): Image folder for a COCO file. Defaults to
+            ``None``.
+        score_thr (float): Minimum detection score. Defaults to 0.0.
+        device (str): Device. Defaults to ``'cpu'``.
+        cfg_options (dict, optional): Overrides for the detector config.
+            Defaults to ``None``.
+
+    Returns:
+        list[dict]: The entries written.
+    """
+    from mmdet.apis import inference_detector, init_detector
+    from mmengine.fileio import dump
+
+    detector = init_detector(
+        det_config, det_checkpoint, device=device, cfg_options=cfg_options)
+    person = person_label(detector.dataset_meta.get('classes'))
+    images = list_images(source, img_root)
+    results: List[Dict] = []
+    progress = ProgressBar(len(images))
+    for image_id, path in images:
+        if not osp.isfile(path):
+            raise FileNotFoundError(f'image {path} (id {image_id}) does '
+                                    'not exist')
+        pred = inference_detector(detector, path).pred_instances.cpu()
+        results += detections_to_results(image_id, pred.bboxes.numpy(),
+                                         pred.scores.numpy(),
+                                         pred.labels.numpy(), person,
+                                         score_thr)
+        progress.update()
+    dump(results, out_file)
+    return results
