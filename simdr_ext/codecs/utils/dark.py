@@ -117,7 +117,7 @@ def refine_shift_torch(heatmaps: Tensor, locs: Tensor) -> Tensor:
     height, width = heatmaps.shape[-2:]
     maps = heatmaps.reshape(-1, height, width).double()
     x, y = locs.reshape(-1, 2).T
-    m = torch.arange(len(maps), device=maps.device)
+    m = torch.arange(maps.shape[0], device=maps.device)
     steps = []
     for axis, (c, o, size) in enumerate(((x, y, width), (y, x, height))):
         ok = (c > 0) & (c < size - 1) & (o >= 0)
@@ -260,13 +260,16 @@ def refine_dark_torch(heatmaps: Tensor, locs: Tensor,
     xs, ys = flat[:, :1] + span, flat[:, 1:] + span
     on_map = (((ys >= 0) & (ys < height))[:, :, None] &
               ((xs >= 0) & (xs < width))[:, None, :])
-    patch = maps[torch.arange(len(maps), device=maps.device)[:, None, None],
-                 ys.clamp(0, height - 1)[:, :, None],
+    # maps.shape[0], not len(maps): the count stays dynamic in ONNX export
+    m = torch.arange(maps.shape[0], device=maps.device)
+    patch = maps[m[:, None, None], ys.clamp(0, height - 1)[:, :, None],
                  xs.clamp(0, width - 1)[:, None, :]].double()
     patch = torch.where(on_map, patch, torch.zeros_like(patch))
-    kernel = torch.from_numpy(gaussian_kernel_1d(kernel_size)).to(patch)
-    rows = patch.unfold(2, kernel_size, 1) @ kernel
-    blurred = rows.unfold(1, kernel_size, 1) @ kernel
+    kernel = gaussian_kernel_1d(kernel_size).tolist()
+    # separable blur as a sum over the ks taps (slices, not unfold, so that
+    # the graph exports to ONNX with a dynamic number of keypoints)
+    rows = sum(k * patch[:, :, j:j + 5] for j, k in enumerate(kernel))
+    blurred = sum(k * rows[:, j:j + 5, :] for j, k in enumerate(kernel))
     offset = taylor_offset_torch(blurred.clamp(min=EPS).log())
     x, y = flat[:, 0], flat[:, 1]
     inside = (x > 1) & (x < width - 2) & (y > 1) & (y < height - 2)
