@@ -13,7 +13,10 @@ from mmpose.registry import DATASETS, KEYPOINT_CODECS, MODELS
 
 EXPECTED = {
     KEYPOINT_CODECS: ['SimDRLabel', 'SASimDRLabel', 'DarkHeatmap'],
-    MODELS: ['SimDRHead', 'LabelSmoothCELoss', 'SimDRKLLoss'],
+    MODELS: [
+        'SimDRHead', 'LabelSmoothCELoss', 'SimDRKLLoss', 'TokenPose',
+        'TokenPoseHeatmapHead'
+    ],
     DATASETS: [
         'CheckedCocoDataset', 'CheckedCrowdPoseDataset', 'CheckedMpiiDataset'
     ],

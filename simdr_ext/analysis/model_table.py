@@ -122,6 +122,20 @@ PAPER: Dict[str, PaperRow] = {
     _t2('HRNet-W48', 'heatmap', '256x192', 63.6, 14.6, 75.1),
     'simdr_hrnet-w48_4xb32-210e_coco-256x192':
     _t2('HRNet-W48', 'SimDR', '256x192', 66.3, 14.6, 75.9),
+    # SimDR Table 2, TokenPose-S rows (configs/tokenpose/; the heatmap row
+    # with extra post-processing is TokenPose's DARK decoding)
+    'dark_tokenpose-s_8xb32-300e_coco-64x64':
+    _t2('TokenPose-S', 'heatmap', '64x64', 4.9, 1.4, 57.1),
+    'simdr_tokenpose-s_8xb32-300e_coco-64x64':
+    _t2('TokenPose-S', 'SimDR', '64x64', 4.9, 1.4, 62.8),
+    'dark_tokenpose-s_8xb32-300e_coco-128x128':
+    _t2('TokenPose-S', 'heatmap', '128x128', 5.2, 1.6, 65.4),
+    'simdr_tokenpose-s_8xb32-300e_coco-128x128':
+    _t2('TokenPose-S', 'SimDR', '128x128', 5.1, 1.6, 70.4),
+    'dark_tokenpose-s_8xb32-300e_coco-256x192':
+    _t2('TokenPose-S', 'heatmap', '256x192', 6.6, 2.2, 72.5),
+    'simdr_tokenpose-s_8xb32-300e_coco-256x192':
+    _t2('TokenPose-S', 'SimDR', '256x192', 5.5, 2.2, 73.6),
     # SimDR Table 3 (COCO val, HRNet-W48)
     'sasimdr_hrnet-w48_4xb32-210e_coco-256x192':
     PaperRow('SimDR Table 3, HRNet-W48 SimDR* 256x192', 66.3, 14.6, 76.1),
@@ -217,32 +231,45 @@ class ModelRow:
         gflops_authors (float): The authors' GFLOPs count (see module
             docstring).
         paper (PaperRow, optional): The paper's row, if any.
+        error (str, optional): Why the config could not be measured (the
+            counts are then None). Defaults to None.
     """
 
     name: str
-    input_size: Tuple[int, int]
-    params: int
-    gmacs: float
-    gflops_authors: float
+    input_size: Optional[Tuple[int, int]]
+    params: Optional[int]
+    gmacs: Optional[float]
+    gflops_authors: Optional[float]
     paper: Optional[PaperRow]
+    error: Optional[str] = None
 
     @property
     def params_ratio(self) -> Optional[float]:
         """Our #Params / the paper's, or None without a paper value."""
-        if self.paper is None or self.paper.params_m is None:
+        if (self.paper is None or self.paper.params_m is None
+                or self.params is None):
             return None
         return self.params / 1e6 / self.paper.params_m
 
     @property
+    def misses_goal(self) -> bool:
+        """True when a paper #Params exists and ours is off by more than
+        :data:`PARAMS_TOLERANCE`."""
+        ratio = self.params_ratio
+        return ratio is not None and abs(ratio - 1) > PARAMS_TOLERANCE
+
+    @property
     def gflops_ratio(self) -> Optional[float]:
         """Our authors'-convention GFLOPs / the paper's, or None."""
-        if self.paper is None or self.paper.gflops is None:
+        if (self.paper is None or self.paper.gflops is None
+                or self.gflops_authors is None):
             return None
         return self.gflops_authors / self.paper.gflops
 
 
 def find_configs(config_root: str) -> List[str]:
-    """Every ``*.py`` under ``config_root`` (recursively), sorted.
+    """Every ``*.py`` under ``config_root`` (recursively), sorted, except
+    inside ``_base_`` folders (fragments that other configs inherit).
 
     Args:
         config_root (str): The ``configs/`` folder.
@@ -250,8 +277,10 @@ def find_configs(config_root: str) -> List[str]:
     Returns:
         List[str]: Config paths.
     """
+    paths = glob.glob(osp.join(config_root, '**', '*.py'), recursive=True)
     return sorted(
-        glob.glob(osp.join(config_root, '**', '*.py'), recursive=True))
+        p for p in paths
+        if '_base_' not in osp.relpath(p, config_root).split(osp.sep))
 
 
 def config_name(path: str) -> str:
@@ -415,28 +444,34 @@ def markdown_table(rows: Sequence[ModelRow]) -> str:
     ]
     for r in rows:
         paper = r.paper or PaperRow(source='—')
-        lines.append(
-            f'| {r.name} | {r.input_size[1]}x{r.input_size[0]} '
-            f'| {r.params / 1e6:.2f} | {_fmt(paper.params_m, ".1f")} '
-            f'| {_fmt(r.params_ratio, ".3f")} | {r.gmacs:.2f} '
-            f'| {r.gflops_authors:.2f} | {_fmt(paper.gflops, ".1f")} '
-            f'| {_fmt(r.gflops_ratio, ".3f")} | {paper.source} |')
-    misses = [
-        r.name for r in rows if r.params_ratio is not None
-        and abs(r.params_ratio - 1) > PARAMS_TOLERANCE
-    ]
+        if r.error is not None:
+            lines.append(f'| {r.name} | — | — | {_fmt(paper.params_m, ".1f")} '
+                         f'| — | — | — | {_fmt(paper.gflops, ".1f")} | — '
+                         f'| not measured: {r.error} |')
+            continue
+        lines.append(f'| {r.name} | {r.input_size[1]}x{r.input_size[0]} '
+                     f'| {r.params / 1e6:.2f} | {_fmt(paper.params_m, ".1f")} '
+                     f'| {_fmt(r.params_ratio, ".3f")} | {r.gmacs:.2f} '
+                     f'| {r.gflops_authors:.2f} | {_fmt(paper.gflops, ".1f")} '
+                     f'| {_fmt(r.gflops_ratio, ".3f")} | {paper.source} |')
+    misses = [r.name for r in rows if r.misses_goal]
     with_paper = sum(r.params_ratio is not None for r in rows)
+    errors = [r.name for r in rows if r.error is not None]
     lines += [
         '', f'What is counted: {COUNTED}', '',
         f'{with_paper - len(misses)} of {with_paper} rows with a paper '
         f'#Params are within {PARAMS_TOLERANCE:.0%}' +
         (f'; outside: {", ".join(misses)}' if misses else '.')
     ]
+    if errors:
+        lines.append(f'Not measured (build or forward failed): '
+                     f'{", ".join(errors)}.')
     return '\n'.join(lines) + '\n'
 
 
 def model_table(paths: Sequence[str]) -> Tuple[List[ModelRow], str]:
-    """Measure configs and format them.
+    """Measure configs and format them. A config that fails to build or run
+    gets a row that says why, instead of stopping the table.
 
     Args:
         paths (Sequence[str]): Config files.
@@ -444,5 +479,19 @@ def model_table(paths: Sequence[str]) -> Tuple[List[ModelRow], str]:
     Returns:
         tuple: the rows and the markdown table.
     """
-    rows = [measure(p) for p in paths]
+    rows = []
+    for path in paths:
+        try:
+            rows.append(measure(path))
+        except Exception as err:  # one broken config must not hide the rest
+            message = f'{type(err).__name__}: {err}'.splitlines()[0][:120]
+            rows.append(
+                ModelRow(
+                    name=config_name(path),
+                    input_size=None,
+                    params=None,
+                    gmacs=None,
+                    gflops_authors=None,
+                    paper=PAPER.get(config_name(path)),
+                    error=message))
     return rows, markdown_table(rows)

@@ -1,4 +1,5 @@
 # Copyright (c) simdr_ext contributors. All rights reserved.
 from .simdr_head import SimDRHead
+from .tokenpose_heatmap_head import TokenPoseHeatmapHead
 
-__all__ = ['SimDRHead']
+__all__ = ['SimDRHead', 'TokenPoseHeatmapHead']

@@ -22,7 +22,8 @@ def strided_size(size: int, stride: int) -> int:
     """Feature-map length after ``log2(stride)`` stride-2 stages.
 
     Each stride-2 conv or pool with "same" padding gives ``ceil(n / 2)``,
-    which is what mmpose's ResNet does at any input size.
+    which is what mmpose's ResNet, MobileNetV2 and HRNet (its stride-4 stem)
+    do at any input size, e.g. 64 px -> 2 at stride 32, 16 at stride 4.
 
     Args:
         size (int): Input length in pixels.
@@ -45,29 +46,51 @@ class SimDRHead(BaseHead):
     Fig. 2 of `SimCC`_ (first published as SimDR): the encoder yields one
     embedding per keypoint, and one linear layer shared by all keypoints
     projects it to ``round(w * k)`` x logits, another to ``round(h * k)`` y
-    logits. For a SimpleBaseline encoder (SimDR Table 2) the embedding is the
-    flattened K-channel map after the deconvolutions and a 1x1 conv; without
-    deconvolutions it is the flattened map of a 1x1 conv on the backbone's
-    last feature map (``channels_per_joint`` maps per keypoint, Table 4).
-    The feature-map size is derived from ``input_size`` and
-    ``in_featuremap_stride``, so the same config works at every input size.
+    logits. The head covers every encoder form of the paper:
+
+    - **SimpleBaseline** (Table 2): ``deconv_out_channels=(256, 256, 256)``;
+      the deconvolutions and a 1x1 conv to K maps (``deconv_head``, an
+      mmpose ``HeatmapHead``) turn the stride-32 map into K stride-4 maps,
+      each flattened to one embedding of ``D = (h / 4) (w / 4)``.
+    - **Upsample-free** (Table 4): ``deconv_out_channels=None`` and
+      ``channels_per_joint=t``; a 1x1 conv (``final_layer``) maps the
+      stride-32 map to ``K t`` channels and each keypoint's ``t`` maps are
+      flattened together, ``D = t (h / 32) (w / 32)`` (the authors'
+      ``'b (k t) h w -> b k (t h w)'``; ``t = 28`` gives their
+      ``HEAD_INPUT = 1344`` at 256x192).
+    - **HRNet** (Sec. 4.1.1): ``deconv_out_channels=None``,
+      ``in_featuremap_stride=4``; the 1x1 conv to K maps on HRNet's stride-4
+      branch (HRNet's own final layer) is flattened, ``D = (h / 4) (w / 4)``.
+    - **Token embeddings** (TokenPose, Sec. 4.1.1): ``embedding_dim=D`` and
+      ``deconv_out_channels=None``; the last feature is already one token per
+      keypoint, (B, K, D), and only the two linear layers are built.
+
+    The flattened length is derived from ``input_size`` and
+    ``in_featuremap_stride`` (:func:`strided_size`), so the same config
+    works at every input size and the user never computes a feature-map
+    size (the ``mat1 and mat2 shapes cannot be multiplied`` of mmpose's
+    ``SimCCHead`` on HRNet, open-mmlab/mmpose#2118); a backbone whose map
+    disagrees is reported with both sizes at the first forward.
 
     Parameter names equal mmpose's ``SimCCHead`` (``deconv_head``,
     ``final_layer``, ``mlp_head_x``, ``mlp_head_y``), so its checkpoints of the
     same architecture load unchanged.
 
     Note:
-        - batch size: B, keypoint number: K
+        - batch size: B, keypoint number: K, embedding length: D
         - input size: [w, h], splitting factor: k
         - Wx = round(w * k), Wy = round(h * k)
 
     Args:
-        in_channels (int): Channels of the backbone's last feature map.
+        in_channels (int, optional): Channels of the backbone's last feature
+            map. ``None`` is allowed only with ``embedding_dim`` (token
+            input), where it must otherwise equal ``embedding_dim``.
         out_channels (int): Number of keypoints K.
         input_size (tuple): Input image size ``(w, h)``.
         split_ratio (float): The splitting factor ``k``. Defaults to 2.0.
         in_featuremap_stride (int): Stride of the backbone's last feature
-            map (32 for ResNet). Defaults to 32.
+            map: 32 for ResNet and MobileNetV2, 4 for HRNet. Unused for
+            token input. Defaults to 32.
         deconv_out_channels (Sequence[int], optional): Channels of each
             deconvolution; ``None`` or ``()`` for none. Defaults to
             ``(256, 256, 256)``.
@@ -75,6 +98,10 @@ class SimDRHead(BaseHead):
             deconvolution. Defaults to ``(4, 4, 4)``.
         channels_per_joint (int): Maps per keypoint of the final 1x1 conv
             (``t`` of the upsample-free design). Defaults to 1.
+        embedding_dim (int, optional): Length D of per-keypoint token
+            embeddings (B, K, D) given directly by the backbone (TokenPose);
+            the head then has no convolutional part. Defaults to ``None``
+            (feature-map input).
         loss (dict): Loss config. Defaults to
             ``dict(type='LabelSmoothCELoss', use_target_weight=True)``.
         decoder (dict, optional): Codec config used to decode predictions;
@@ -87,7 +114,7 @@ class SimDRHead(BaseHead):
     """
 
     def __init__(self,
-                 in_channels: int,
+                 in_channels: Optional[int],
                  out_channels: int,
                  input_size: Tuple[int, int],
                  split_ratio: float = 2.0,
@@ -95,6 +122,7 @@ class SimDRHead(BaseHead):
                  deconv_out_channels: OptIntSeq = (256, 256, 256),
                  deconv_kernel_sizes: OptIntSeq = (4, 4, 4),
                  channels_per_joint: int = 1,
+                 embedding_dim: Optional[int] = None,
                  loss: ConfigType = dict(
                      type='LabelSmoothCELoss', use_target_weight=True),
                  decoder: OptConfigType = None,
@@ -109,38 +137,76 @@ class SimDRHead(BaseHead):
         self.decoder = KEYPOINT_CODECS.build(decoder) if decoder else None
         self._check_decoder()
 
-        feat_w, feat_h = (strided_size(s, in_featuremap_stride)
-                          for s in self.input_size)
         deconv_out_channels = tuple(deconv_out_channels or ())
-        if deconv_out_channels:
-            if channels_per_joint != 1:
-                raise ValueError('SimDRHead: channels_per_joint > 1 is the '
-                                 'upsample-free design; it takes no '
-                                 'deconvolutions')
-            self.deconv_head = MODELS.build(
-                dict(
-                    type='HeatmapHead',
-                    in_channels=in_channels,
-                    out_channels=out_channels,
-                    deconv_out_channels=deconv_out_channels,
-                    deconv_kernel_sizes=deconv_kernel_sizes,
-                    final_layer=dict(kernel_size=1)))
-            scale = 2**len(deconv_out_channels)
-            feat_w, feat_h = feat_w * scale, feat_h * scale
-        else:
+        if channels_per_joint < 1:
+            raise ValueError('SimDRHead got channels_per_joint='
+                             f'{channels_per_joint}: it must be >= 1')
+        self.token_input = embedding_dim is not None
+        if self.token_input:
+            self._check_token_args(in_channels, embedding_dim,
+                                   deconv_out_channels, channels_per_joint)
             self.deconv_head = None
-            self.final_layer = build_conv_layer(
-                dict(
-                    type='Conv2d',
-                    in_channels=in_channels,
-                    out_channels=out_channels * channels_per_joint,
-                    kernel_size=1))
-        self.featuremap_size = (feat_w, feat_h)
-        self.embedding_dim = channels_per_joint * feat_w * feat_h
-        self.num_bins = tuple(num_bins(s, split_ratio)
-                              for s in self.input_size)
+            self.final_layer = None
+            self.featuremap_size = None
+            self.embedding_dim = int(embedding_dim)
+        else:
+            if in_channels is None:
+                raise ValueError('SimDRHead got in_channels=None: give the '
+                                 "backbone's channels, or embedding_dim for "
+                                 '(B, K, D) token input')
+            feat_w, feat_h = (
+                strided_size(s, in_featuremap_stride) for s in self.input_size)
+            if deconv_out_channels:
+                if channels_per_joint != 1:
+                    raise ValueError('SimDRHead: channels_per_joint > 1 is '
+                                     'the upsample-free design; it takes no '
+                                     'deconvolutions')
+                self.deconv_head = MODELS.build(
+                    dict(
+                        type='HeatmapHead',
+                        in_channels=in_channels,
+                        out_channels=out_channels,
+                        deconv_out_channels=deconv_out_channels,
+                        deconv_kernel_sizes=deconv_kernel_sizes,
+                        final_layer=dict(kernel_size=1)))
+                scale = 2**len(deconv_out_channels)
+                feat_w, feat_h = feat_w * scale, feat_h * scale
+            else:
+                self.deconv_head = None
+                self.final_layer = build_conv_layer(
+                    dict(
+                        type='Conv2d',
+                        in_channels=in_channels,
+                        out_channels=out_channels * channels_per_joint,
+                        kernel_size=1))
+            self.featuremap_size = (feat_w, feat_h)
+            self.embedding_dim = channels_per_joint * feat_w * feat_h
+        self.num_bins = tuple(
+            num_bins(s, split_ratio) for s in self.input_size)
         self.mlp_head_x = nn.Linear(self.embedding_dim, self.num_bins[0])
         self.mlp_head_y = nn.Linear(self.embedding_dim, self.num_bins[1])
+
+    @staticmethod
+    def _check_token_args(in_channels: Optional[int], embedding_dim: int,
+                          deconv_out_channels: Tuple[int, ...],
+                          channels_per_joint: int) -> None:
+        """Token input has no convolutional part: reject settings for one."""
+        if embedding_dim < 1:
+            raise ValueError(
+                f'SimDRHead got embedding_dim={embedding_dim}: it must be >= 1'
+            )
+        if in_channels is not None and in_channels != embedding_dim:
+            raise ValueError(
+                f'SimDRHead got in_channels={in_channels} and embedding_dim='
+                f'{embedding_dim}: with token input in_channels is the token '
+                'length D; leave it None or equal to embedding_dim')
+        if deconv_out_channels or channels_per_joint != 1:
+            raise ValueError(
+                f'SimDRHead got embedding_dim={embedding_dim} (token input) '
+                f'with deconv_out_channels={deconv_out_channels} and '
+                f'channels_per_joint={channels_per_joint}: tokens take no '
+                'convolutional part; set deconv_out_channels=None and '
+                'channels_per_joint=1')
 
     def _check_decoder(self) -> None:
         if self.decoder is None:
@@ -155,18 +221,41 @@ class SimDRHead(BaseHead):
                 f'input_size={theirs[0]}, split_ratio={theirs[1]}: bind both '
                 'to the same codec settings')
 
+    def _embed_tokens(self, x: Tensor) -> Tensor:
+        """Check (B, K, D) tokens against the head; return them."""
+        if x.dim() != 3:
+            raise ValueError(
+                f'SimDRHead was built for (B, K, D) token input '
+                f'(embedding_dim={self.embedding_dim}) but got a feature of '
+                f'shape {tuple(x.shape)}')
+        _, k, d = x.shape
+        if (k, d) != (self.out_channels, self.embedding_dim):
+            raise ValueError(
+                f'SimDRHead expects tokens of shape (B, {self.out_channels}, '
+                f'{self.embedding_dim}) (K = out_channels, D = '
+                f'embedding_dim), got {tuple(x.shape)}')
+        return x
+
     def embed(self, feats: Tuple[Tensor, ...]) -> Tensor:
         """Keypoint embeddings from backbone features.
 
         Args:
-            feats (Tuple[Tensor]): Backbone outputs; the last one is used,
-                shape (B, C, h', w').
+            feats (Tuple[Tensor]): Backbone outputs; the last one is used:
+                a map of shape (B, C, h', w'), or (B, K, D) tokens when the
+                head has ``embedding_dim``.
 
         Returns:
-            Tensor: Embeddings in shape (B, K, D) with ``D = t * H * W`` of
-            the map the classifiers read.
+            Tensor: Embeddings in shape (B, K, D); for maps ``D = t * H * W``
+            of the map the classifiers read.
         """
         x = feats[-1]
+        if self.token_input:
+            return self._embed_tokens(x)
+        if x.dim() != 4:
+            raise ValueError(
+                f'SimDRHead expects a (B, C, H, W) feature map, got shape '
+                f'{tuple(x.shape)}; for (B, K, D) keypoint tokens build the '
+                'head with embedding_dim=D and deconv_out_channels=None')
         if self.deconv_head is not None:
             x = self.deconv_head(feats)
         else:
@@ -178,6 +267,8 @@ class SimDRHead(BaseHead):
                 f'{self.featuremap_size[1]} (w x h) map for input_size '
                 f'{self.input_size}, got {w}x{h}: check input_size and '
                 'in_featuremap_stride against the backbone')
+        # (B, K t, H, W) -> (B, K, t H W): channel c = k t + j belongs to
+        # keypoint k, the authors' 'b (k t) h w -> b k (t h w)'
         return x.reshape(b, self.out_channels, -1)
 
     def forward(self, feats: Tuple[Tensor, ...]) -> Tuple[Tensor, Tensor]:
@@ -185,7 +276,7 @@ class SimDRHead(BaseHead):
 
         Args:
             feats (Tuple[Tensor]): Backbone outputs, the last in shape
-                (B, C, h', w').
+                (B, C, h', w'), or (B, K, D) for token input.
 
         Returns:
             tuple: x logits (B, K, Wx) and y logits (B, K, Wy).
@@ -208,12 +299,15 @@ class SimDRHead(BaseHead):
             feats (Tuple[Tensor] | List[Tuple[Tensor]]): Backbone outputs,
                 or two of them for flip test.
             batch_data_samples (List[PoseDataSample]): The data samples.
-            test_cfg (dict, optional): ``flip_test`` (bool). Defaults to
-                ``None``.
+            test_cfg (dict, optional): ``flip_test`` (bool) and
+                ``output_heatmaps`` (bool: also return the softmax
+                distributions, for visualisation). Defaults to ``None``.
 
         Returns:
             List[InstanceData]: ``keypoints`` (1, K, 2) in input pixels and
-            ``keypoint_scores`` (1, K) per sample.
+            ``keypoint_scores`` (1, K) per sample; with ``output_heatmaps``
+            also ``keypoint_x_labels`` (1, K, Wx) and ``keypoint_y_labels``
+            (1, K, Wy), the softmax over the bins.
         """
         test_cfg = test_cfg or {}
         if test_cfg.get('flip_test', False):
@@ -228,7 +322,14 @@ class SimDRHead(BaseHead):
             pred_y = (pred_y + flip_y) * 0.5
         else:
             pred_x, pred_y = self.forward(feats)
-        return self.decode((pred_x, pred_y))
+        preds = self.decode((pred_x, pred_y))
+        if test_cfg.get('output_heatmaps', False):
+            probs_x = to_numpy(pred_x.float().softmax(-1))
+            probs_y = to_numpy(pred_y.float().softmax(-1))
+            for pred, px, py in zip(preds, probs_x, probs_y):
+                pred.keypoint_x_labels = px[None]
+                pred.keypoint_y_labels = py[None]
+        return preds
 
     def loss(self,
              feats: Tuple[Tensor, ...],

@@ -20,7 +20,9 @@ def build(**kwargs):
         deconv_out_channels=(16, 16),
         deconv_kernel_sizes=(4, 4),
         decoder=dict(
-            type='SimDRLabel', input_size=INPUT_SIZE, split_ratio=2.0,
+            type='SimDRLabel',
+            input_size=INPUT_SIZE,
+            split_ratio=2.0,
             label_smoothing=0.1))
     cfg.update(kwargs)
     return MODELS.build(cfg)
@@ -37,16 +39,17 @@ def samples(head, batch=2, seed=0):
         kp = 5 + rng.random((1, 5, 2)) * 38
         enc = head.decoder.encode(kp, np.ones((1, 5)))
         s = PoseDataSample(metainfo=dict(flip_indices=[0, 2, 1, 4, 3]))
-        s.gt_instance_labels = InstanceData(
-            **{k: torch.from_numpy(v) for k, v in enc.items()})
+        s.gt_instance_labels = InstanceData(**{
+            k: torch.from_numpy(v)
+            for k, v in enc.items()
+        })
         out.append(s)
     return out
 
 
-@pytest.mark.parametrize('deconvs,map_size', [((16, 16), (8, 8)),
-                                              ((), (2, 2)),
-                                              (None, (2, 2))],
-                         ids=['2-deconv', 'empty', 'none'])
+@pytest.mark.parametrize(
+    'deconvs,map_size', [((16, 16), (8, 8)), ((), (2, 2)), (None, (2, 2))],
+    ids=['2-deconv', 'empty', 'none'])
 def test_output_shapes(deconvs, map_size):
     head = build(deconv_out_channels=deconvs)
     px, py = head(feats())
@@ -103,3 +106,246 @@ def test_feature_map_of_wrong_size_is_reported():
 def test_non_power_of_two_stride_raises():
     with pytest.raises(ValueError, match='power of 2'):
         build(in_featuremap_stride=12)
+
+
+# a 4-stage HRNet small enough for CPU tests (mmpose's HRNet)
+TINY_HRNET = dict(
+    type='HRNet',
+    in_channels=3,
+    extra=dict(
+        stage1=dict(
+            num_modules=1,
+            num_branches=1,
+            block='BOTTLENECK',
+            num_blocks=(1, ),
+            num_channels=(8, )),
+        stage2=dict(
+            num_modules=1,
+            num_branches=2,
+            block='BASIC',
+            num_blocks=(1, 1),
+            num_channels=(8, 16)),
+        stage3=dict(
+            num_modules=1,
+            num_branches=3,
+            block='BASIC',
+            num_blocks=(1, 1, 1),
+            num_channels=(8, 16, 32)),
+        stage4=dict(
+            num_modules=1,
+            num_branches=4,
+            block='BASIC',
+            num_blocks=(1, 1, 1, 1),
+            num_channels=(8, 16, 32, 64))),
+    init_cfg=None)
+
+# --- every encoder form of the paper -------------------------------------
+
+
+@pytest.mark.parametrize(
+    'input_size,embedding_dim', [((64, 64), 28 * 2 * 2),
+                                 ((128, 128), 28 * 4 * 4), ((192, 256), 1344)],
+    ids=['64x64', '128x128', '256x192'])
+def test_upsample_free_embedding_matches_authors_head_input(
+        input_size, embedding_dim):
+    """Table 4: t = 28 maps per keypoint on the stride-32 map of ResNet-50;
+    at 256x192 (8 x 6 map) that is the authors' HEAD_INPUT = 1344."""
+    head = MODELS.build(
+        dict(
+            type='SimDRHead',
+            in_channels=64,
+            out_channels=17,
+            input_size=input_size,
+            in_featuremap_stride=32,
+            deconv_out_channels=None,
+            channels_per_joint=28))
+    assert head.embedding_dim == embedding_dim
+    assert head.final_layer.out_channels == 17 * 28
+    w, h = head.featuremap_size
+    px, py = head((torch.randn(1, 64, h, w), ))
+    assert px.shape == (1, 17, input_size[0] * 2)
+    assert py.shape == (1, 17, input_size[1] * 2)
+
+
+def test_upsample_free_flattens_each_keypoints_maps_together():
+    """Channel k t + j belongs to keypoint k ('b (k t) h w -> b k (t h w)')."""
+    head = build(deconv_out_channels=None, channels_per_joint=3)
+    x = torch.randn(1, 32, 2, 2)
+    maps = head.final_layer(x)
+    emb = head.embed((x, ))
+    for k in range(5):
+        torch.testing.assert_close(emb[0, k], maps[0,
+                                                   3 * k:3 * k + 3].flatten())
+
+
+@pytest.mark.parametrize(
+    'input_size', [(64, 64), (96, 128), (192, 256)],
+    ids=['64x64', '128x96', '256x192'])
+def test_hrnet_form_reads_the_stride4_branch(input_size):
+    """Sec. 4.1.1: HRNet's K-channel 1x1 output on its stride-4 branch, then
+    the linear layers; a real (tiny) HRNet at every size, no size given."""
+    backbone = MODELS.build(TINY_HRNET)
+    head = MODELS.build(
+        dict(
+            type='SimDRHead',
+            in_channels=8,
+            out_channels=5,
+            input_size=input_size,
+            split_ratio=2.0,
+            in_featuremap_stride=4,
+            deconv_out_channels=None))
+    w, h = input_size
+    assert head.featuremap_size == (w // 4, h // 4)
+    assert head.mlp_head_x.in_features == (w // 4) * (h // 4)
+    feats = backbone(torch.randn(1, 3, h, w))
+    px, py = head(feats)
+    assert px.shape == (1, 5, 2 * w) and py.shape == (1, 5, 2 * h)
+
+
+@pytest.mark.parametrize(
+    'input_size', [(72, 100), (48, 64), (50, 50)],
+    ids=['100x72', '64x48', '50x50'])
+def test_resnet_map_derived_at_sizes_not_divisible_by_32(input_size):
+    """The stride-32 map of a real ResNet is ceil(n / 32) per axis; the head
+    derives it, so no input size needs a hand-computed map size
+    (open-mmlab/mmpose#2118)."""
+    backbone = MODELS.build(
+        dict(type='ResNet', depth=18, base_channels=8, init_cfg=None))
+    for deconvs in [(8, ), None]:
+        head = MODELS.build(
+            dict(
+                type='SimDRHead',
+                in_channels=64,
+                out_channels=5,
+                input_size=input_size,
+                deconv_out_channels=deconvs,
+                deconv_kernel_sizes=(4, ) if deconvs else None))
+        w, h = input_size
+        feats = backbone(torch.randn(1, 3, h, w))
+        px, py = head(feats)
+        assert px.shape == (1, 5, 2 * w) and py.shape == (1, 5, 2 * h)
+
+
+# --- token embeddings (TokenPose) -----------------------------------------
+
+
+def build_tokens(**kwargs):
+    return build(
+        in_channels=None, embedding_dim=24, deconv_out_channels=None, **kwargs)
+
+
+def test_token_input_uses_only_the_linear_layers():
+    head = build_tokens()
+    assert head.embedding_dim == 24
+    assert head.deconv_head is None and head.final_layer is None
+    assert {n.split('.')[0]
+            for n, _ in head.named_parameters()
+            } == {'mlp_head_x', 'mlp_head_y'}
+    tokens = torch.randn(2, 5, 24)
+    px, py = head((tokens, ))
+    assert px.shape == (2, 5, 96) and py.shape == (2, 5, 128)
+    torch.testing.assert_close(px, head.mlp_head_x(tokens))
+
+
+def test_token_input_loss_and_gradients():
+    torch.manual_seed(0)
+    head = build_tokens()
+    head.init_weights()
+    tokens = torch.randn(2, 5, 24, requires_grad=True)
+    losses = head.loss((tokens, ), samples(head))
+    assert torch.isfinite(losses['loss_kpt'])
+    losses['loss_kpt'].backward()
+    assert tokens.grad is not None
+    for name, p in head.named_parameters():
+        assert p.grad is not None, f'{name} got no gradient'
+
+
+def test_token_input_predict_with_flip():
+    head = build_tokens().eval()
+    tokens = torch.randn(2, 5, 24)
+    preds = head.predict([(tokens, ), (tokens, )],
+                         samples(head),
+                         test_cfg=dict(flip_test=True))
+    assert preds[0].keypoints.shape == (1, 5, 2)
+
+
+def test_in_channels_equal_to_embedding_dim_is_accepted():
+    assert build(
+        in_channels=24, embedding_dim=24,
+        deconv_out_channels=None).embedding_dim == 24
+
+
+@pytest.mark.parametrize(
+    'shape,match', [((2, 5, 16), r'expects tokens of shape \(B, 5, 24\)'),
+                    ((2, 4, 24), r'expects tokens of shape \(B, 5, 24\)'),
+                    ((2, 24, 2, 2), 'built for .B, K, D. token input')],
+    ids=['wrong-D', 'wrong-K', 'map-to-token-head'])
+def test_token_shape_mismatch_raises(shape, match):
+    with pytest.raises(ValueError, match=match):
+        build_tokens()((torch.randn(*shape), ))
+
+
+def test_tokens_given_to_a_map_head_raise():
+    with pytest.raises(ValueError, match='build the head with embedding_dim'):
+        build()((torch.randn(2, 5, 24), ))
+
+
+@pytest.mark.parametrize(
+    'kwargs,match',
+    [(dict(in_channels=32, embedding_dim=24,
+           deconv_out_channels=None), 'in_channels=32 and embedding_dim=24'),
+     (dict(in_channels=None, embedding_dim=24), 'tokens take no conv'),
+     (dict(
+         in_channels=None,
+         embedding_dim=24,
+         deconv_out_channels=None,
+         channels_per_joint=2), 'tokens take no conv'),
+     (dict(in_channels=None, embedding_dim=0,
+           deconv_out_channels=None), 'embedding_dim=0'),
+     (dict(in_channels=None), 'in_channels=None'),
+     (dict(deconv_out_channels=None,
+           channels_per_joint=0), 'channels_per_joint=0'),
+     (dict(channels_per_joint=2), 'takes no deconvolutions')],
+    ids=[
+        'in-channels-mismatch', 'token-with-deconvs', 'token-with-t',
+        'zero-dim', 'no-in-channels', 'zero-t', 't-with-deconvs'
+    ])
+def test_invalid_arguments_raise(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        build(**kwargs)
+
+
+def test_parameter_names_equal_mmpose_simcc_head():
+    """Same architecture, same state_dict keys and shapes as SimCCHead."""
+    for deconvs in [(16, 16), None]:
+        ours = build(deconv_out_channels=deconvs, decoder=None)
+        theirs = MODELS.build(
+            dict(
+                type='SimCCHead',
+                in_channels=32,
+                out_channels=5,
+                input_size=INPUT_SIZE,
+                in_featuremap_size=(2, 2),
+                simcc_split_ratio=2.0,
+                deconv_out_channels=deconvs,
+                deconv_kernel_sizes=(4, 4) if deconvs else None))
+        assert {
+            k: v.shape
+            for k, v in ours.state_dict().items()
+        } == {
+            k: v.shape
+            for k, v in theirs.state_dict().items()
+        }
+
+
+def test_output_heatmaps_returns_the_softmax_distributions():
+    head = build().eval()
+    preds = head.predict(feats(), samples(head),
+                         test_cfg=dict(output_heatmaps=True))
+    px = preds[0].keypoint_x_labels
+    assert px.shape == (1, 5, 96) and preds[0].keypoint_y_labels.shape == (
+        1, 5, 128)
+    np.testing.assert_allclose(px.sum(-1), 1.0, rtol=1e-5)
+    # the decoded x is the argmax bin of the returned distribution / k
+    np.testing.assert_allclose(preds[0].keypoints[0, :, 0],
+                               px[0].argmax(-1) / 2.0)

@@ -1,0 +1,221 @@
+# Copyright (c) simdr_ext contributors. All rights reserved.
+"""Rename the SimDR authors' checkpoints to simdr_ext's (mmpose's) keys.
+
+The SimDR authors' repository (leeyegy/SimDR, now leeyegy/SimCC) builds its
+models as one ``nn.Module`` each, after the HRNet code base:
+
+- ``pose_resnet`` (SimpleBaseline): ``conv1, bn1, layer1 .. layer4``
+  (torchvision's ResNet names), ``deconv_layers`` (a ``Sequential`` of
+  ``ConvTranspose2d, BatchNorm2d, ReLU`` per deconvolution, so indices
+  0, 1 / 3, 4 / 6, 7 hold parameters), ``final_layer`` (1x1 conv to K
+  maps) and, for SimDR, ``mlp_head_x`` / ``mlp_head_y``;
+- ``pose_resnet_upfree``: the same without ``deconv_layers``;
+  ``final_layer`` maps to ``K * CHANNEL_PER_JOINT`` channels;
+- ``pose_hrnet``: ``conv1, bn1, conv2, bn2, layer1, transition1, stage2,
+  transition2, stage3, transition3, stage4`` (``branches`` and
+  ``fuse_layers`` inside each stage module), ``final_layer`` and, for
+  SimDR, ``mlp_head_x`` / ``mlp_head_y``.
+
+mmpose's ``ResNet`` and ``HRNet`` use exactly these backbone names, and
+mmpose's ``HeatmapHead`` builds ``deconv_layers`` with the same
+``Sequential`` layout, so the conversion is a prefix map (the converter's
+test checks it against the real module names of the built models):
+
+- ``conv1.*``, ``bn1.*``, ``layer1.*`` ... ``stage4.*`` ->
+  ``backbone.<same>``;
+- SimDR checkpoints (``mlp_head_x`` present): ``deconv_layers.*`` ->
+  ``head.deconv_head.deconv_layers.*``; ``final_layer.*`` ->
+  ``head.deconv_head.final_layer.*`` after deconvolutions, else
+  ``head.final_layer.*``; ``mlp_head_x.*`` / ``mlp_head_y.*`` ->
+  ``head.mlp_head_x.*`` / ``head.mlp_head_y.*``;
+- heatmap checkpoints (no ``mlp_head``): ``deconv_layers.*`` /
+  ``final_layer.*`` -> ``head.deconv_layers.*`` / ``head.final_layer.*``
+  (mmpose's ``HeatmapHead``).
+
+A leading ``module.`` (``DataParallel``) is dropped. Any other key is
+reported as unmapped and left out.
+"""
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from typing import Dict, List, Mapping, Optional, Tuple
+
+from torch import Tensor
+
+#: first-level module names of the authors' backbones (pose_resnet and
+#: pose_hrnet), identical in mmpose's ResNet / HRNet
+BACKBONE_MODULES = ('conv1', 'bn1', 'conv2', 'bn2', 'layer1', 'layer2',
+                    'layer3', 'layer4', 'transition1', 'transition2',
+                    'transition3', 'stage2', 'stage3', 'stage4')
+HEAD_MODULES = ('deconv_layers', 'final_layer', 'mlp_head_x', 'mlp_head_y')
+HRNET_ONLY = ('conv2', 'bn2', 'transition1', 'stage2')
+RESNET_ONLY = ('layer2', 'layer3', 'layer4')
+
+
+@dataclass
+class ConversionReport:
+    """What :func:`convert` did.
+
+    Args:
+        backbone (str): ``'pose_resnet'``, ``'pose_hrnet'`` or
+            ``'unknown'``.
+        head (str): ``'simdr'`` (``mlp_head_x`` present), ``'heatmap'``
+            or ``'none'``.
+        deconv (bool): Whether the checkpoint has ``deconv_layers``.
+        mapped (dict): Source key -> destination key.
+        unmapped (list): Source keys with no destination (left out).
+        stripped_prefix (str): The prefix dropped from every key (``''`` or
+            ``'module.'``).
+    """
+
+    backbone: str
+    head: str
+    deconv: bool
+    mapped: Dict[str, str] = field(default_factory=dict)
+    unmapped: List[str] = field(default_factory=list)
+    stripped_prefix: str = ''
+
+    @property
+    def ok(self) -> bool:
+        """True when every key was mapped."""
+        return not self.unmapped
+
+    def summary(self) -> str:
+        """One line per fact, then the unmapped keys."""
+        lines = [
+            f'backbone layout: {self.backbone}',
+            f'head: {self.head}' +
+            (' with deconvolutions' if self.deconv else ''),
+            f'mapped keys: {len(self.mapped)}',
+            f'unmapped keys: {len(self.unmapped)}',
+        ]
+        if self.stripped_prefix:
+            lines.append(f'dropped prefix: {self.stripped_prefix!r}')
+        lines += [f'  unmapped: {k}' for k in self.unmapped]
+        return '\n'.join(lines)
+
+
+def _top(key: str) -> str:
+    return key.split('.', 1)[0]
+
+
+def _strip_prefix(keys: List[str]) -> str:
+    """``'module.'`` when every key has it (a DataParallel checkpoint)."""
+    if keys and all(k.startswith('module.') for k in keys):
+        return 'module.'
+    return ''
+
+
+def detect_layout(keys: List[str]) -> Tuple[str, str, bool]:
+    """Backbone layout, head type and deconvolutions of the authors' keys.
+
+    Args:
+        keys (list): State-dict keys without the ``module.`` prefix.
+
+    Returns:
+        tuple: ``(backbone, head, deconv)`` as in
+        :class:`ConversionReport`.
+    """
+    tops = {_top(k) for k in keys}
+    if tops & set(HRNET_ONLY) and not tops & set(RESNET_ONLY):
+        backbone = 'pose_hrnet'
+    elif tops & set(RESNET_ONLY) and not tops & set(HRNET_ONLY):
+        backbone = 'pose_resnet'
+    else:
+        backbone = 'unknown'
+    if 'mlp_head_x' in tops or 'mlp_head_y' in tops:
+        head = 'simdr'
+    elif 'final_layer' in tops or 'deconv_layers' in tops:
+        head = 'heatmap'
+    else:
+        head = 'none'
+    return backbone, head, 'deconv_layers' in tops
+
+
+def map_key(key: str, head: str, deconv: bool) -> Optional[str]:
+    """simdr_ext's name of one authors' key, or None if it has none.
+
+    Args:
+        key (str): An authors' key without ``module.``.
+        head (str): ``'simdr'`` or ``'heatmap'`` (from :func:`detect_layout`).
+        deconv (bool): Whether the checkpoint has ``deconv_layers``.
+
+    Returns:
+        str | None: The destination key.
+    """
+    top = _top(key)
+    if top in BACKBONE_MODULES:
+        return f'backbone.{key}'
+    if top not in HEAD_MODULES:
+        return None
+    if head == 'simdr':
+        if top == 'deconv_layers' or (top == 'final_layer' and deconv):
+            # SimDRHead keeps SimpleBaseline's deconvs + 1x1 conv in an
+            # mmpose HeatmapHead named deconv_head (as mmpose's SimCCHead)
+            return f'head.deconv_head.{key}'
+        return f'head.{key}'
+    if top in ('deconv_layers', 'final_layer'):
+        return f'head.{key}'
+    return None
+
+
+def convert(
+    src_state_dict: Mapping[str, Tensor]
+) -> Tuple['OrderedDict[str, Tensor]', ConversionReport]:
+    """Convert an authors' state dict to simdr_ext's keys.
+
+    Args:
+        src_state_dict (Mapping[str, Tensor]): The authors' model state
+            dict (``final_state.pth``, or the ``state_dict`` entry of a
+            training checkpoint), optionally with ``module.`` keys.
+
+    Returns:
+        tuple:
+        - dst_state_dict (OrderedDict[str, Tensor]): The same tensors under
+          simdr_ext's keys, in the source order.
+        - report (ConversionReport): Layout found, the key map and the
+          unmapped keys.
+    """
+    keys = list(src_state_dict)
+    prefix = _strip_prefix(keys)
+    bare = [k[len(prefix):] for k in keys]
+    backbone, head, deconv = detect_layout(bare)
+    report = ConversionReport(
+        backbone=backbone, head=head, deconv=deconv, stripped_prefix=prefix)
+    dst: 'OrderedDict[str, Tensor]' = OrderedDict()
+    for key, name in zip(keys, bare):
+        new = map_key(name, head, deconv)
+        if new is None:
+            report.unmapped.append(key)
+            continue
+        dst[new] = src_state_dict[key]
+        report.mapped[key] = new
+    return dst, report
+
+
+def check_against(dst_state_dict: Mapping[str, Tensor],
+                  reference: Mapping[str, Tensor]) -> List[str]:
+    """Differences between a converted state dict and a model's.
+
+    Args:
+        dst_state_dict (Mapping[str, Tensor]): Output of :func:`convert`.
+        reference (Mapping[str, Tensor]): ``model.state_dict()`` of the
+            simdr_ext model the weights are for.
+
+    Returns:
+        List[str]: One line per missing key, unexpected key or shape
+        mismatch; empty when ``load_state_dict(strict=True)`` would
+        succeed. ``num_batches_tracked`` buffers that older checkpoints
+        lack are not reported: BatchNorm fills them in on load.
+    """
+    problems = []
+    for key in reference:
+        if key not in dst_state_dict and not key.endswith(
+                'num_batches_tracked'):
+            problems.append(f'missing: {key}')
+    for key, value in dst_state_dict.items():
+        if key not in reference:
+            problems.append(f'unexpected: {key}')
+        elif tuple(value.shape) != tuple(reference[key].shape):
+            problems.append(f'shape: {key} {tuple(value.shape)} vs '
+                            f'{tuple(reference[key].shape)}')
+    return problems

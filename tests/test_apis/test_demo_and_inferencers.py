@@ -1,0 +1,84 @@
+# Copyright (c) simdr_ext contributors. All rights reserved.
+"""simdr_ext configs through mmpose's own inference APIs, and the demo."""
+import os.path as osp
+import subprocess
+
+import numpy as np
+import pytest
+
+IMAGE = osp.join('tests', 'data', 'coco', '000000196141.jpg')
+
+
+def test_init_model_and_inference_topdown(trained_quickstart,
+                                          quickstart_config, repo_root):
+    from mmpose.apis import inference_topdown, init_model
+    model = init_model(quickstart_config, trained_quickstart, device='cpu')
+    boxes = np.array([[248, 74, 418, 375], [36, 68, 66, 164]], np.float32)
+    samples = inference_topdown(model, osp.join(repo_root, IMAGE), boxes)
+    assert len(samples) == 2
+    kpts = samples[0].pred_instances.keypoints
+    scores = samples[0].pred_instances.keypoint_scores
+    assert kpts.shape == (1, 17, 2) and scores.shape == (1, 17)
+    # keypoints land inside (or near) their box, scores are probabilities
+    assert (kpts[0, :, 0] > 248 - 50).all() and (kpts[0, :, 0] < 418 + 50).all()
+    assert ((scores > 0) & (scores <= 1)).all()
+
+
+def test_mmpose_inferencer_with_a_simdr_ext_config(trained_quickstart,
+                                                   quickstart_config,
+                                                   repo_root, tmp_path):
+    from mmpose.apis import MMPoseInferencer
+    inferencer = MMPoseInferencer(
+        pose2d=quickstart_config,
+        pose2d_weights=trained_quickstart,
+        det_model='whole_image',
+        device='cpu')
+    result = next(
+        inferencer(osp.join(repo_root, IMAGE), vis_out_dir=str(tmp_path)))
+    preds = result['predictions'][0]
+    assert len(preds) == 1
+    assert np.array(preds[0]['keypoints']).shape == (17, 2)
+    assert osp.isfile(tmp_path / '000000196141.jpg')
+
+
+def test_demo_writes_pictures_with_a_detection_file(trained_quickstart,
+                                                    quickstart_config,
+                                                    python, repo_root,
+                                                    tmp_path):
+    dets = osp.join('tests', 'data', 'coco', 'test_coco_det_AP_H_56.json')
+    proc = subprocess.run([
+        python, 'demo/topdown_demo.py', quickstart_config,
+        trained_quickstart, '--input', IMAGE, '--bbox-file', dets,
+        '--out-dir',
+        str(tmp_path), '--simdr-keypoints', '0', '9', '10'
+    ],
+                          cwd=repo_root,
+                          capture_output=True,
+                          text=True,
+                          timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    skeleton = tmp_path / '000000196141.png'
+    assert skeleton.is_file()
+    import cv2
+    img = cv2.imread(str(skeleton))
+    assert img is not None and img.shape[:2] == (429, 640)
+    dists = sorted(tmp_path.glob('000000196141_simdr_*.png'))
+    assert dists, 'a SimDR model gets its 1D distributions drawn'
+    assert cv2.imread(str(dists[0])) is not None
+
+
+@pytest.mark.parametrize('bad', ['missing.jpg'])
+def test_demo_reports_a_missing_input(bad, trained_quickstart,
+                                      quickstart_config, python, repo_root,
+                                      tmp_path):
+    proc = subprocess.run([
+        python, 'demo/topdown_demo.py', quickstart_config,
+        trained_quickstart, '--input', bad, '--out-dir',
+        str(tmp_path)
+    ],
+                          cwd=repo_root,
+                          capture_output=True,
+                          text=True,
+                          timeout=300)
+    assert proc.returncode != 0
+    assert 'cannot read image missing.jpg' in proc.stderr

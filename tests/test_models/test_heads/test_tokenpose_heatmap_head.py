@@ -1,0 +1,150 @@
+# Copyright (c) simdr_ext contributors. All rights reserved.
+import numpy as np
+import pytest
+import torch
+from mmengine.structures import InstanceData, PixelData
+
+from mmpose.registry import MODELS
+from mmpose.structures import PoseDataSample
+from simdr_ext.models.heads.tokenpose_heatmap_head import (
+    TokenPoseHeatmapHead, authors_hidden_dim)
+
+K, D = 5, 32
+INPUT_SIZE, HEATMAP_SIZE = (48, 64), (12, 16)  # (w, h), (W, H)
+FLIP = [0, 2, 1, 4, 3]
+
+
+def build(**kwargs) -> TokenPoseHeatmapHead:
+    cfg = dict(
+        type='TokenPoseHeatmapHead',
+        in_channels=D,
+        out_channels=K,
+        heatmap_size=HEATMAP_SIZE,
+        decoder=dict(
+            type='DarkHeatmap',
+            input_size=INPUT_SIZE,
+            heatmap_size=HEATMAP_SIZE,
+            sigma=2))
+    cfg.update(kwargs)
+    head = MODELS.build(cfg)
+    head.init_weights()
+    return head
+
+
+def tokens(batch=2, seed=0):
+    return (torch.randn(
+        batch, K, D, generator=torch.Generator().manual_seed(seed)), )
+
+
+def samples(head, batch=2, seed=0):
+    rng = np.random.default_rng(seed)
+    out = []
+    for _ in range(batch):
+        # kept away from the borders, as mmpose's 0.1 + 0.8 * rand
+        kp = (0.1 + 0.8 * rng.random((1, K, 2))) * np.array(INPUT_SIZE)
+        vis = np.ones((1, K))
+        vis[0, -1] = 0  # one invisible keypoint: weight 0
+        enc = head.decoder.encode(kp, vis)
+        s = PoseDataSample(metainfo=dict(flip_indices=FLIP))
+        s.gt_fields = PixelData(heatmaps=torch.from_numpy(enc['heatmaps']))
+        s.gt_instance_labels = InstanceData(
+            keypoint_weights=torch.from_numpy(enc['keypoint_weights']))
+        out.append(s)
+    return out
+
+
+def test_registered():
+    assert MODELS.get('TokenPoseHeatmapHead') is TokenPoseHeatmapHead
+
+
+@pytest.mark.parametrize(
+    'in_channels,heatmap_size,hidden,n_layers', [(192, (48, 64), 384, 4),
+                                                 (192, (16, 16), None, 2),
+                                                 (192, (32, 32), None, 2),
+                                                 (576, (48, 64), None, 2)],
+    ids=['S-64x48', 'S-16x16', 'S-32x32', 'L-576'])
+def test_authors_layer_rule(in_channels, heatmap_size, hidden, n_layers):
+    """hidden = H W // 8, two layers iff D <= hidden / 2 (tokenpose_base)."""
+    assert authors_hidden_dim(in_channels,
+                              heatmap_size[0] * heatmap_size[1]) == hidden
+    head = TokenPoseHeatmapHead(in_channels, 17, heatmap_size)
+    assert len(head.mlp_head) == n_layers
+    assert head.mlp_head[-1].out_features == heatmap_size[0] * heatmap_size[1]
+    if hidden:
+        assert head.mlp_head[1].out_features == hidden
+
+
+def test_forward_shape_and_layout():
+    head = build()
+    feats = tokens()
+    heatmaps = head(feats)
+    assert heatmaps.shape == (2, K, 16, 12)  # (B, K, H, W)
+    # row-major: element (h, w) is output h * W + w of the MLP
+    flat = head.mlp_head(feats[0])
+    torch.testing.assert_close(heatmaps[1, 3, 5, 7], flat[1, 3, 5 * 12 + 7])
+
+
+def test_rejects_wrong_tokens_and_decoder():
+    head = build()
+    with pytest.raises(ValueError, match=r'\(B, 5, 32\)'):
+        head((torch.randn(2, K, D + 1), ))
+    with pytest.raises(ValueError, match='heatmap_size'):
+        build(heatmap_size=(24, 32))
+
+
+def test_loss_by_hand_and_every_parameter_gets_gradient():
+    torch.manual_seed(0)
+    head = build()
+    data = samples(head)
+    feats = tokens()
+    losses = head.loss(feats, data)
+    assert set(losses) == {'loss_kpt', 'acc_pose'}
+    loss = losses['loss_kpt']
+    assert loss.ndim == 0 and torch.isfinite(loss)
+    # KeypointMSELoss(use_target_weight=True): mean of w * (pred - gt)^2
+    pred = head(feats).detach()
+    gt = torch.stack([d.gt_fields.heatmaps for d in data])
+    w = torch.cat([d.gt_instance_labels.keypoint_weights for d in data])
+    want = ((pred - gt)**2 * w[:, :, None, None]).mean()
+    torch.testing.assert_close(loss.detach(), want)
+    assert 0.0 <= float(losses['acc_pose']) <= 1.0
+    loss.backward()
+    for name, p in head.named_parameters():
+        assert p.grad is not None, f'{name} got no gradient'
+
+
+def test_predict_shapes_in_input_pixels():
+    head = build()
+    head.eval()
+    preds = head.predict(tokens(), samples(head), dict(flip_test=False))
+    assert len(preds) == 2
+    for p in preds:
+        assert p.keypoints.shape == (1, K, 2)
+        assert p.keypoint_scores.shape == (1, K)
+        assert np.all(p.keypoints >= -1)
+        assert np.all(p.keypoints[..., 0] <= INPUT_SIZE[0])
+        assert np.all(p.keypoints[..., 1] <= INPUT_SIZE[1])
+
+
+def test_flip_test_averages_mirrored_shifted_heatmaps():
+    """Flip test written out in numpy: mirror x, swap left/right keypoints,
+    shift one pixel right (the authors' SHIFT_HEATMAP, default on)."""
+    head = build()
+    head.eval()
+    feats, feats_flip = tokens(seed=0), tokens(seed=1)
+    data = samples(head)
+    with torch.no_grad():
+        preds = head.predict([feats, feats_flip], data,
+                             dict(flip_test=True, output_heatmaps=True))
+        hm = head(feats).numpy()
+        hm_flip = head(feats_flip).numpy()[:, FLIP, :, ::-1]
+    shifted = hm_flip.copy()
+    shifted[..., 1:] = hm_flip[..., :-1]
+    want = (hm + shifted) / 2
+    instances, fields = preds
+    for i, (inst, field) in enumerate(zip(instances, fields)):
+        np.testing.assert_allclose(
+            field.heatmaps.numpy(), want[i], rtol=1e-5, atol=1e-6)
+        kp, score = head.decoder.decode(want[i])
+        np.testing.assert_allclose(inst.keypoints, kp, rtol=1e-4, atol=1e-3)
+        np.testing.assert_allclose(inst.keypoint_scores, score, rtol=1e-5)
