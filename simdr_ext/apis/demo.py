@@ -244,8 +244,9 @@ def run_demo(pose_config: str,
             inst = sample.pred_instances
             if 'keypoint_x_labels' not in inst:
                 continue  # not a SimDR model
-            crop = crop_of(img, sample.gt_instances.bbox_centers[0],
-                           sample.gt_instances.bbox_scales[0], input_size)
+            # the centre and scale TopdownAffine used for this crop
+            crop = crop_of(img, sample.metainfo['input_center'],
+                           sample.metainfo['input_scale'], input_size)
             dist_file = osp.join(out_dir, f'{name}_simdr_{i}.png')
             draw_simdr_distributions(crop, inst.keypoint_x_labels[0],
                                      inst.keypoint_y_labels[0],
