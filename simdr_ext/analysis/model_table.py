@@ -23,9 +23,9 @@ Each config in ``configs/`` is built on CPU with its backbone's
   about 5.5 GMACs.
 
 Paper values (:data:`PAPER`) are keyed by config name, each with its
-source: a table row of the SimDR paper (arXiv 2107.03332, the text in
-``/work/shared/papers``) or a README figure collected in
-``/work/shared/REFERENCE.md``. A value is given only where the source
+source: a table row of the SimDR paper (arXiv 2107.03332) or a figure of
+the authors' README (leeyegy/SimCC, formerly leeyegy/SimDR; DarkPose's
+README for DARK APs). A value is given only where the source
 gives it for the same network; DARK and the mmpose-architecture configs
 take the #Params/GFLOPs of the paper row whose network is identical (the
 source says so).
@@ -146,7 +146,7 @@ PAPER: Dict[str, PaperRow] = {
     'sasimdr_hrnet-w48_4xb32-210e_coco-384x288':
     PaperRow('SimDR Table 3, HRNet-W48 SimDR* 384x288', 70.6, 32.9, 76.9),
     # DARK: #Params/GFLOPs of the identical heatmap network (SimDR Tables
-    # 2, 3); AP from the DarkPose README (REFERENCE.md 1(c))
+    # 2, 3); AP from the DarkPose README (ilovepose/DarkPose)
     'dark_hrnet-w32_4xb32-210e_coco-256x192':
     PaperRow(
         'SimDR Table 2, HRNet-W32 heatmap 256x192 (same network); AP: '
@@ -423,7 +423,7 @@ COUNTED = (
     'output H x W (so a stride-2 transposed conv counts 4x its '
     'multiply-adds) plus linear multiply-adds, / 1024^3. Batch 1, input '
     "size from the config's codec. Paper values: SimDR paper tables or "
-    'README figures collected in REFERENCE.md (source column); ratio = '
+    'the authors\' README figures (source column); ratio = '
     f'ours / paper; goal: #Params within {PARAMS_TOLERANCE:.0%}.')
 
 

@@ -2,7 +2,8 @@
 """TokenPose backbone: blocks against hand / naive computations, variants,
 #Params against the papers' numbers.
 
-Reference numbers (``/work/shared/REFERENCE.md`` 1(d), SimDR Table 2):
+Reference numbers (the authors' code, leeyegy/TokenPose ac939fa, and
+SimDR Table 2):
 TokenPose-S-v1 + MLP heatmap head at 256x192 = 6,669,888 parameters (the
 frozen sine table included); TokenPose-S + SimDR: 5.5M / 5.1M / 4.9M at
 256x192 / 128x128 / 64x64; TokenPose-B 13.5M; TokenPose-L/D24 28M.
