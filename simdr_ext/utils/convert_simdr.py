@@ -41,6 +41,9 @@ from typing import Dict, List, Mapping, Optional, Tuple
 
 from torch import Tensor
 
+# one key check serves both converters
+from .checkpoint_conversion import check_against  # noqa: F401
+
 #: first-level module names of the authors' backbones (pose_resnet and
 #: pose_hrnet), identical in mmpose's ResNet / HRNet
 BACKBONE_MODULES = ('conv1', 'bn1', 'conv2', 'bn2', 'layer1', 'layer2',
@@ -191,31 +194,3 @@ def convert(
         report.mapped[key] = new
     return dst, report
 
-
-def check_against(dst_state_dict: Mapping[str, Tensor],
-                  reference: Mapping[str, Tensor]) -> List[str]:
-    """Differences between a converted state dict and a model's.
-
-    Args:
-        dst_state_dict (Mapping[str, Tensor]): Output of :func:`convert`.
-        reference (Mapping[str, Tensor]): ``model.state_dict()`` of the
-            simdr_ext model the weights are for.
-
-    Returns:
-        List[str]: One line per missing key, unexpected key or shape
-        mismatch; empty when ``load_state_dict(strict=True)`` would
-        succeed. ``num_batches_tracked`` buffers that older checkpoints
-        lack are not reported: BatchNorm fills them in on load.
-    """
-    problems = []
-    for key in reference:
-        if key not in dst_state_dict and not key.endswith(
-                'num_batches_tracked'):
-            problems.append(f'missing: {key}')
-    for key, value in dst_state_dict.items():
-        if key not in reference:
-            problems.append(f'unexpected: {key}')
-        elif tuple(value.shape) != tuple(reference[key].shape):
-            problems.append(f'shape: {key} {tuple(value.shape)} vs '
-                            f'{tuple(reference[key].shape)}')
-    return problems

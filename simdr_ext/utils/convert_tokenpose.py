@@ -47,6 +47,9 @@ from typing import Dict, List, Mapping, Optional, Tuple
 
 from torch import Tensor
 
+# one key check serves both converters
+from .checkpoint_conversion import check_against  # noqa: F401
+
 #: first-level names inside the authors' ``TokenPose_*_base``
 BASE_NAMES = ('keypoint_token', 'pos_embedding', 'patch_to_embedding',
               'transformer', 'transformer1', 'transformer2', 'transformer3',
@@ -192,25 +195,3 @@ def convert(
     report.num_transformers = len(stacks)
     return dst, report
 
-
-def check_against(dst: Mapping[str, Tensor],
-                  reference: Mapping[str, Tensor]) -> List[str]:
-    """Differences between a converted state dict and a model's.
-
-    Args:
-        dst (Mapping[str, Tensor]): Output of :func:`convert`.
-        reference (Mapping[str, Tensor]): ``model.state_dict()`` of the
-            config the weights are meant for.
-
-    Returns:
-        list[str]: One line per missing, unexpected or mis-shaped key;
-        empty when they agree.
-    """
-    problems = [f'missing: {k}' for k in reference if k not in dst]
-    problems += [f'unexpected: {k}' for k in dst if k not in reference]
-    problems += [
-        f'shape of {k}: {tuple(dst[k].shape)} vs model '
-        f'{tuple(reference[k].shape)}' for k in dst
-        if k in reference and dst[k].shape != reference[k].shape
-    ]
-    return problems

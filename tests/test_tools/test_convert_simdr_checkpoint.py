@@ -171,7 +171,8 @@ def test_check_against_reports_shape_and_key_problems():
         'c': torch.zeros(1)
     }, ref)
     assert problems == [
-        'missing: b', 'shape: a (3, 2) vs (2, 3)', 'unexpected: c'
+        'missing: b', 'unexpected: c',
+        'shape: a checkpoint (3, 2) vs model (2, 3)'
     ]
 
 
