@@ -91,7 +91,8 @@ def generate_bbox_file(det_config: str,
                        img_root: Optional[str] = None,
                        score_thr: float = 0.0,
                        device: str = 'cpu',
-                       cfg_options: Optional[dict] = None) -> List[Dict]:
+                       cfg_options: Optional[dict] = None,
+                       seed: Optional[int] = None) -> List[Dict]:
     """Run an mmdet detector over images and write a ``bbox_file``.
 
     Args:
@@ -106,6 +107,9 @@ def generate_bbox_file(det_config: str,
         device (str): Device. Defaults to ``'cpu'``.
         cfg_options (dict, optional): Overrides for the detector config.
             Defaults to ``None``.
+        seed (int, optional): Seed torch before the detector is built, so
+            that random weights (no checkpoint) are reproducible. Defaults
+            to ``None``.
 
     Returns:
         list[dict]: The entries written.
@@ -113,6 +117,9 @@ def generate_bbox_file(det_config: str,
     from mmdet.apis import inference_detector, init_detector
     from mmengine.fileio import dump
 
+    if seed is not None:
+        import torch
+        torch.manual_seed(seed)
     detector = init_detector(
         det_config, det_checkpoint, device=device, cfg_options=cfg_options)
     person = person_label(detector.dataset_meta.get('classes'))

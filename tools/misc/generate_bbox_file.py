@@ -25,12 +25,14 @@ def main(argv=None) -> None:
     parser.add_argument('--score-thr', type=float, default=0.0)
     parser.add_argument('--device', default='cpu')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction)
+    parser.add_argument('--seed', type=int,
+                        help='seed torch (reproducible random weights)')
     args = parser.parse_args(argv)
     checkpoint = None if args.det_checkpoint.lower() == 'none' \
         else args.det_checkpoint
     results = generate_bbox_file(args.det_config, checkpoint, args.source,
                                  args.out, args.img_root, args.score_thr,
-                                 args.device, args.cfg_options)
+                                 args.device, args.cfg_options, args.seed)
     print(f'\nwrote {len(results)} person detections to {args.out}')
 
 
