@@ -4,11 +4,13 @@
 Examples::
 
     # boxes from an mmdet detector
-    python demo/topdown_demo.py POSE_CONFIG POSE_CKPT --input tests/data/coco \\
-        --det-config DET_CONFIG --det-checkpoint DET_CKPT --out-dir vis
+    python demo/topdown_demo.py POSE_CONFIG POSE_CKPT \\
+        --input tests/data/coco --det-config DET_CONFIG \\
+        --det-checkpoint DET_CKPT --out-dir vis
     # boxes from a detection-result file (COCO image ids = file names)
-    python demo/topdown_demo.py POSE_CONFIG POSE_CKPT --input tests/data/coco \\
-        --bbox-file tests/data/coco/test_coco_det_AP_H_56.json --out-dir vis
+    python demo/topdown_demo.py POSE_CONFIG POSE_CKPT \\
+        --input tests/data/coco --out-dir vis \\
+        --bbox-file tests/data/coco/test_coco_det_AP_H_56.json
 
 It writes ``<name>.png`` with the skeletons and, for SimDR models,
 ``<name>_simdr_<i>.png`` with the crop and the 1D x/y distributions of the

@@ -514,10 +514,10 @@ def check_goals(rows: Sequence[dict]) -> Dict[str, dict]:
     Returns:
         dict: ``encode`` (every encode >= 5x faster), ``dark_decode``
         (every DARK numpy ``decode`` >= 10x faster), ``dark_batch_decode``
-        (the same goal for batch_decode, the path heads call) and ``agreement`` (every row
-        within its tolerance); each a dict with ``met`` (bool, or ``None``
-        when no row applies), ``value`` (the ratios, or the keypoint
-        differences in px) and ``text``.
+        (the same goal for batch_decode, the path heads call) and
+        ``agreement`` (every row within its tolerance); each a dict with
+        ``met`` (bool, or ``None`` when no row applies), ``value`` (the
+        ratios, or the keypoint differences in px) and ``text``.
     """
 
     def ratios(op, prefix=''):

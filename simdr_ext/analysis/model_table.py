@@ -445,9 +445,10 @@ def markdown_table(rows: Sequence[ModelRow]) -> str:
     for r in rows:
         paper = r.paper or PaperRow(source='—')
         if r.error is not None:
-            lines.append(f'| {r.name} | — | — | {_fmt(paper.params_m, ".1f")} '
-                         f'| — | — | — | {_fmt(paper.gflops, ".1f")} | — '
-                         f'| not measured: {r.error} |')
+            params, gflops = (_fmt(paper.params_m, '.1f'),
+                              _fmt(paper.gflops, '.1f'))
+            lines.append(f'| {r.name} | — | — | {params} | — | — | — | '
+                         f'{gflops} | — | not measured: {r.error} |')
             continue
         lines.append(f'| {r.name} | {r.input_size[1]}x{r.input_size[0]} '
                      f'| {r.params / 1e6:.2f} | {_fmt(paper.params_m, ".1f")} '

@@ -20,7 +20,8 @@ def test_init_model_and_inference_topdown(trained_quickstart,
     scores = samples[0].pred_instances.keypoint_scores
     assert kpts.shape == (1, 17, 2) and scores.shape == (1, 17)
     # keypoints land inside (or near) their box, scores are probabilities
-    assert (kpts[0, :, 0] > 248 - 50).all() and (kpts[0, :, 0] < 418 + 50).all()
+    x = kpts[0, :, 0]
+    assert (x > 248 - 50).all() and (x < 418 + 50).all()
     assert ((scores > 0) & (scores <= 1)).all()
 
 

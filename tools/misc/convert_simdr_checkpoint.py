@@ -23,7 +23,8 @@ from simdr_ext.utils.convert_simdr import convert
 
 
 def main(argv=None) -> int:
-    return conversion_main(convert, "Convert a SimDR authors' checkpoint to simdr_ext keys", argv)
+    return conversion_main(
+        convert, "Convert a SimDR authors' checkpoint to simdr_ext keys", argv)
 
 
 if __name__ == '__main__':

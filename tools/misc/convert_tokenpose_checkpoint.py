@@ -25,7 +25,8 @@ from simdr_ext.utils.convert_tokenpose import convert
 
 
 def main(argv=None) -> int:
-    return conversion_main(convert, "Convert a TokenPose authors' checkpoint to simdr_ext", argv)
+    return conversion_main(
+        convert, "Convert a TokenPose authors' checkpoint to simdr_ext", argv)
 
 
 if __name__ == '__main__':
