@@ -41,7 +41,7 @@ echo "setup_env: build requirements (torch, torchvision, numpy<2, setuptools<81)
 
 if ! "$py" -c "import mmcv.ops" >/dev/null 2>&1; then
     echo "setup_env: mmcv 2.1.0 with CPU ops (compiled once, then served from pip's wheel cache)"
-    MMCV_WITH_OPS=1 FORCE_CUDA=0 MAX_JOBS="${MAX_JOBS:-$(nproc)}" \
+    MMCV_WITH_OPS=1 FORCE_CUDA="${FORCE_CUDA:-0}" MAX_JOBS="${MAX_JOBS:-$(nproc)}" \
         "${pip[@]}" --no-build-isolation mmcv==2.1.0
 fi
 
