@@ -74,11 +74,11 @@ MMPOSE_CONFIGS = osp.join(
     'body_2d_keypoint', 'simcc', 'coco')
 # our config -> (mmpose's config, mmpose's metafile)
 MMPOSE_RELEASED = {
-    'simdr_res50_8xb64-210e_coco-256x192':
+    'sasimdr_res50_8xb64-210e_coco-256x192':
     ('simcc_res50_8xb64-210e_coco-256x192', 'resnet_coco.yml'),
-    'simdr_res50_8xb32-140e_coco-384x288':
+    'sasimdr_res50_8xb32-140e_coco-384x288':
     ('simcc_res50_8xb32-140e_coco-384x288', 'resnet_coco.yml'),
-    'simdr_mobilenetv2_wo-deconv_8xb64-210e_coco-256x192':
+    'sasimdr_mobilenetv2_wo-deconv_8xb64-210e_coco-256x192':
     ('simcc_mobilenetv2_wo-deconv-8xb64-210e_coco-256x192',
      'mobilenetv2_coco.yml'),
 }
@@ -407,7 +407,7 @@ def test_mim_search_lists_every_entry(tmp_path):
 def test_mim_download_writes_the_config(tmp_path):
     """mim downloads the weights, then dumps the config. Without network
     the checkpoint is put in place first, which mim then keeps."""
-    name = 'simdr_mobilenetv2_wo-deconv_8xb64-210e_coco-256x192'
+    name = 'sasimdr_mobilenetv2_wo-deconv_8xb64-210e_coco-256x192'
     url = Config.fromfile(
         osp.join(CONFIG_ROOT, 'simdr', 'coco', f'{name}.py')).load_from
     placeholder = tmp_path / osp.basename(url)

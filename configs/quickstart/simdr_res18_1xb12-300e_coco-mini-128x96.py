@@ -3,16 +3,16 @@
 # evaluated on the same crops with ground-truth boxes, so its AP shows that
 # the data path, the SimDR codec, head and loss and the COCO evaluation work
 # end to end; it says nothing about accuracy on unseen people.
-_base_ = ['mmpose::_base_/default_runtime.py']
 
-custom_imports = dict(imports=['simdr_ext'], allow_failed_imports=False)
+_base_ = [
+    '../_base_/default_runtime.py', '../_base_/datasets/coco_mini.py',
+    '../_base_/models/topdown.py'
+]
 
 # runtime: one batch holds the whole data set, so 1 epoch = 1 iteration
 max_epochs = 300
 train_cfg = dict(by_epoch=True, max_epochs=max_epochs, val_interval=max_epochs)
 randomness = dict(seed=0)
-
-# optimizer
 optim_wrapper = dict(optimizer=dict(type='Adam', lr=2e-3))
 param_scheduler = [
     dict(type='LinearLR', begin=0, end=20, start_factor=0.1, by_epoch=False),
@@ -24,25 +24,17 @@ param_scheduler = [
         gamma=0.1,
         by_epoch=True),
 ]
-
 default_hooks = dict(
     logger=dict(type='LoggerHook', interval=25),
     checkpoint=dict(
         type='CheckpointHook', interval=max_epochs, save_best=None))
 
-# codec settings
 codec = dict(
     type='SimDRLabel', input_size=(96, 128), split_ratio=2.0,
     label_smoothing=0.1)
 
-# model settings
+# ResNet-18 from scratch, two deconvolutions
 model = dict(
-    type='TopdownPoseEstimator',
-    data_preprocessor=dict(
-        type='PoseDataPreprocessor',
-        mean=[123.675, 116.28, 103.53],
-        std=[58.395, 57.12, 57.375],
-        bgr_to_rgb=True),
     backbone=dict(type='ResNet', depth=18, init_cfg=None),
     head=dict(
         type='SimDRHead',
@@ -57,50 +49,17 @@ model = dict(
         decoder=codec),
     test_cfg=dict(flip_test=False))
 
-# data: the bundled images, found relative to this file so that the config
-# works from any directory (also through mim)
-dataset_type = 'CheckedCocoDataset'
-data_mode = 'topdown'
-data_root = '{{fileDirname}}/../../tests/data/coco/'
-
-pipeline = [
+# no augmentation: the same crops are trained and tested
+transforms = [
     dict(type='LoadImage'),
     dict(type='GetBBoxCenterScale'),
     dict(type='TopdownAffine', input_size=codec['input_size']),
 ]
-train_pipeline = pipeline + [
-    dict(type='GenerateTarget', encoder=codec),
-    dict(type='PackPoseInputs'),
-]
-val_pipeline = pipeline + [dict(type='PackPoseInputs')]
-
 train_dataloader = dict(
-    batch_size=12,
-    num_workers=1,
-    persistent_workers=True,
-    sampler=dict(type='DefaultSampler', shuffle=True),
-    dataset=dict(
-        type=dataset_type,
-        data_root=data_root,
-        data_mode=data_mode,
-        ann_file='test_coco.json',
-        data_prefix=dict(img=''),
-        pipeline=train_pipeline))
+    dataset=dict(pipeline=transforms + [
+        dict(type='GenerateTarget', encoder=codec),
+        dict(type='PackPoseInputs'),
+    ]))
 val_dataloader = dict(
-    batch_size=12,
-    num_workers=1,
-    persistent_workers=True,
-    drop_last=False,
-    sampler=dict(type='DefaultSampler', shuffle=False, round_up=False),
-    dataset=dict(
-        type=dataset_type,
-        data_root=data_root,
-        data_mode=data_mode,
-        ann_file='test_coco.json',
-        data_prefix=dict(img=''),
-        test_mode=True,
-        pipeline=val_pipeline))
+    dataset=dict(pipeline=transforms + [dict(type='PackPoseInputs')]))
 test_dataloader = val_dataloader
-
-val_evaluator = dict(type='CocoMetric', ann_file=data_root + 'test_coco.json')
-test_evaluator = val_evaluator

@@ -206,12 +206,12 @@ PAPER: Dict[str, PaperRow] = {
     'sasimdr_hrnet-w32_4xb32-210e_mpii-256x256':
     PaperRow('SimDR Table 8, HRNet-W32 SimDR* 256x256', metric=90.0),
     # the architectures of mmpose's released SimCC models
-    'simdr_res50_8xb64-210e_coco-256x192':
+    'sasimdr_res50_8xb64-210e_coco-256x192':
     PaperRow(
         'SimDR Table 2, SimBa-Res50 SimDR 256x192 (same network; the '
         'paper trains it with label-smoothed one-hot labels)', 36.8, 9.0,
         71.4),
-    'simdr_res50_8xb32-140e_coco-384x288':
+    'sasimdr_res50_8xb32-140e_coco-384x288':
     PaperRow(
         'SimDR Table 6, SimBa-Res50 SimDR 384x288 (same network; '
         'no #Params given)',

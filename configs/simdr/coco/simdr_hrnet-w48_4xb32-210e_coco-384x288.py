@@ -1,37 +1,13 @@
 # HRNet-W48, SimDR, COCO 384x288: SimDR paper Table 3 (69.9 AP: the
 # paper's example of naive SimDR overfitting at high resolution).
 
-_base_ = ['mmpose::_base_/default_runtime.py']
-
-custom_imports = dict(imports=['simdr_ext'], allow_failed_imports=False)
-
-# runtime
-train_cfg = dict(max_epochs=210, val_interval=10)
-
-# optimizer
-optim_wrapper = dict(optimizer=dict(type='Adam', lr=1e-3))
-
-# learning policy: Adam 1e-3, x0.1 at epochs 170 and 200, 210 epochs
-# (SimDR Sec. 4.1 implementation details, HRNet);
-# no warm-up, as the authors
-param_scheduler = [
-    dict(
-        type='MultiStepLR',
-        begin=0,
-        end=210,
-        milestones=[170, 200],
-        gamma=0.1,
-        by_epoch=True)
+_base_ = [
+    '../../_base_/datasets/coco.py',
+    '../../_base_/augmentation/hrnet.py',
+    '../../_base_/schedules/adam_210e.py',
+    '../../_base_/models/hrnet_w48.py'
 ]
 
-# automatically scaling LR based on the actual training batch size
-# (4 GPUs x 32 images)
-auto_scale_lr = dict(base_batch_size=128)
-
-# hooks
-default_hooks = dict(checkpoint=dict(save_best='coco/AP', rule='greater'))
-
-# codec settings
 # k = 1.5: Table 3 gives this row the same #Params as SimDR* (70.6M),
 # i.e. the same classifiers: Linear(96 * 72, 432) + Linear(96 * 72, 576)
 # is 6.97M on top of HRNet-W48's 63.6M, while k = 2 would be 9.3M
@@ -43,47 +19,7 @@ codec = dict(
     split_ratio=1.5,
     label_smoothing=0.1)
 
-# model settings
 model = dict(
-    type='TopdownPoseEstimator',
-    data_preprocessor=dict(
-        type='PoseDataPreprocessor',
-        mean=[123.675, 116.28, 103.53],
-        std=[58.395, 57.12, 57.375],
-        bgr_to_rgb=True),
-    backbone=dict(
-        type='HRNet',
-        in_channels=3,
-        extra=dict(
-            stage1=dict(
-                num_modules=1,
-                num_branches=1,
-                block='BOTTLENECK',
-                num_blocks=(4, ),
-                num_channels=(64, )),
-            stage2=dict(
-                num_modules=1,
-                num_branches=2,
-                block='BASIC',
-                num_blocks=(4, 4),
-                num_channels=(48, 96)),
-            stage3=dict(
-                num_modules=4,
-                num_branches=3,
-                block='BASIC',
-                num_blocks=(4, 4, 4),
-                num_channels=(48, 96, 192)),
-            stage4=dict(
-                num_modules=3,
-                num_branches=4,
-                block='BASIC',
-                num_blocks=(4, 4, 4, 4),
-                num_channels=(48, 96, 192, 384))),
-        init_cfg=dict(
-            type='Pretrained',
-            checkpoint='https://download.openmmlab.com/mmpose/'
-            'pretrain_models/hrnet_w48-8ef0771d.pth'),
-    ),
     head=dict(
         type='SimDRHead',
         in_channels=48,
@@ -96,76 +32,19 @@ model = dict(
         decoder=codec),
     test_cfg=dict(flip_test=True))
 
-# base dataset settings
-dataset_type = 'CocoDataset'
-data_mode = 'topdown'
-data_root = 'data/coco/'
+# 4 GPUs x 32 images
+auto_scale_lr = dict(base_batch_size=128)
 
-# pipelines: flip, half body (p 0.3), scale 0.35 and rotation 45 deg as
-# the authors (HRNet/SimDR: s *= clip(N(1, 0.35), 0.65, 1.35) and
-# r = clip(N(0, 45), -90, 90) with p 0.6, no shift). mmpose draws a
-# truncated normal in [-1, 1] times the factor, so the same ranges are
-# scale_factor=(0.65, 1.35) and rotate_factor=90, as mmpose turned
-# its 0.x rot_factor=40 into rotate_factor=80.
-train_pipeline = [
-    dict(type='LoadImage'),
-    dict(type='GetBBoxCenterScale'),
-    dict(type='RandomFlip', direction='horizontal'),
-    dict(type='RandomHalfBody', prob=0.3),
-    dict(
-        type='RandomBBoxTransform',
-        shift_prob=0.,
-        scale_factor=(0.65, 1.35),
-        rotate_factor=90.,
-        rotate_prob=0.6),
-    dict(type='TopdownAffine', input_size=codec['input_size']),
-    dict(type='GenerateTarget', encoder=codec),
-    dict(type='PackPoseInputs')
-]
-val_pipeline = [
-    dict(type='LoadImage'),
-    dict(type='GetBBoxCenterScale'),
-    dict(type='TopdownAffine', input_size=codec['input_size']),
-    dict(type='PackPoseInputs')
-]
-
-# data loaders
 train_dataloader = dict(
     batch_size=32,
-    num_workers=2,
-    persistent_workers=True,
-    sampler=dict(type='DefaultSampler', shuffle=True),
-    dataset=dict(
-        type=dataset_type,
-        data_root=data_root,
-        data_mode=data_mode,
-        ann_file='annotations/person_keypoints_train2017.json',
-        data_prefix=dict(img='train2017/'),
-        pipeline=train_pipeline,
-    ))
-# val/test: person boxes of the detector with 56.4 AP that the paper
-# and mmpose use
+    dataset=dict(pipeline=_base_.train_transforms + [
+        dict(type='TopdownAffine', input_size=codec['input_size']),
+        dict(type='GenerateTarget', encoder=codec),
+        dict(type='PackPoseInputs')
+    ]))
 val_dataloader = dict(
-    batch_size=32,
-    num_workers=2,
-    persistent_workers=True,
-    drop_last=False,
-    sampler=dict(type='DefaultSampler', shuffle=False, round_up=False),
-    dataset=dict(
-        type=dataset_type,
-        data_root=data_root,
-        data_mode=data_mode,
-        ann_file='annotations/person_keypoints_val2017.json',
-        bbox_file=f'{data_root}person_detection_results/'
-        'COCO_val2017_detections_AP_H_56_person.json',
-        data_prefix=dict(img='val2017/'),
-        test_mode=True,
-        pipeline=val_pipeline,
-    ))
+    dataset=dict(pipeline=_base_.val_transforms + [
+        dict(type='TopdownAffine', input_size=codec['input_size']),
+        dict(type='PackPoseInputs')
+    ]))
 test_dataloader = val_dataloader
-
-# evaluators
-val_evaluator = dict(
-    type='CocoMetric',
-    ann_file=data_root + 'annotations/person_keypoints_val2017.json')
-test_evaluator = val_evaluator

@@ -2,37 +2,13 @@
 # SimpleBaseline encoder: 3 deconvolutions and a 1x1 conv to K maps,
 # each flattened to one embedding, then the two linear classifiers.
 
-_base_ = ['mmpose::_base_/default_runtime.py']
-
-custom_imports = dict(imports=['simdr_ext'], allow_failed_imports=False)
-
-# runtime
-train_cfg = dict(max_epochs=140, val_interval=10)
-
-# optimizer
-optim_wrapper = dict(optimizer=dict(type='Adam', lr=1e-3))
-
-# learning policy: Adam 1e-3, x0.1 at epochs 90 and 120, 140 epochs
-# (SimDR Sec. 4.1 implementation details, SimpleBaseline);
-# no warm-up, as the authors
-param_scheduler = [
-    dict(
-        type='MultiStepLR',
-        begin=0,
-        end=140,
-        milestones=[90, 120],
-        gamma=0.1,
-        by_epoch=True)
+_base_ = [
+    '../../_base_/datasets/coco.py',
+    '../../_base_/augmentation/simplebaseline.py',
+    '../../_base_/schedules/adam_140e.py',
+    '../../_base_/models/resnet101.py'
 ]
 
-# automatically scaling LR based on the actual training batch size
-# (4 GPUs x 32 images)
-auto_scale_lr = dict(base_batch_size=128)
-
-# hooks
-default_hooks = dict(checkpoint=dict(save_best='coco/AP', rule='greater'))
-
-# codec settings
 # k = 2 at 256x192 (the authors' config);
 # label smoothing: the authors' config for this row
 codec = dict(
@@ -41,19 +17,7 @@ codec = dict(
     split_ratio=2.0,
     label_smoothing=0.4)
 
-# model settings
 model = dict(
-    type='TopdownPoseEstimator',
-    data_preprocessor=dict(
-        type='PoseDataPreprocessor',
-        mean=[123.675, 116.28, 103.53],
-        std=[58.395, 57.12, 57.375],
-        bgr_to_rgb=True),
-    backbone=dict(
-        type='ResNet',
-        depth=101,
-        init_cfg=dict(type='Pretrained',
-                      checkpoint='torchvision://resnet101')),
     head=dict(
         type='SimDRHead',
         in_channels=2048,
@@ -67,76 +31,19 @@ model = dict(
         decoder=codec),
     test_cfg=dict(flip_test=True))
 
-# base dataset settings
-dataset_type = 'CocoDataset'
-data_mode = 'topdown'
-data_root = 'data/coco/'
+# 4 GPUs x 32 images
+auto_scale_lr = dict(base_batch_size=128)
 
-# pipelines: flip, half body (p 0.3), scale 0.35 and rotation 45 deg as
-# the authors (HRNet/SimDR: s *= clip(N(1, 0.35), 0.65, 1.35) and
-# r = clip(N(0, 45), -90, 90) with p 0.6, no shift). mmpose draws a
-# truncated normal in [-1, 1] times the factor, so the same ranges are
-# scale_factor=(0.65, 1.35) and rotate_factor=90, as mmpose turned
-# its 0.x rot_factor=40 into rotate_factor=80.
-train_pipeline = [
-    dict(type='LoadImage'),
-    dict(type='GetBBoxCenterScale'),
-    dict(type='RandomFlip', direction='horizontal'),
-    dict(type='RandomHalfBody', prob=0.3),
-    dict(
-        type='RandomBBoxTransform',
-        shift_prob=0.,
-        scale_factor=(0.65, 1.35),
-        rotate_factor=90.,
-        rotate_prob=0.6),
-    dict(type='TopdownAffine', input_size=codec['input_size']),
-    dict(type='GenerateTarget', encoder=codec),
-    dict(type='PackPoseInputs')
-]
-val_pipeline = [
-    dict(type='LoadImage'),
-    dict(type='GetBBoxCenterScale'),
-    dict(type='TopdownAffine', input_size=codec['input_size']),
-    dict(type='PackPoseInputs')
-]
-
-# data loaders
 train_dataloader = dict(
     batch_size=32,
-    num_workers=2,
-    persistent_workers=True,
-    sampler=dict(type='DefaultSampler', shuffle=True),
-    dataset=dict(
-        type=dataset_type,
-        data_root=data_root,
-        data_mode=data_mode,
-        ann_file='annotations/person_keypoints_train2017.json',
-        data_prefix=dict(img='train2017/'),
-        pipeline=train_pipeline,
-    ))
-# val/test: person boxes of the detector with 56.4 AP that the paper
-# and mmpose use
+    dataset=dict(pipeline=_base_.train_transforms + [
+        dict(type='TopdownAffine', input_size=codec['input_size']),
+        dict(type='GenerateTarget', encoder=codec),
+        dict(type='PackPoseInputs')
+    ]))
 val_dataloader = dict(
-    batch_size=32,
-    num_workers=2,
-    persistent_workers=True,
-    drop_last=False,
-    sampler=dict(type='DefaultSampler', shuffle=False, round_up=False),
-    dataset=dict(
-        type=dataset_type,
-        data_root=data_root,
-        data_mode=data_mode,
-        ann_file='annotations/person_keypoints_val2017.json',
-        bbox_file=f'{data_root}person_detection_results/'
-        'COCO_val2017_detections_AP_H_56_person.json',
-        data_prefix=dict(img='val2017/'),
-        test_mode=True,
-        pipeline=val_pipeline,
-    ))
+    dataset=dict(pipeline=_base_.val_transforms + [
+        dict(type='TopdownAffine', input_size=codec['input_size']),
+        dict(type='PackPoseInputs')
+    ]))
 test_dataloader = val_dataloader
-
-# evaluators
-val_evaluator = dict(
-    type='CocoMetric',
-    ann_file=data_root + 'annotations/person_keypoints_val2017.json')
-test_evaluator = val_evaluator

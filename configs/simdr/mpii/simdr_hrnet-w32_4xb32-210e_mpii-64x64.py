@@ -1,37 +1,13 @@
 # HRNet-W32, SimDR, MPII 64x64: SimDR paper Appendix C, Table 8
 # (augmentation as on COCO, as the paper says).
 
-_base_ = ['mmpose::_base_/default_runtime.py']
-
-custom_imports = dict(imports=['simdr_ext'], allow_failed_imports=False)
-
-# runtime
-train_cfg = dict(max_epochs=210, val_interval=10)
-
-# optimizer
-optim_wrapper = dict(optimizer=dict(type='Adam', lr=1e-3))
-
-# learning policy: Adam 1e-3, x0.1 at epochs 170 and 200, 210 epochs
-# (SimDR Sec. 4.1 implementation details, HRNet);
-# no warm-up, as the authors
-param_scheduler = [
-    dict(
-        type='MultiStepLR',
-        begin=0,
-        end=210,
-        milestones=[170, 200],
-        gamma=0.1,
-        by_epoch=True)
+_base_ = [
+    '../../_base_/datasets/mpii.py',
+    '../../_base_/augmentation/hrnet_mpii.py',
+    '../../_base_/schedules/adam_210e.py',
+    '../../_base_/models/hrnet_w32.py'
 ]
 
-# automatically scaling LR based on the actual training batch size
-# (4 GPUs x 32 images)
-auto_scale_lr = dict(base_batch_size=128)
-
-# hooks
-default_hooks = dict(checkpoint=dict(save_best='PCK', rule='greater'))
-
-# codec settings
 # k = 3 and label smoothing 0.1: the authors' MPII config for this
 # row (split3; LOSS.LABEL_SMOOTHING left at its default)
 codec = dict(
@@ -40,47 +16,7 @@ codec = dict(
     split_ratio=3.0,
     label_smoothing=0.1)
 
-# model settings
 model = dict(
-    type='TopdownPoseEstimator',
-    data_preprocessor=dict(
-        type='PoseDataPreprocessor',
-        mean=[123.675, 116.28, 103.53],
-        std=[58.395, 57.12, 57.375],
-        bgr_to_rgb=True),
-    backbone=dict(
-        type='HRNet',
-        in_channels=3,
-        extra=dict(
-            stage1=dict(
-                num_modules=1,
-                num_branches=1,
-                block='BOTTLENECK',
-                num_blocks=(4, ),
-                num_channels=(64, )),
-            stage2=dict(
-                num_modules=1,
-                num_branches=2,
-                block='BASIC',
-                num_blocks=(4, 4),
-                num_channels=(32, 64)),
-            stage3=dict(
-                num_modules=4,
-                num_branches=3,
-                block='BASIC',
-                num_blocks=(4, 4, 4),
-                num_channels=(32, 64, 128)),
-            stage4=dict(
-                num_modules=3,
-                num_branches=4,
-                block='BASIC',
-                num_blocks=(4, 4, 4, 4),
-                num_channels=(32, 64, 128, 256))),
-        init_cfg=dict(
-            type='Pretrained',
-            checkpoint='https://download.openmmlab.com/mmpose/'
-            'pretrain_models/hrnet_w32-36af842e.pth'),
-    ),
     head=dict(
         type='SimDRHead',
         in_channels=32,
@@ -93,73 +29,19 @@ model = dict(
         decoder=codec),
     test_cfg=dict(flip_test=True))
 
-# base dataset settings
-dataset_type = 'MpiiDataset'
-data_mode = 'topdown'
-data_root = 'data/mpii/'
+# 4 GPUs x 32 images
+auto_scale_lr = dict(base_batch_size=128)
 
-# pipelines: flip, half body (p 0.3), scale 0.35 and rotation 45 deg as
-# the authors (HRNet/SimDR: s *= clip(N(1, 0.35), 0.65, 1.35) and
-# r = clip(N(0, 45), -90, 90) with p 0.6, no shift). mmpose draws a
-# truncated normal in [-1, 1] times the factor, so the same ranges are
-# scale_factor=(0.65, 1.35) and rotate_factor=90, as mmpose turned
-# its 0.x rot_factor=40 into rotate_factor=80.
-train_pipeline = [
-    dict(type='LoadImage'),
-    dict(type='GetBBoxCenterScale'),
-    dict(type='RandomFlip', direction='horizontal'),
-    dict(type='RandomHalfBody', prob=0.3),
-    dict(
-        type='RandomBBoxTransform',
-        shift_prob=0.,
-        scale_factor=(0.65, 1.35),
-        rotate_factor=90.,
-        rotate_prob=0.6),
-    dict(type='TopdownAffine', input_size=codec['input_size']),
-    dict(type='GenerateTarget', encoder=codec),
-    dict(type='PackPoseInputs')
-]
-val_pipeline = [
-    dict(type='LoadImage'),
-    dict(type='GetBBoxCenterScale'),
-    dict(type='TopdownAffine', input_size=codec['input_size']),
-    dict(type='PackPoseInputs')
-]
-
-# data loaders
 train_dataloader = dict(
     batch_size=32,
-    num_workers=2,
-    persistent_workers=True,
-    sampler=dict(type='DefaultSampler', shuffle=True),
-    dataset=dict(
-        type=dataset_type,
-        data_root=data_root,
-        data_mode=data_mode,
-        ann_file='annotations/mpii_train.json',
-        data_prefix=dict(img='images/'),
-        pipeline=train_pipeline,
-    ))
-# val/test: MPII val with the annotated person centre and scale, PCKh
-# from the head boxes (the HRNet testing procedure, paper App. C)
+    dataset=dict(pipeline=_base_.train_transforms + [
+        dict(type='TopdownAffine', input_size=codec['input_size']),
+        dict(type='GenerateTarget', encoder=codec),
+        dict(type='PackPoseInputs')
+    ]))
 val_dataloader = dict(
-    batch_size=32,
-    num_workers=2,
-    persistent_workers=True,
-    drop_last=False,
-    sampler=dict(type='DefaultSampler', shuffle=False, round_up=False),
-    dataset=dict(
-        type=dataset_type,
-        data_root=data_root,
-        data_mode=data_mode,
-        ann_file='annotations/mpii_val.json',
-        headbox_file=f'{data_root}annotations/mpii_gt_val.mat',
-        data_prefix=dict(img='images/'),
-        test_mode=True,
-        pipeline=val_pipeline,
-    ))
+    dataset=dict(pipeline=_base_.val_transforms + [
+        dict(type='TopdownAffine', input_size=codec['input_size']),
+        dict(type='PackPoseInputs')
+    ]))
 test_dataloader = val_dataloader
-
-# evaluators
-val_evaluator = dict(type='MpiiPCKAccuracy')
-test_evaluator = val_evaluator

@@ -2,11 +2,45 @@
 # #Params, 74.7 AP as quoted by third-party tables).
 
 _base_ = [
-    './dark_tokenpose-s_8xb32-300e_coco-256x192.py', '../_base_/hrnet_stems.py'
+    '../../_base_/datasets/coco.py',
+    '../../_base_/augmentation/hrnet.py',
+    '../../_base_/schedules/adam_300e.py',
+    '../../_base_/models/tokenpose_b.py'
 ]
 
-# model settings: the stem is HRNet-W32's first three stages (the 32-channel
-# stride-4 branch, ImageNet-pretrained); 4x3 patches, depth 12 and 8 heads
-# as S, attention scale head_dim^-0.5 (TokenPose_TB_base)
+codec = dict(
+    type='DarkHeatmap',
+    input_size=(192, 256),
+    heatmap_size=(48, 64),
+    sigma=2,
+    unbiased=True,
+    decode_mode='dark',
+    blur_kernel_size=11)
+
 model = dict(
-    backbone=dict(stem='hrnet', hrnet=_base_.hrnet_w32, scale_with_head=True))
+    backbone=dict(input_size=codec['input_size']),
+    head=dict(
+        type='TokenPoseHeatmapHead',
+        in_channels=192,
+        out_channels=17,
+        heatmap_size=codec['heatmap_size'],
+        loss=dict(type='KeypointMSELoss', use_target_weight=True),
+        decoder=codec),
+    test_cfg=dict(flip_test=True, flip_mode='heatmap', shift_heatmap=True))
+
+# 8 GPUs x 32 images
+auto_scale_lr = dict(base_batch_size=256)
+
+train_dataloader = dict(
+    batch_size=32,
+    dataset=dict(pipeline=_base_.train_transforms + [
+        dict(type='TopdownAffine', input_size=codec['input_size']),
+        dict(type='GenerateTarget', encoder=codec),
+        dict(type='PackPoseInputs')
+    ]))
+val_dataloader = dict(
+    dataset=dict(pipeline=_base_.val_transforms + [
+        dict(type='TopdownAffine', input_size=codec['input_size']),
+        dict(type='PackPoseInputs')
+    ]))
+test_dataloader = val_dataloader

@@ -2,23 +2,45 @@
 # 75.8 AP in the abstract).
 
 _base_ = [
-    './dark_tokenpose-s_8xb32-300e_coco-256x192.py', '../_base_/hrnet_stems.py'
+    '../../_base_/datasets/coco.py',
+    '../../_base_/augmentation/hrnet.py',
+    '../../_base_/schedules/adam_300e.py',
+    '../../_base_/models/tokenpose_l.py'
 ]
 
-# model settings: HRNet-W48's first three stages (48-channel stride-4
-# branch), three stacks of 8 layers with 12 heads run one after another,
-# the three stacks' keypoint tokens concatenated (token fusion, 3 x 192 =
-# 576); the head is LN(576) -> Linear(576, 64 * 48) by the authors' rule
-model = dict(
-    backbone=dict(
-        stem='hrnet',
-        hrnet=_base_.hrnet_w48,
-        depth=8,
-        num_heads=12,
-        num_transformers=3,
-        scale_with_head=True),
-    head=dict(in_channels=576))
+codec = dict(
+    type='DarkHeatmap',
+    input_size=(192, 256),
+    heatmap_size=(48, 64),
+    sigma=2,
+    unbiased=True,
+    decode_mode='dark',
+    blur_kernel_size=11)
 
-# 8 GPUs x 16 images, the authors' batch for L/D24
-train_dataloader = dict(batch_size=16)
+model = dict(
+    backbone=dict(input_size=codec['input_size']),
+    head=dict(
+        type='TokenPoseHeatmapHead',
+        in_channels=576,
+        out_channels=17,
+        heatmap_size=codec['heatmap_size'],
+        loss=dict(type='KeypointMSELoss', use_target_weight=True),
+        decoder=codec),
+    test_cfg=dict(flip_test=True, flip_mode='heatmap', shift_heatmap=True))
+
+# 8 GPUs x 16 images
 auto_scale_lr = dict(base_batch_size=128)
+
+train_dataloader = dict(
+    batch_size=16,
+    dataset=dict(pipeline=_base_.train_transforms + [
+        dict(type='TopdownAffine', input_size=codec['input_size']),
+        dict(type='GenerateTarget', encoder=codec),
+        dict(type='PackPoseInputs')
+    ]))
+val_dataloader = dict(
+    dataset=dict(pipeline=_base_.val_transforms + [
+        dict(type='TopdownAffine', input_size=codec['input_size']),
+        dict(type='PackPoseInputs')
+    ]))
+test_dataloader = val_dataloader

@@ -3,11 +3,13 @@
 # (72.5 AP with DARK post-processing). The other TokenPose DARK configs
 # are short deltas from this one.
 
-_base_ = ['../_base_/coco.py']
+_base_ = [
+    '../../_base_/datasets/coco.py',
+    '../../_base_/augmentation/hrnet.py',
+    '../../_base_/schedules/adam_300e.py',
+    '../../_base_/models/tokenpose_s.py'
+]
 
-# codec settings: unbiased Gaussian targets (sigma 2 on the 64x48 map) and
-# DARK decoding with an 11x11 blur, as the authors (DARK post-processing,
-# TEST.BLUR_KERNEL 11)
 codec = dict(
     type='DarkHeatmap',
     input_size=(192, 256),
@@ -17,25 +19,8 @@ codec = dict(
     decode_mode='dark',
     blur_kernel_size=11)
 
-# model settings: TokenPose-S-v1: stem-net (stride 4, 256 channels), 4x3
-# patches of the 64x48 map (16x16 = 256 tokens), D 192, depth 12, 8 heads,
-# MLP 576, attention scale D^-0.5, 2D sine encoding on the visual tokens
-# before every layer; the MLP head LN(192) -> Linear(192, 384) ->
-# LN(384) -> Linear(384, 64 * 48)
 model = dict(
-    backbone=dict(
-        type='TokenPose',
-        input_size=codec['input_size'],
-        stem='resnet',
-        patch_size=(4, 3),
-        embed_dims=192,
-        depth=12,
-        num_heads=8,
-        mlp_ratio=3,
-        num_transformers=1,
-        scale_with_head=False,
-        pos_embed='sine',
-        num_keypoints=17),
+    backbone=dict(input_size=codec['input_size']),
     head=dict(
         type='TokenPoseHeatmapHead',
         in_channels=192,
@@ -45,16 +30,19 @@ model = dict(
         decoder=codec),
     test_cfg=dict(flip_test=True, flip_mode='heatmap', shift_heatmap=True))
 
-# pipelines bound to the codec
-train_pipeline = _base_.train_transforms + [
-    dict(type='TopdownAffine', input_size=codec['input_size']),
-    dict(type='GenerateTarget', encoder=codec),
-    dict(type='PackPoseInputs')
-]
-val_pipeline = _base_.val_transforms + [
-    dict(type='TopdownAffine', input_size=codec['input_size']),
-    dict(type='PackPoseInputs')
-]
-train_dataloader = dict(dataset=dict(pipeline=train_pipeline))
-val_dataloader = dict(dataset=dict(pipeline=val_pipeline))
+# 8 GPUs x 32 images
+auto_scale_lr = dict(base_batch_size=256)
+
+train_dataloader = dict(
+    batch_size=32,
+    dataset=dict(pipeline=_base_.train_transforms + [
+        dict(type='TopdownAffine', input_size=codec['input_size']),
+        dict(type='GenerateTarget', encoder=codec),
+        dict(type='PackPoseInputs')
+    ]))
+val_dataloader = dict(
+    dataset=dict(pipeline=_base_.val_transforms + [
+        dict(type='TopdownAffine', input_size=codec['input_size']),
+        dict(type='PackPoseInputs')
+    ]))
 test_dataloader = val_dataloader

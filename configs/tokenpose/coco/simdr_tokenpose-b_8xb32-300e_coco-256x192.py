@@ -2,11 +2,45 @@
 # TokenPose-S only).
 
 _base_ = [
-    './simdr_tokenpose-s_8xb32-300e_coco-256x192.py',
-    '../_base_/hrnet_stems.py'
+    '../../_base_/datasets/coco.py',
+    '../../_base_/augmentation/hrnet.py',
+    '../../_base_/schedules/adam_300e.py',
+    '../../_base_/models/tokenpose_b.py'
 ]
 
-# model settings: the TokenPose-B backbone of
-# dark_tokenpose-b_8xb32-300e_coco-256x192.py
+codec = dict(
+    type='SimDRLabel',
+    input_size=(192, 256),
+    split_ratio=2.0,
+    label_smoothing=0.1)
+
 model = dict(
-    backbone=dict(stem='hrnet', hrnet=_base_.hrnet_w32, scale_with_head=True))
+    backbone=dict(input_size=codec['input_size']),
+    head=dict(
+        type='SimDRHead',
+        in_channels=192,
+        out_channels=17,
+        input_size=codec['input_size'],
+        split_ratio=codec['split_ratio'],
+        embedding_dim=192,
+        deconv_out_channels=None,
+        loss=dict(type='LabelSmoothCELoss', use_target_weight=True),
+        decoder=codec),
+    test_cfg=dict(flip_test=True))
+
+# 8 GPUs x 32 images
+auto_scale_lr = dict(base_batch_size=256)
+
+train_dataloader = dict(
+    batch_size=32,
+    dataset=dict(pipeline=_base_.train_transforms + [
+        dict(type='TopdownAffine', input_size=codec['input_size']),
+        dict(type='GenerateTarget', encoder=codec),
+        dict(type='PackPoseInputs')
+    ]))
+val_dataloader = dict(
+    dataset=dict(pipeline=_base_.val_transforms + [
+        dict(type='TopdownAffine', input_size=codec['input_size']),
+        dict(type='PackPoseInputs')
+    ]))
+test_dataloader = val_dataloader

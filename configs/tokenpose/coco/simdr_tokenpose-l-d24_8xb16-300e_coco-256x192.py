@@ -2,23 +2,45 @@
 # has TokenPose-S only).
 
 _base_ = [
-    './simdr_tokenpose-s_8xb32-300e_coco-256x192.py',
-    '../_base_/hrnet_stems.py'
+    '../../_base_/datasets/coco.py',
+    '../../_base_/augmentation/hrnet.py',
+    '../../_base_/schedules/adam_300e.py',
+    '../../_base_/models/tokenpose_l.py'
 ]
 
-# model settings: the TokenPose-L/D24 backbone of
-# dark_tokenpose-l-d24_8xb16-300e_coco-256x192.py; SimDR's linear layers
-# read the 576-long fused keypoint tokens
-model = dict(
-    backbone=dict(
-        stem='hrnet',
-        hrnet=_base_.hrnet_w48,
-        depth=8,
-        num_heads=12,
-        num_transformers=3,
-        scale_with_head=True),
-    head=dict(in_channels=576, embedding_dim=576))
+codec = dict(
+    type='SimDRLabel',
+    input_size=(192, 256),
+    split_ratio=2.0,
+    label_smoothing=0.1)
 
-# 8 GPUs x 16 images, the authors' batch for L/D24
-train_dataloader = dict(batch_size=16)
+model = dict(
+    backbone=dict(input_size=codec['input_size']),
+    head=dict(
+        type='SimDRHead',
+        in_channels=576,
+        out_channels=17,
+        input_size=codec['input_size'],
+        split_ratio=codec['split_ratio'],
+        embedding_dim=576,
+        deconv_out_channels=None,
+        loss=dict(type='LabelSmoothCELoss', use_target_weight=True),
+        decoder=codec),
+    test_cfg=dict(flip_test=True))
+
+# 8 GPUs x 16 images
 auto_scale_lr = dict(base_batch_size=128)
+
+train_dataloader = dict(
+    batch_size=16,
+    dataset=dict(pipeline=_base_.train_transforms + [
+        dict(type='TopdownAffine', input_size=codec['input_size']),
+        dict(type='GenerateTarget', encoder=codec),
+        dict(type='PackPoseInputs')
+    ]))
+val_dataloader = dict(
+    dataset=dict(pipeline=_base_.val_transforms + [
+        dict(type='TopdownAffine', input_size=codec['input_size']),
+        dict(type='PackPoseInputs')
+    ]))
+test_dataloader = val_dataloader

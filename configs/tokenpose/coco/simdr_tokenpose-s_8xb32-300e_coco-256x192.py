@@ -3,32 +3,21 @@
 # linear layers on the keypoint tokens (SimDR Sec. 4.1.1). The other
 # TokenPose SimDR configs are short deltas from this one.
 
-_base_ = ['../_base_/coco.py']
+_base_ = [
+    '../../_base_/datasets/coco.py',
+    '../../_base_/augmentation/hrnet.py',
+    '../../_base_/schedules/adam_300e.py',
+    '../../_base_/models/tokenpose_s.py'
+]
 
-# codec settings: k = 2 at 256x192; label smoothing 0.1, the SimDR authors'
-# default LOSS.LABEL_SMOOTHING
 codec = dict(
     type='SimDRLabel',
     input_size=(192, 256),
     split_ratio=2.0,
     label_smoothing=0.1)
 
-# model settings: TokenPose-S-v1 as in dark_tokenpose-s_..._coco-256x192.py;
-# SimDRHead in token mode: Linear(192, 384) for x, Linear(192, 512) for y
 model = dict(
-    backbone=dict(
-        type='TokenPose',
-        input_size=codec['input_size'],
-        stem='resnet',
-        patch_size=(4, 3),
-        embed_dims=192,
-        depth=12,
-        num_heads=8,
-        mlp_ratio=3,
-        num_transformers=1,
-        scale_with_head=False,
-        pos_embed='sine',
-        num_keypoints=17),
+    backbone=dict(input_size=codec['input_size']),
     head=dict(
         type='SimDRHead',
         in_channels=192,
@@ -41,16 +30,19 @@ model = dict(
         decoder=codec),
     test_cfg=dict(flip_test=True))
 
-# pipelines bound to the codec
-train_pipeline = _base_.train_transforms + [
-    dict(type='TopdownAffine', input_size=codec['input_size']),
-    dict(type='GenerateTarget', encoder=codec),
-    dict(type='PackPoseInputs')
-]
-val_pipeline = _base_.val_transforms + [
-    dict(type='TopdownAffine', input_size=codec['input_size']),
-    dict(type='PackPoseInputs')
-]
-train_dataloader = dict(dataset=dict(pipeline=train_pipeline))
-val_dataloader = dict(dataset=dict(pipeline=val_pipeline))
+# 8 GPUs x 32 images
+auto_scale_lr = dict(base_batch_size=256)
+
+train_dataloader = dict(
+    batch_size=32,
+    dataset=dict(pipeline=_base_.train_transforms + [
+        dict(type='TopdownAffine', input_size=codec['input_size']),
+        dict(type='GenerateTarget', encoder=codec),
+        dict(type='PackPoseInputs')
+    ]))
+val_dataloader = dict(
+    dataset=dict(pipeline=_base_.val_transforms + [
+        dict(type='TopdownAffine', input_size=codec['input_size']),
+        dict(type='PackPoseInputs')
+    ]))
 test_dataloader = val_dataloader

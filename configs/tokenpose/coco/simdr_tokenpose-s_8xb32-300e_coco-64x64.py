@@ -1,31 +1,46 @@
 # TokenPose-S-v1 with SimDR, COCO 64x64: the SimDR row of SimDR Table 2
 # (62.8 AP, 4.9M #Params).
 
-_base_ = ['./simdr_tokenpose-s_8xb32-300e_coco-256x192.py']
+_base_ = [
+    '../../_base_/datasets/coco.py',
+    '../../_base_/augmentation/hrnet.py',
+    '../../_base_/schedules/adam_300e.py',
+    '../../_base_/models/tokenpose_s.py'
+]
 
-# codec settings: k = 3 at 64x64 (the SimDR authors' setting at this size)
-codec = dict(_base_.codec, input_size=(64, 64), split_ratio=3.0)
+codec = dict(
+    type='SimDRLabel',
+    input_size=(64, 64),
+    split_ratio=3.0,
+    label_smoothing=0.1)
 
-# model settings: 1x1 patches keep the 16x16 token grid of 256x192 (see
-# dark_tokenpose-s_8xb32-300e_coco-64x64.py)
 model = dict(
     backbone=dict(input_size=codec['input_size'], patch_size=(1, 1)),
     head=dict(
+        type='SimDRHead',
+        in_channels=192,
+        out_channels=17,
         input_size=codec['input_size'],
         split_ratio=codec['split_ratio'],
-        decoder=codec))
+        embedding_dim=192,
+        deconv_out_channels=None,
+        loss=dict(type='LabelSmoothCELoss', use_target_weight=True),
+        decoder=codec),
+    test_cfg=dict(flip_test=True))
 
-# re-bind the pipelines to this codec: mmengine merges what the base
-# computed from its codec as data, it does not re-evaluate it
-train_pipeline = _base_.train_transforms + [
-    dict(type='TopdownAffine', input_size=codec['input_size']),
-    dict(type='GenerateTarget', encoder=codec),
-    dict(type='PackPoseInputs')
-]
-val_pipeline = _base_.val_transforms + [
-    dict(type='TopdownAffine', input_size=codec['input_size']),
-    dict(type='PackPoseInputs')
-]
-train_dataloader = dict(dataset=dict(pipeline=train_pipeline))
-val_dataloader = dict(dataset=dict(pipeline=val_pipeline))
+# 8 GPUs x 32 images
+auto_scale_lr = dict(base_batch_size=256)
+
+train_dataloader = dict(
+    batch_size=32,
+    dataset=dict(pipeline=_base_.train_transforms + [
+        dict(type='TopdownAffine', input_size=codec['input_size']),
+        dict(type='GenerateTarget', encoder=codec),
+        dict(type='PackPoseInputs')
+    ]))
+val_dataloader = dict(
+    dataset=dict(pipeline=_base_.val_transforms + [
+        dict(type='TopdownAffine', input_size=codec['input_size']),
+        dict(type='PackPoseInputs')
+    ]))
 test_dataloader = val_dataloader

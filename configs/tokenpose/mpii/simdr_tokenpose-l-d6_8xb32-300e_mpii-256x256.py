@@ -1,33 +1,20 @@
 # TokenPose-L/D6 with SimDR, MPII 256x256 (no paper row).
 
-_base_ = ['../_base_/mpii.py', '../_base_/hrnet_stems.py']
+_base_ = [
+    '../../_base_/datasets/mpii.py',
+    '../../_base_/augmentation/hrnet_mpii.py',
+    '../../_base_/schedules/adam_300e.py',
+    '../../_base_/models/tokenpose_l.py'
+]
 
-# codec settings: k = 2 at 256x256 (the SimDR authors' MPII setting);
-# label smoothing 0.1
 codec = dict(
     type='SimDRLabel',
     input_size=(256, 256),
     split_ratio=2.0,
     label_smoothing=0.1)
 
-# model settings: the TokenPose-L/D6 backbone of
-# dark_tokenpose-l-d6_8xb32-300e_mpii-256x256.py; SimDR's linear layers
-# read the 576-long fused keypoint tokens
 model = dict(
-    backbone=dict(
-        type='TokenPose',
-        input_size=codec['input_size'],
-        stem='hrnet',
-        hrnet=_base_.hrnet_w48,
-        patch_size=(4, 4),
-        embed_dims=192,
-        depth=2,
-        num_heads=8,
-        mlp_ratio=3,
-        num_transformers=3,
-        scale_with_head=True,
-        pos_embed='sine',
-        num_keypoints=16),
+    backbone=dict(input_size=codec['input_size'], patch_size=(4, 4), depth=2, num_heads=8, num_keypoints=16),
     head=dict(
         type='SimDRHead',
         in_channels=576,
@@ -40,16 +27,19 @@ model = dict(
         decoder=codec),
     test_cfg=dict(flip_test=True))
 
-# pipelines bound to the codec
-train_pipeline = _base_.train_transforms + [
-    dict(type='TopdownAffine', input_size=codec['input_size']),
-    dict(type='GenerateTarget', encoder=codec),
-    dict(type='PackPoseInputs')
-]
-val_pipeline = _base_.val_transforms + [
-    dict(type='TopdownAffine', input_size=codec['input_size']),
-    dict(type='PackPoseInputs')
-]
-train_dataloader = dict(dataset=dict(pipeline=train_pipeline))
-val_dataloader = dict(dataset=dict(pipeline=val_pipeline))
+# 8 GPUs x 32 images
+auto_scale_lr = dict(base_batch_size=256)
+
+train_dataloader = dict(
+    batch_size=32,
+    dataset=dict(pipeline=_base_.train_transforms + [
+        dict(type='TopdownAffine', input_size=codec['input_size']),
+        dict(type='GenerateTarget', encoder=codec),
+        dict(type='PackPoseInputs')
+    ]))
+val_dataloader = dict(
+    dataset=dict(pipeline=_base_.val_transforms + [
+        dict(type='TopdownAffine', input_size=codec['input_size']),
+        dict(type='PackPoseInputs')
+    ]))
 test_dataloader = val_dataloader

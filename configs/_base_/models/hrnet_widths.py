@@ -1,9 +1,8 @@
-# HRNet stems of TokenPose-B (W32) and TokenPose-L (W48): HRNet's stem and
-# first three stages, the stride-4 branch read out (TokenPose's
-# ``pose_tokenpose_b.py`` / ``_l.py``), ImageNet-pretrained as in mmpose's
-# HRNet configs. Use as ``backbone=dict(stem='hrnet', hrnet=_base_.hrnet_w32)``
-# next to a config that has a ``model``: this file defines only these two
-# variables, so it can be a second ``_base_``.
+# HRNet stage widths (Sun et al., HRNet; the SimDR and TokenPose files'
+# MODEL.EXTRA): the stem and stage 1 have 64 channels at every width, the
+# branches of stages 2-4 are (W, 2W, 4W, 8W). ``hrnet.py`` builds the
+# backbone from these; TokenPose-B/L read out stage 3 of the same nets.
+# The ImageNet weights are the ones mmpose's HRNet configs load.
 
 hrnet_w32 = dict(
     extra=dict(
@@ -24,12 +23,17 @@ hrnet_w32 = dict(
             num_branches=3,
             block='BASIC',
             num_blocks=(4, 4, 4),
-            num_channels=(32, 64, 128))),
+            num_channels=(32, 64, 128)),
+        stage4=dict(
+            num_modules=3,
+            num_branches=4,
+            block='BASIC',
+            num_blocks=(4, 4, 4, 4),
+            num_channels=(32, 64, 128, 256))),
     init_cfg=dict(
         type='Pretrained',
         checkpoint='https://download.openmmlab.com/mmpose/'
         'pretrain_models/hrnet_w32-36af842e.pth'))
-
 hrnet_w48 = dict(
     extra=dict(
         stage1=dict(
@@ -49,7 +53,13 @@ hrnet_w48 = dict(
             num_branches=3,
             block='BASIC',
             num_blocks=(4, 4, 4),
-            num_channels=(48, 96, 192))),
+            num_channels=(48, 96, 192)),
+        stage4=dict(
+            num_modules=3,
+            num_branches=4,
+            block='BASIC',
+            num_blocks=(4, 4, 4, 4),
+            num_channels=(48, 96, 192, 384))),
     init_cfg=dict(
         type='Pretrained',
         checkpoint='https://download.openmmlab.com/mmpose/'

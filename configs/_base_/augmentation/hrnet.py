@@ -1,0 +1,25 @@
+# Training augmentation of the HRNet code base's COCO experiments, which
+# SimDR's HRNet files (leeyegy/SimCC experiments/coco/hrnet/*/*.yaml) keep:
+# FLIP true, PROB_HALF_BODY 0.3, SCALE_FACTOR 0.35, ROT_FACTOR 45 (applied
+# with p 0.6, no shift). Their JointsDataset draws
+# s *= clip(N(1, 0.35), 0.65, 1.35) and r = clip(N(0, 45), -90, 90);
+# mmpose's RandomBBoxTransform draws a normal truncated to [-1, 1] times
+# the factor, so the same ranges are scale_factor=(0.65, 1.35) and
+# rotate_factor=90 (mmpose's HRNet configs turn ROT_FACTOR 40 into 80).
+
+train_transforms = [
+    dict(type='LoadImage'),
+    dict(type='GetBBoxCenterScale'),
+    dict(type='RandomFlip', direction='horizontal'),
+    dict(type='RandomHalfBody', prob=0.3),
+    dict(
+        type='RandomBBoxTransform',
+        shift_prob=0.,
+        scale_factor=(0.65, 1.35),
+        rotate_factor=90.,
+        rotate_prob=0.6),
+]
+val_transforms = [
+    dict(type='LoadImage'),
+    dict(type='GetBBoxCenterScale'),
+]

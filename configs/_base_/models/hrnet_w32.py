@@ -1,0 +1,10 @@
+# HRNet-W32, ImageNet-pretrained (widths in hrnet_widths.py).
+
+_base_ = ['./topdown.py', './hrnet_widths.py']
+
+model = dict(
+    backbone=dict(
+        type='HRNet',
+        in_channels=3,
+        extra=_base_.hrnet_w32.extra,
+        init_cfg=_base_.hrnet_w32.init_cfg))
