@@ -150,6 +150,14 @@ class DarkHeatmap(BaseKeypointCodec):
     def decode(self, encoded: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
         """Decode heatmaps into input-pixel keypoints (DARK Sec. 3.1).
 
+        ``'dark'`` differs from mmpose and the DARK code in two places
+        (:func:`~simdr_ext.codecs.utils.dark.refine_dark`): keypoints on
+        the border are refined too, the map being extended beyond it by
+        the Gaussian through its three outermost pixels instead of zeros,
+        and the Taylor step is taken only where the log map is concave,
+        clipped at 3 heatmap px per axis and kept on the map
+        (``docs/dark_decoding.md`` measures both rules).
+
         Args:
             encoded (np.ndarray): Heatmaps in shape (K, H, W) (one instance,
                 as mmpose's heads pass them) or (N, K, H, W).

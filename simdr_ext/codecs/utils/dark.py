@@ -17,8 +17,23 @@ the whole map, and ``log(h - m)`` has other derivatives than ``log h``,
 while a pure rescale ``log(a h) = log a + log h`` changes no derivative.
 The windowed decoder therefore skips the rescale, blurs only the
 ``(ks + 4)^2`` input patch that the 5x5 Taylor window reads, and clamps the
-blurred values at ``EPS`` before the log; the full-map reference
-(:func:`refine_dark_full`) clamps, then rescales, and agrees to rounding.
+blurred values at ``EPS`` before the log.
+
+Borders: zero padding (mmpose, the DARK code) pulls the blurred peak of a
+keypoint near the border inwards (a clean unbiased Gaussian of sigma 2
+centred 0.3 px from the edge comes out about 0.9 px inside with kernel
+11), and both codes skip the Taylor step within 2 px of the border. Edge
+replication is worse (it adds mass outside: about 2 px outwards). Here
+the map is extended beyond its border by the quadratic through the log of
+the three outermost pixels of each row (then of each column), i.e. by the
+Gaussian through them, capped at the edge value (the map of a keypoint
+whose rounded centre is on the map does not grow outwards): exact on a
+Gaussian, so the blur and the Taylor step see the untruncated blob and
+keypoints on the border are refined like interior ones.
+:func:`border_extrapolate` does this on whole maps and
+:func:`refine_dark_full` is the full-map reference of the windowed
+:func:`refine_dark`, to rounding. Maps narrower than 3 px on either axis
+hold no parabola and are not refined.
 """
 from typing import Tuple
 
@@ -31,6 +46,15 @@ from .gaussian import gaussian_kernel_1d
 
 # floor before the log, as mmpose's refine_keypoints_dark (np.maximum 1e-10)
 EPS = 1e-10
+# largest Taylor step per axis, in heatmap pixels: the smallest whole pixel
+# with which no informative case of docs/dark_decoding.md (noisy, flat-top,
+# distractor, near-border maps) decodes worse than DarkPose's unbounded step
+STEP_LIMIT = 3.0
+# least log curvature taken as concave: float64 rounding of a constant map
+# gives second differences near 1e-16, the log of a Gaussian of sigma s
+# blurred by sigma k has -1 / (s^2 + k^2), so 1e-9 only drops blobs wider
+# than 3e4 px
+CURVATURE_EPS = 1e-9
 
 
 def heatmap_argmax(heatmaps: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
@@ -132,7 +156,8 @@ def refine_shift_torch(heatmaps: Tensor, locs: Tensor) -> Tensor:
     return locs.double() + torch.stack(steps, -1).reshape(locs.shape)
 
 
-def taylor_offset(logwin: np.ndarray) -> np.ndarray:
+def taylor_offset(logwin: np.ndarray,
+                  limit: float = STEP_LIMIT) -> np.ndarray:
     """DARK eq. (9) on 5x5 windows of the log heatmap: ``-H^-1 grad``.
 
     mmpose's ``refine_keypoints_dark`` stencils around the centre
@@ -140,20 +165,30 @@ def taylor_offset(logwin: np.ndarray) -> np.ndarray:
     ``dxx = (f[x+2] - 2 f + f[x-2]) / 4``, ``dxy = (f[y+1, x+1] -
     f[y-1, x+1] - f[y+1, x-1] + f[y-1, x-1]) / 4``.
 
-    The step is taken only where it means what eq. (9) assumes: the log map
-    is concave at the centre (``dxx < 0`` and ``det(H) > 0``, as the log of
-    a Gaussian is) and the step stays within one pixel per axis (the true
-    maximum of a map whose argmax is the centre lies within half a pixel,
-    plus what the blur moves it). Elsewhere the offset is 0. mmpose and the
-    DARK code step wherever ``det(H) != 0``, which on noisy or flat maps can
-    throw a keypoint hundreds of pixels away; on Gaussian-like maps the two
-    rules agree.
+    The step is taken only where the log map is concave at the centre
+    (``dxx < 0`` and ``det(H) > 0``, as the log of a Gaussian is, beyond
+    float rounding: :data:`CURVATURE_EPS`), where
+    eq. (9) moves to the maximum of the fitted quadratic; elsewhere that
+    point is a saddle or a minimum and the offset is 0. mmpose and the
+    DARK code step wherever ``det(H) != 0``, which on flat or noisy maps
+    throws a keypoint thousands of pixels away. The step is then clipped
+    to ``[-limit, limit]`` per axis, which bounds what a nearly singular
+    concave window (a garbage map) can do. ``limit = 3``: noisy Gaussians
+    need steps over 1 px (the former rule refused them and doubled the
+    mean error at noise 0.1) and flat tops over 2 px (the argmax of a
+    plateau is its first pixel, up to 3 px from the centre), while a
+    uniform-noise map moves at most ``3 sqrt(2)`` px, where the unbounded
+    step reaches thousands; ``docs/dark_decoding.md`` has the measured
+    table.
 
     Args:
         logwin (np.ndarray): Log heatmap windows in shape (M, 5, 5).
+        limit (float): Largest step per axis in heatmap pixels, > 0.
+            Defaults to :data:`STEP_LIMIT` (3).
 
     Returns:
-        np.ndarray: Float64 offsets ``(dx, dy)`` in shape (M, 2).
+        np.ndarray: Float64 offsets ``(dx, dy)`` in shape (M, 2), within
+        ``[-limit, limit]``.
     """
     f = logwin.astype(np.float64)
     dx = 0.5 * (f[:, 2, 3] - f[:, 2, 1])
@@ -162,20 +197,22 @@ def taylor_offset(logwin: np.ndarray) -> np.ndarray:
     dyy = 0.25 * (f[:, 4, 2] - 2 * f[:, 2, 2] + f[:, 0, 2])
     dxy = 0.25 * (f[:, 3, 3] - f[:, 1, 3] - f[:, 3, 1] + f[:, 1, 1])
     det = dxx * dyy - dxy**2
-    concave = (dxx < 0) & (det > 0)
+    concave = (dxx < -CURVATURE_EPS) & (det > CURVATURE_EPS**2)
     safe = np.where(concave, det, 1.0)
     # closed-form 2x2 inverse: H^-1 = [[dyy, -dxy], [-dxy, dxx]] / det
     offset = -np.stack([dyy * dx - dxy * dy, dxx * dy - dxy * dx],
                        -1) / safe[:, None]
-    valid = concave & (np.abs(offset) <= 1.0).all(-1)
-    return np.where(valid[:, None], offset, 0.0)
+    offset = np.clip(offset, -limit, limit)
+    return np.where(concave[:, None], offset, 0.0)
 
 
-def taylor_offset_torch(logwin: Tensor) -> Tensor:
+def taylor_offset_torch(logwin: Tensor,
+                        limit: float = STEP_LIMIT) -> Tensor:
     """Torch twin of :func:`taylor_offset`.
 
     Args:
         logwin (Tensor): Log heatmap windows in shape (M, 5, 5).
+        limit (float): Largest step per axis in heatmap pixels.
 
     Returns:
         Tensor: Float64 offsets ``(dx, dy)`` in shape (M, 2).
@@ -187,94 +224,231 @@ def taylor_offset_torch(logwin: Tensor) -> Tensor:
     dyy = 0.25 * (f[:, 4, 2] - 2 * f[:, 2, 2] + f[:, 0, 2])
     dxy = 0.25 * (f[:, 3, 3] - f[:, 1, 3] - f[:, 3, 1] + f[:, 1, 1])
     det = dxx * dyy - dxy**2
-    concave = (dxx < 0) & (det > 0)
+    concave = (dxx < -CURVATURE_EPS) & (det > CURVATURE_EPS**2)
     safe = torch.where(concave, det, torch.ones_like(det))
     offset = -torch.stack([dyy * dx - dxy * dy, dxx * dy - dxy * dx],
                           -1) / safe[:, None]
-    valid = concave & (offset.abs() <= 1.0).all(-1)
-    return torch.where(valid[:, None], offset, torch.zeros_like(offset))
+    offset = offset.clamp(-limit, limit)
+    return torch.where(concave[:, None], offset, torch.zeros_like(offset))
 
 
-def _taylor_inside(locs: np.ndarray, height: int, width: int) -> np.ndarray:
-    """Where the 5x5 window fits: ``1 < x < W - 2 and 1 < y < H - 2``."""
-    x, y = locs[:, 0], locs[:, 1]
-    return (x > 1) & (x < width - 2) & (y > 1) & (y < height - 2)
+def _log_quadratic(f0, f1, f2, dist):
+    """Log value ``dist`` pixels beyond an edge, capped at the edge value.
+
+    The quadratic through ``(0, f0), (1, f1), (2, f2)`` (the log of the
+    edge pixel and of the next two inwards) at ``-dist`` (Lagrange form);
+    ``dist = 0`` gives ``f0``. Works on numpy arrays and tensors alike.
+    """
+    ext = (0.5 * (dist + 1) * (dist + 2) * f0 - dist * (dist + 2) * f1 +
+           0.5 * dist * (dist + 1) * f2)
+    if isinstance(ext, Tensor):
+        return torch.minimum(ext, f0)
+    return np.minimum(ext, f0)
 
 
-def refine_dark(heatmaps: np.ndarray, locs: np.ndarray,
-                kernel_size: int) -> np.ndarray:
+def _border_indices(coords, size: int):
+    """Nearest on-map index, the next two inwards and the distance out.
+
+    Args:
+        coords: Integer coordinates (any shape, numpy or torch) on an axis
+            of ``size >= 3`` pixels.
+        size (int): Axis length.
+
+    Returns:
+        tuple: ``(edge, in1, in2, dist)``, like ``coords``: for an on-map
+        coordinate ``edge = in1 = in2 = coords`` and ``dist = 0``.
+    """
+    if isinstance(coords, Tensor):
+        edge = coords.clamp(0, size - 1)
+    else:
+        edge = np.clip(coords, 0, size - 1)
+    inward = edge - coords  # > 0 left of / above the map, < 0 beyond
+    step = (inward > 0) * 1 - (inward < 0) * 1
+    dist = inward * step
+    return edge, edge + step, edge + 2 * step, dist
+
+
+def _keep_on_map(locs: np.ndarray, offset: np.ndarray, height: int,
+                 width: int) -> np.ndarray:
+    """``locs + offset``, kept where it rounds onto the map.
+
+    A keypoint decodes within ``[-0.5, W - 0.5] x [-0.5, H - 0.5]``, the
+    rule by which the encoders keep a keypoint (its rounded centre on the
+    map): a noisy argmax in a corner can otherwise step up to
+    ``STEP_LIMIT`` outwards on both axes. ``-1`` locations (no maximum)
+    are returned unchanged.
+
+    Args:
+        locs (np.ndarray): Integer argmax ``(x, y)`` in shape (M, 2).
+        offset (np.ndarray): Taylor offsets in shape (M, 2).
+        height (int): ``H``.
+        width (int): ``W``.
+
+    Returns:
+        np.ndarray: Float64 locations in shape (M, 2).
+    """
+    refined = np.clip(locs + offset, -0.5, [width - 0.5, height - 0.5])
+    ok = (locs[:, :1] >= 0) & (locs[:, 1:] >= 0)
+    return np.where(ok, refined, locs.astype(np.float64))
+
+
+def refine_dark(heatmaps: np.ndarray,
+                locs: np.ndarray,
+                kernel_size: int,
+                step_limit: float = STEP_LIMIT) -> np.ndarray:
     """DARK eq. (10) + (9), windowed: O(ks^2) work per keypoint.
 
-    Blurs only the ``(ks + 4)^2`` zero-padded patch around each argmax that
-    the 5x5 Taylor window needs, clamps at ``EPS``, takes the log and adds
-    :func:`taylor_offset` where ``1 < x < W - 2 and 1 < y < H - 2``. Equal
-    to :func:`refine_dark_full` (see the module docstring for eq. 11).
+    Gathers the ``(ks + 4)^2`` patch around each argmax that the 5x5 Taylor
+    window needs; where it leaves the map, extends the map by the capped
+    log-quadratic of the module docstring (first along x from the three
+    outermost columns of each row, then along y from the three outermost
+    rows of that result), blurs it, clamps at ``EPS``, takes the log and
+    adds :func:`taylor_offset`, keeping the result where it rounds onto the
+    map (``[-0.5, W - 0.5] x [-0.5, H - 0.5]``). Every keypoint with an
+    argmax is refined, border included; ``-1`` locations and maps under
+    3x3 are returned unchanged. Equal to :func:`refine_dark_full` to
+    rounding.
 
     Args:
         heatmaps (np.ndarray): Heatmaps in shape (..., H, W).
         locs (np.ndarray): Integer argmax ``(x, y)`` in shape (..., 2).
         kernel_size (int): Odd blur kernel size ``ks``.
+        step_limit (float): Largest Taylor step per axis in heatmap
+            pixels. Defaults to :data:`STEP_LIMIT` (3).
 
     Returns:
         np.ndarray: Float64 locations in shape (..., 2).
     """
     height, width = heatmaps.shape[-2:]
-    maps = heatmaps.reshape(-1, height, width)
     flat = locs.reshape(-1, 2)
+    if height < 3 or width < 3:
+        return locs.astype(np.float64)
+    maps = heatmaps.reshape(-1, height * width)
     half = kernel_size // 2 + 2  # kernel radius + Taylor window radius
     span = np.arange(-half, half + 1)
-    xs, ys = flat[:, :1] + span, flat[:, 1:] + span  # (M, ks + 4) each
-    # one flat gather (faster than 3-D fancy indexing), then zero padding
-    index = ((np.arange(len(maps)) * (height * width))[:, None, None] +
-             (ys.clip(0, height - 1) * width)[:, :, None] +
-             xs.clip(0, width - 1)[:, None, :])
-    patch = np.take(maps.reshape(-1), index).astype(np.float64)
-    patch *= ((ys >= 0) & (ys < height))[:, :, None]
-    patch *= ((xs >= 0) & (xs < width))[:, None, :]
+    xs, ys = flat[:, :1] + span, flat[:, 1:] + span  # (M, P), P = ks + 4
+    ex, x1, x2, dist_x = _border_indices(xs, width)
+    ey, y1, y2, dist_y = _border_indices(ys, height)
+    # one flat gather per column set (faster than 3-D fancy indexing)
+    rows = ((np.arange(len(maps)) * (height * width))[:, None, None] +
+            (ey * width)[:, :, None])
+    flat_maps = maps.reshape(-1)
+    patch = np.take(flat_maps, rows + ex[:, None, :]).astype(np.float64)
+    outside = (dist_x[:, None, :] > 0) | (dist_y[:, :, None] > 0)
+    if outside.any():
+        logs = [
+            np.log(
+                np.maximum(
+                    np.take(flat_maps, rows + c[:, None, :]).astype(
+                        np.float64), EPS)) for c in (ex, x1, x2)
+        ]
+        ext_x = _log_quadratic(*logs, dist_x[:, None, :].astype(np.float64))
+        # the y pass reads the log of the x-extended map, clamped as any map
+        ext_x = np.exp(ext_x)
+        log_x = np.log(np.maximum(ext_x, EPS))
+        # rows y1, y2 of the x-extended patch sit at y1 - ys[:, 0] in it
+        at = [
+            np.clip(r - ys[:, :1], 0, 2 * half)[:, :, None] for r in (y1, y2)
+        ]
+        ext_y = _log_quadratic(log_x, np.take_along_axis(log_x, at[0], 1),
+                               np.take_along_axis(log_x, at[1], 1),
+                               dist_y[:, :, None].astype(np.float64))
+        patch = np.where(dist_x[:, None, :] > 0, ext_x, patch)
+        patch = np.where(dist_y[:, :, None] > 0, np.exp(ext_y), patch)
     kernel = gaussian_kernel_1d(kernel_size)
-    rows = sliding_window_view(patch, kernel_size, axis=2) @ kernel
-    blurred = sliding_window_view(rows, kernel_size, axis=1) @ kernel
-    offset = taylor_offset(np.log(np.maximum(blurred, EPS)))
-    inside = _taylor_inside(flat, height, width)
-    offset = np.where(inside[:, None], offset, 0.0)
-    return locs + offset.reshape(locs.shape)
+    blur_x = sliding_window_view(patch, kernel_size, axis=2) @ kernel
+    blurred = sliding_window_view(blur_x, kernel_size, axis=1) @ kernel
+    offset = taylor_offset(np.log(np.maximum(blurred, EPS)), step_limit)
+    return _keep_on_map(flat, offset, height, width).reshape(locs.shape)
 
 
-def refine_dark_torch(heatmaps: Tensor, locs: Tensor,
-                      kernel_size: int) -> Tensor:
+def refine_dark_torch(heatmaps: Tensor,
+                      locs: Tensor,
+                      kernel_size: int,
+                      step_limit: float = STEP_LIMIT) -> Tensor:
     """Torch twin of :func:`refine_dark` (float64 inside, same results).
 
     Args:
         heatmaps (Tensor): Heatmaps in shape (..., H, W).
         locs (Tensor): Integer argmax ``(x, y)`` in shape (..., 2).
         kernel_size (int): Odd blur kernel size ``ks``.
+        step_limit (float): Largest Taylor step per axis in heatmap
+            pixels. Defaults to :data:`STEP_LIMIT` (3).
 
     Returns:
         Tensor: Float64 locations in shape (..., 2).
     """
     height, width = heatmaps.shape[-2:]
+    if height < 3 or width < 3:
+        return locs.double()
     maps = heatmaps.reshape(-1, height, width)
     flat = locs.reshape(-1, 2)
     half = kernel_size // 2 + 2  # kernel radius + Taylor window radius
     span = torch.arange(-half, half + 1, device=maps.device)
     xs, ys = flat[:, :1] + span, flat[:, 1:] + span
-    on_map = (((ys >= 0) & (ys < height))[:, :, None] &
-              ((xs >= 0) & (xs < width))[:, None, :])
+    ex, x1, x2, dist_x = _border_indices(xs, width)
+    ey, y1, y2, dist_y = _border_indices(ys, height)
     # maps.shape[0], not len(maps): the count stays dynamic in ONNX export
-    m = torch.arange(maps.shape[0], device=maps.device)
-    patch = maps[m[:, None, None], ys.clamp(0, height - 1)[:, :, None],
-                 xs.clamp(0, width - 1)[:, None, :]].double()
-    patch = torch.where(on_map, patch, torch.zeros_like(patch))
+    m = torch.arange(maps.shape[0], device=maps.device)[:, None, None]
+    row = ey[:, :, None]
+    patch = maps[m, row, ex[:, None, :]].double()
+    logs = [
+        maps[m, row, c[:, None, :]].double().clamp(min=EPS).log()
+        for c in (ex, x1, x2)
+    ]
+    # always computed (no data-dependent branch, so the graph exports)
+    ext_x = _log_quadratic(*logs, dist_x[:, None, :].double()).exp()
+    log_x = ext_x.clamp(min=EPS).log()
+    size = 2 * half + 1
+    at = [(r - ys[:, :1]).clamp(0, size - 1)[:, :, None].expand(-1, -1, size)
+          for r in (y1, y2)]
+    ext_y = _log_quadratic(log_x, log_x.gather(1, at[0]),
+                           log_x.gather(1, at[1]), dist_y[:, :, None].double())
+    patch = torch.where(dist_x[:, None, :] > 0, ext_x, patch)
+    patch = torch.where(dist_y[:, :, None] > 0, ext_y.exp(), patch)
     kernel = gaussian_kernel_1d(kernel_size).tolist()
     # separable blur as a sum over the ks taps (slices, not unfold, so that
     # the graph exports to ONNX with a dynamic number of keypoints)
-    rows = sum(k * patch[:, :, j:j + 5] for j, k in enumerate(kernel))
-    blurred = sum(k * rows[:, j:j + 5, :] for j, k in enumerate(kernel))
-    offset = taylor_offset_torch(blurred.clamp(min=EPS).log())
-    x, y = flat[:, 0], flat[:, 1]
-    inside = (x > 1) & (x < width - 2) & (y > 1) & (y < height - 2)
-    offset = torch.where(inside[:, None], offset, torch.zeros_like(offset))
-    return locs.double() + offset.reshape(locs.shape)
+    blur_x = sum(k * patch[:, :, j:j + 5] for j, k in enumerate(kernel))
+    blurred = sum(k * blur_x[:, j:j + 5, :] for j, k in enumerate(kernel))
+    offset = taylor_offset_torch(blurred.clamp(min=EPS).log(), step_limit)
+    flat = flat.double()
+    # as _keep_on_map: rounds onto the map, -1 locations stay
+    refined = torch.stack([(flat[:, 0] + offset[:, 0]).clamp(
+        -0.5, width - 0.5), (flat[:, 1] + offset[:, 1]).clamp(
+            -0.5, height - 0.5)], -1)
+    ok = (flat[:, :1] >= 0) & (flat[:, 1:] >= 0)
+    return torch.where(ok, refined, flat).reshape(locs.shape)
+
+
+def border_extrapolate(heatmaps: np.ndarray, pad: int) -> np.ndarray:
+    """Extend whole maps by ``pad`` pixels with the capped log-quadratic.
+
+    Along x (from the three outermost columns of each row), then along y
+    (from the three outermost rows of that result); on-map pixels keep
+    their values. A Gaussian extends to the same Gaussian.
+
+    Args:
+        heatmaps (np.ndarray): Heatmaps in shape (M, H, W), H, W >= 3.
+        pad (int): Pixels added on each side, >= 0.
+
+    Returns:
+        np.ndarray: Float64 maps in shape (M, H + 2 pad, W + 2 pad).
+    """
+    out = heatmaps.astype(np.float64)
+    dist = np.arange(pad, 0, -1, dtype=np.float64)  # outermost first
+    for axis in (2, 1):
+        logs = np.log(np.maximum(np.moveaxis(out, axis, 0), EPS))
+        lo = _log_quadratic(logs[0], logs[1], logs[2], dist[:, None, None])
+        hi = _log_quadratic(logs[-1], logs[-2], logs[-3],
+                            dist[::-1, None, None])
+        out = np.concatenate([
+            np.exp(lo),
+            np.moveaxis(out, axis, 0),
+            np.exp(hi)
+        ], 0)
+        out = np.moveaxis(out, 0, axis)
+    return out
 
 
 def modulate_heatmaps(heatmaps: np.ndarray, kernel_size: int) -> np.ndarray:
@@ -303,29 +477,42 @@ def modulate_heatmaps(heatmaps: np.ndarray, kernel_size: int) -> np.ndarray:
     return blurred * scale[:, None, None]
 
 
-def refine_dark_full(heatmaps: np.ndarray, locs: np.ndarray,
-                     kernel_size: int) -> np.ndarray:
+def refine_dark_full(heatmaps: np.ndarray,
+                     locs: np.ndarray,
+                     kernel_size: int,
+                     step_limit: float = STEP_LIMIT) -> np.ndarray:
     """Reference DARK refinement on full maps (O(H W ks) per keypoint).
 
-    :func:`modulate_heatmaps`, log, then :func:`taylor_offset` on the 5x5
-    window of the whole log map, under the same ``inside`` rule.
+    :func:`border_extrapolate` by ``ks // 2 + 2``, blur of the whole
+    extended map (kept 2 px beyond the map for the 5x5 window), clamp at
+    ``EPS``, log, then :func:`taylor_offset` on the 5x5 window around each
+    argmax, kept on the map as :func:`refine_dark`. The rescale of eq.
+    (11) is left out: it changes no derivative of the log (module
+    docstring).
 
     Args:
         heatmaps (np.ndarray): Heatmaps in shape (..., H, W).
         locs (np.ndarray): Integer argmax ``(x, y)`` in shape (..., 2).
         kernel_size (int): Odd blur kernel size ``ks``.
+        step_limit (float): Largest Taylor step per axis in heatmap
+            pixels. Defaults to :data:`STEP_LIMIT` (3).
 
     Returns:
         np.ndarray: Float64 locations in shape (..., 2).
     """
     height, width = heatmaps.shape[-2:]
-    logmap = np.log(
-        modulate_heatmaps(heatmaps.reshape(-1, height, width), kernel_size))
+    if height < 3 or width < 3:
+        return locs.astype(np.float64)
+    padded = border_extrapolate(
+        heatmaps.reshape(-1, height, width), kernel_size // 2 + 2)
+    kernel = gaussian_kernel_1d(kernel_size)
+    blur_x = sliding_window_view(padded, kernel_size, axis=2) @ kernel
+    blurred = sliding_window_view(blur_x, kernel_size, axis=1) @ kernel
+    logmap = np.log(np.maximum(blurred, EPS))  # (M, H + 4, W + 4)
     flat = locs.reshape(-1, 2)
-    span = np.arange(-2, 3)
-    ys = np.clip(flat[:, 1:] + span, 0, height - 1)[:, :, None]
-    xs = np.clip(flat[:, :1] + span, 0, width - 1)[:, None, :]
+    span = np.arange(5)  # map pixel x is column x + 2 of logmap
+    ys = np.clip(flat[:, 1:] + span, 0, height + 3)[:, :, None]
+    xs = np.clip(flat[:, :1] + span, 0, width + 3)[:, None, :]
     logwin = logmap[np.arange(len(logmap))[:, None, None], ys, xs]
-    inside = _taylor_inside(flat, height, width)
-    offset = np.where(inside[:, None], taylor_offset(logwin), 0.0)
-    return locs + offset.reshape(locs.shape)
+    offset = taylor_offset(logwin, step_limit)
+    return _keep_on_map(flat, offset, height, width).reshape(locs.shape)
