@@ -14,6 +14,13 @@ let a crafted file walk from any allowed object to ``os.system``; instead the
 name ``builtins.getattr`` is bound to :func:`history_buffer_getattr`, which
 only returns registered statistics methods of ``HistoryBuffer`` and refuses
 everything else.
+
+Pickle protocol 2 (``torch.save``'s default) writes an empty ``bytes`` object
+as the call ``builtins.bytes()``; an empty numpy array (``skeleton_info={}``
+in 26 of mmpose's data-set files gives one, so does an empty
+``HistoryBuffer``) pickles its data that way. The name ``builtins.bytes`` is
+bound to :func:`empty_bytes`, which only builds bytes from bytes and cannot
+be made to allocate.
 """
 import pickle
 from typing import Any, Callable, List, Tuple, Union
@@ -45,6 +52,24 @@ def history_buffer_getattr(obj: Any, name: str) -> Any:
         'only HistoryBuffer statistics methods are allowed')
 
 
+def empty_bytes(*args: Any) -> bytes:
+    """``bytes`` restricted to what pickle protocol 2 writes: ``bytes()``.
+
+    Args:
+        *args: Nothing, or one ``bytes`` object.
+
+    Returns:
+        bytes: ``b''`` or a copy of the argument.
+    """
+    if not args:
+        return b''
+    if len(args) == 1 and isinstance(args[0], (bytes, bytearray)):
+        return bytes(args[0])
+    raise pickle.UnpicklingError(
+        f'refused bytes{args!r} while loading a checkpoint: only bytes() '
+        'and bytes(<bytes>) are allowed')
+
+
 def mmengine_checkpoint_globals() -> List[SafeGlobal]:
     """The globals an mmengine/mmpose checkpoint pickles, made safe.
 
@@ -64,7 +89,8 @@ def mmengine_checkpoint_globals() -> List[SafeGlobal]:
                            key=lambda c: c.__name__)
     return [
         HistoryBuffer, np.ndarray, np.dtype,
-        (history_buffer_getattr, 'builtins.getattr')
+        (history_buffer_getattr, 'builtins.getattr'),
+        (empty_bytes, 'builtins.bytes')
     ] + numpy_helpers + dtype_classes
 
 
