@@ -8,7 +8,7 @@ from mmpose.codecs.base import BaseKeypointCodec
 from mmpose.utils.tensor_utils import to_numpy
 from .utils.simdr import keypoint_bins, num_bins
 from .utils.validation import (check_input_size, check_keypoint_arrays,
-                               check_range)
+                               check_logit_pair, check_range)
 
 
 class BaseSimDRCodec(BaseKeypointCodec):
@@ -100,8 +100,25 @@ class BaseSimDRCodec(BaseKeypointCodec):
             keypoint_y_labels=y_labels,
             keypoint_weights=weights)
 
-    def check_vectors(self, simcc_x, simcc_y) -> None:
-        """Raise ``ValueError`` when the vectors have the wrong bin counts."""
+    def check_vectors(self,
+                      simcc_x,
+                      simcc_y,
+                      method: str = 'decode',
+                      torch_twin: bool = False):
+        """Check a pair of logit arrays; return them in a float dtype.
+
+        Raises ``ValueError`` naming the codec for a tensor given to the
+        numpy decoder (or an array to the torch one), a rank other than
+        (N, K, W) / (K, W), x and y with different (N, K), a non-numeric
+        dtype, or bin counts other than ``(Wx, Wy)``. Integer, bool and
+        float16 logits are read as float32 (float64 stays), the same on
+        both twins (:func:`check_logit_pair`).
+
+        Returns:
+            tuple: ``(simcc_x, simcc_y)`` in float32 or float64.
+        """
+        simcc_x, simcc_y = check_logit_pair(self.__class__.__name__, method,
+                                            simcc_x, simcc_y, torch_twin)
         got = (simcc_x.shape[-1], simcc_y.shape[-1])
         if got != self.num_bins:
             raise ValueError(
@@ -109,13 +126,15 @@ class BaseSimDRCodec(BaseKeypointCodec):
                 f' and {self.num_bins[1]} y bins (input_size '
                 f'{self.input_size}, split_ratio {self.split_ratio}), got '
                 f'{got[0]} and {got[1]}: the head and the codec disagree')
+        return simcc_x, simcc_y
 
     def decode(self, simcc_x: np.ndarray,
                simcc_y: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
         """Decode x and y logits into keypoints and scores.
 
         Args:
-            simcc_x (np.ndarray): x logits in shape (N, K, Wx) or (K, Wx).
+            simcc_x (np.ndarray): x logits in shape (N, K, Wx) or (K, Wx),
+                any real dtype (read as float32, float64 as float64).
             simcc_y (np.ndarray): y logits in shape (N, K, Wy) or (K, Wy).
 
         Returns:
@@ -123,7 +142,7 @@ class BaseSimDRCodec(BaseKeypointCodec):
             - keypoints (np.ndarray): Input pixels in shape (N, K, 2).
             - scores (np.ndarray): Scores in [0, 1], shape (N, K).
         """
-        self.check_vectors(simcc_x, simcc_y)
+        simcc_x, simcc_y = self.check_vectors(simcc_x, simcc_y)
         if simcc_x.ndim == 2:
             simcc_x, simcc_y = simcc_x[None], simcc_y[None]
         return self.decode_arrays(simcc_x, simcc_y)
@@ -132,14 +151,20 @@ class BaseSimDRCodec(BaseKeypointCodec):
                      simcc_y: Tensor) -> Tuple[Tensor, Tensor]:
         """Torch twin of :meth:`decode`, for use inside a model or export.
 
+        Same keypoints as :meth:`decode` on the same numbers (ints, inf and
+        NaN included) and scores equal to float rounding.
+
         Args:
-            simcc_x (Tensor): x logits in shape (N, K, Wx).
-            simcc_y (Tensor): y logits in shape (N, K, Wy).
+            simcc_x (Tensor): x logits in shape (N, K, Wx) or (K, Wx).
+            simcc_y (Tensor): y logits in shape (N, K, Wy) or (K, Wy).
 
         Returns:
             tuple: keypoints (N, K, 2) and scores (N, K), as :meth:`decode`.
         """
-        self.check_vectors(simcc_x, simcc_y)
+        simcc_x, simcc_y = self.check_vectors(simcc_x, simcc_y,
+                                              'decode_torch', True)
+        if simcc_x.dim() == 2:
+            simcc_x, simcc_y = simcc_x[None], simcc_y[None]
         return self.decode_tensors(simcc_x, simcc_y)
 
     def batch_decode(

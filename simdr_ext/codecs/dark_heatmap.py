@@ -13,7 +13,7 @@ from .utils.dark import (heatmap_argmax, heatmap_argmax_torch, refine_dark,
 from .utils.gaussian import gaussian_heatmaps
 from .utils.simdr import keypoint_bins
 from .utils.validation import (check_choice, check_input_size,
-                               check_keypoint_arrays, check_positive,
+                               check_keypoint_arrays, check_sigma,
                                check_size)
 
 DECODE_MODES = ('argmax', 'shift', 'dark')
@@ -62,8 +62,8 @@ class DarkHeatmap(BaseKeypointCodec):
         input_size (tuple): Input image size ``(w, h)`` in pixels.
         heatmap_size (tuple): Heatmap size ``(W, H)``, at most
             ``input_size`` on each axis.
-        sigma (float): Gaussian standard deviation in heatmap pixels.
-            Defaults to 2.0.
+        sigma (float): Gaussian standard deviation in heatmap pixels, in
+            ``[1e-3, max(W, H)]``. Defaults to 2.0.
         unbiased (bool): Centre the Gaussian at the unquantised ``g'``.
             Defaults to ``True``.
         decode_mode (str): ``'argmax'``, ``'shift'`` or ``'dark'``.
@@ -95,7 +95,7 @@ class DarkHeatmap(BaseKeypointCodec):
                 f'{name} got heatmap_size={heatmap_size!r} larger than '
                 f'input_size={input_size!r}: expected a downsampling ratio '
                 '>= 1 (DARK eq. 12); are (W, H) and (w, h) swapped?')
-        self.sigma = check_positive(name, 'sigma', sigma)
+        self.sigma = check_sigma(name, sigma, max(self.heatmap_size))
         self.unbiased = bool(unbiased)
         self.decode_mode = check_choice(name, 'decode_mode', decode_mode,
                                         DECODE_MODES)
@@ -127,8 +127,7 @@ class DarkHeatmap(BaseKeypointCodec):
         """
         keypoints, keypoints_visible = check_keypoint_arrays(
             self.__class__.__name__, keypoints, keypoints_visible)
-        with np.errstate(invalid='ignore'):
-            scaled = keypoints / self.scale_factor  # g' of eq. (12)
+        scaled = keypoints / self.scale_factor  # g' of eq. (12)
         # split_ratio 1 on heatmap pixels: round(g') must lie on the map
         bins, weights = keypoint_bins(scaled, keypoints_visible,
                                       self.heatmap_size, 1.0)

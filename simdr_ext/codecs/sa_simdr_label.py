@@ -59,7 +59,8 @@ class SASimDRLabel(BaseSimDRCodec):
         input_size (tuple): Input image size ``(w, h)`` in pixels.
         split_ratio (float): The splitting factor ``k >= 1``. Defaults to 2.0.
         sigma (float | tuple): Gaussian standard deviation in bins, one for
-            both axes or ``(sigma_x, sigma_y)``. Defaults to 6.0.
+            both axes or ``(sigma_x, sigma_y)``, each in ``[1e-3, L]`` for
+            an axis of ``L`` bins. Defaults to 6.0.
         normalize (bool): Divide the labels by ``sigma * sqrt(2 pi)``.
             Defaults to ``True``.
         round_center (bool): Centre the Gaussian at ``round(x * k)`` as
@@ -80,7 +81,8 @@ class SASimDRLabel(BaseSimDRCodec):
                  round_center: bool = False,
                  decode_refine: bool = False) -> None:
         super().__init__(input_size, split_ratio)
-        self.sigma = check_sigma_pair(self.__class__.__name__, sigma)
+        self.sigma = check_sigma_pair(self.__class__.__name__, sigma,
+                                      self.num_bins)
         self.normalize = bool(normalize)
         self.round_center = bool(round_center)
         self.decode_refine = bool(decode_refine)

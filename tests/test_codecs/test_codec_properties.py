@@ -48,7 +48,8 @@ def dark_codecs(draw):
             type='DarkHeatmap',
             input_size=size,
             heatmap_size=heatmap_size,
-            sigma=draw(st.floats(0.5, 4.0)),
+            # a sigma wider than the map is refused: at most max(W, H)
+            sigma=draw(st.floats(0.5, min(4.0, max(heatmap_size)))),
             unbiased=draw(st.booleans()),
             decode_mode=draw(st.sampled_from(['argmax', 'shift', 'dark'])),
             blur_kernel_size=draw(st.sampled_from([1, 3, 5, 9, 11]))))

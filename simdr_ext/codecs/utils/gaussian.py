@@ -13,7 +13,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from .simdr import softmax_argmax
+from .simdr import softmax_argmax, softmax_argmax_torch
 
 
 def gaussian_labels_1d(centres: np.ndarray,
@@ -241,8 +241,8 @@ def decode_gaussian_simdr_torch(simcc_x: Tensor, simcc_y: Tensor,
     """Torch twin of :func:`decode_gaussian_simdr` (same results).
 
     Args:
-        simcc_x (Tensor): x logits in shape (N, K, Wx).
-        simcc_y (Tensor): y logits in shape (N, K, Wy).
+        simcc_x (Tensor): Float x logits in shape (N, K, Wx).
+        simcc_y (Tensor): Float y logits in shape (N, K, Wy).
         split_ratio (float): The splitting factor ``k``.
         peaks (tuple): Target peak probabilities ``(p_x, p_y)``.
         refine (bool): Add :func:`parabola_offset_1d_torch`.
@@ -253,8 +253,7 @@ def decode_gaussian_simdr_torch(simcc_x: Tensor, simcc_y: Tensor,
     coords, scores = [], []
     for simcc, peak in zip((simcc_x, simcc_y), peaks):
         # argmax of the logits (not of rounded probabilities), as numpy
-        index = simcc.argmax(-1)
-        prob = simcc.float().softmax(-1).gather(-1, index[..., None])[..., 0]
+        index, prob = softmax_argmax_torch(simcc)
         coord = index.double()
         if refine:
             flat = simcc.reshape(-1, simcc.shape[-1])

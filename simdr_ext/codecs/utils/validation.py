@@ -4,6 +4,7 @@ import numbers
 from typing import Optional, Sequence, Tuple
 
 import numpy as np
+import torch
 
 
 def check_range(owner: str,
@@ -66,29 +67,115 @@ def check_keypoint_arrays(
 ) -> Tuple[np.ndarray, np.ndarray]:
     """Check encode inputs and fill in a missing visibility.
 
+    Cheap: a training pipeline calls encode once per sample, so this does
+    a few attribute reads and at most two small casts.
+
     Args:
         owner (str): Class name used in the message.
-        keypoints (np.ndarray): Keypoints in shape (N, K, D), D >= 2.
+        keypoints (np.ndarray): Keypoints in shape (N, K, D), D >= 2, of a
+            real or integer dtype.
         keypoints_visible (np.ndarray, optional): Visibility in shape (N, K);
             ``None`` means all visible.
 
     Returns:
-        tuple: float64 keypoints (N, K, 2) and float visibility (N, K); NaN
-        visibility counts as invisible.
+        tuple: float64 keypoints (N, K, 2) and visibility (N, K) as given
+        (or all ones); NaN visibility compares False with ``>= 0.5``, i.e.
+        counts as invisible.
     """
-    keypoints = np.asarray(keypoints, dtype=np.float64)
-    if keypoints.ndim != 3 or keypoints.shape[-1] < 2:
+    if type(keypoints) is not np.ndarray:
+        keypoints = np.asarray(keypoints)
+    if keypoints.dtype.kind not in _REAL_KINDS:
+        raise ValueError(f'{owner}.encode expects keypoints of numbers, got '
+                         f'dtype {keypoints.dtype}')
+    shape = keypoints.shape
+    if len(shape) != 3 or shape[-1] < 2:
         raise ValueError(f'{owner}.encode expects keypoints in shape '
-                         f'(N, K, D>=2), got {keypoints.shape}')
+                         f'(N, K, D>=2), got {shape}')
     if keypoints_visible is None:
-        keypoints_visible = np.ones(keypoints.shape[:2])
-    keypoints_visible = np.asarray(keypoints_visible, dtype=np.float64)
-    if keypoints_visible.shape != keypoints.shape[:2]:
-        raise ValueError(f'{owner}.encode expects keypoints_visible in shape '
-                         f'{keypoints.shape[:2]}, got '
-                         f'{keypoints_visible.shape}')
-    keypoints_visible = np.nan_to_num(keypoints_visible, nan=0.0)
-    return keypoints[..., :2], keypoints_visible
+        keypoints_visible = np.ones(shape[:2])
+    else:
+        if type(keypoints_visible) is not np.ndarray:
+            keypoints_visible = np.asarray(keypoints_visible)
+        if keypoints_visible.dtype.kind not in _REAL_KINDS:
+            raise ValueError(
+                f'{owner}.encode expects keypoints_visible of numbers, got '
+                f'dtype {keypoints_visible.dtype}')
+        if keypoints_visible.shape != shape[:2]:
+            raise ValueError(
+                f'{owner}.encode expects keypoints_visible in shape '
+                f'{shape[:2]}, got {keypoints_visible.shape}')
+    keypoints = keypoints[..., :2]
+    if keypoints.dtype != np.float64:
+        keypoints = keypoints.astype(np.float64)
+    return keypoints, keypoints_visible
+
+
+# the narrowest Gaussian label (bins or heatmap pixels): its neighbour bins
+# hold exp(-1 / (2e-6)) = 0, i.e. it is a one-hot label already
+MIN_SIGMA = 1e-3
+# dtype kinds read as numbers: bool, int, unsigned int, float
+_REAL_KINDS = frozenset('biuf')
+
+
+def check_logit_pair(owner: str, method: str, simcc_x, simcc_y,
+                     torch_twin: bool):
+    """Check a pair of SimDR logit arrays; return them in a float dtype.
+
+    Both twins read logits the same way: float64 stays float64, every other
+    dtype (float16, integers, bool) becomes float32, the dtype torch's
+    ``Tensor.float()`` gives, so that the numpy and the torch decoder see
+    the same numbers (uint8 ``200 - 250`` would wrap around otherwise).
+
+    Args:
+        owner (str): Class name used in the message.
+        method (str): ``'decode'`` or ``'decode_torch'``.
+        simcc_x (np.ndarray | Tensor): x logits, (N, K, Wx) or (K, Wx).
+        simcc_y (np.ndarray | Tensor): y logits, (N, K, Wy) or (K, Wy).
+        torch_twin (bool): Whether tensors (``True``) or numpy arrays are
+            expected.
+
+    Returns:
+        tuple: The two arrays (or tensors) in float32 or float64.
+    """
+    kind = torch.Tensor if torch_twin else np.ndarray
+    for name, value in (('simcc_x', simcc_x), ('simcc_y', simcc_y)):
+        if not isinstance(value, kind):
+            other = ('decode (numpy) or batch_decode'
+                     if torch_twin else 'decode_torch or batch_decode')
+            raise ValueError(
+                f'{owner}.{method} expects {name} as a {kind.__module__}.'
+                f'{kind.__name__}, got {type(value).__module__}.'
+                f'{type(value).__name__}: use {other} for those')
+    shape_x, shape_y = tuple(simcc_x.shape), tuple(simcc_y.shape)
+    if len(shape_x) not in (2, 3) or len(shape_y) != len(shape_x):
+        raise ValueError(
+            f'{owner}.{method} expects simcc_x and simcc_y in shape '
+            f'(N, K, Wx) / (N, K, Wy) or (K, Wx) / (K, Wy), got {shape_x} '
+            f'and {shape_y}')
+    if shape_x[:-1] != shape_y[:-1]:
+        raise ValueError(
+            f'{owner}.{method} got simcc_x of shape {shape_x} and simcc_y '
+            f'of shape {shape_y}: x and y need the same (N, K), here '
+            f'{shape_x[:-1]} and {shape_y[:-1]}')
+    if torch_twin:
+        if simcc_x.dtype.is_complex or simcc_y.dtype.is_complex:
+            raise ValueError(f'{owner}.{method} expects real logits, got '
+                             f'dtype {simcc_x.dtype} / {simcc_y.dtype}')
+        if simcc_x.dtype != torch.float64:
+            simcc_x = simcc_x.float()
+        if simcc_y.dtype != torch.float64:
+            simcc_y = simcc_y.float()
+        return simcc_x, simcc_y
+    out = []
+    for name, value in (('simcc_x', simcc_x), ('simcc_y', simcc_y)):
+        dtype = value.dtype
+        if dtype.kind not in _REAL_KINDS:
+            raise ValueError(f'{owner}.{method} expects {name} of numbers, '
+                             f'got dtype {dtype}')
+        if dtype != np.float32 and dtype != np.float64:
+            value = value.astype(np.float32)
+        out.append(value)
+    return tuple(out)
 
 
 def check_positive(owner: str, name: str, value: float) -> float:
@@ -109,15 +196,23 @@ def check_positive(owner: str, name: str, value: float) -> float:
     return value
 
 
-def check_sigma_pair(owner: str, sigma) -> Tuple[float, float]:
+def check_sigma_pair(owner: str,
+                     sigma,
+                     lengths: Optional[Tuple[int, int]] = None
+                     ) -> Tuple[float, float]:
     """Validate a sigma given as one number or as ``(sigma_x, sigma_y)``.
 
     Args:
         owner (str): Class name used in the message.
         sigma (float | Sequence[float]): One sigma for both axes, or two.
+        lengths (tuple, optional): The axis lengths ``(Lx, Ly)`` in the
+            unit of sigma; each sigma must be at most its axis' length (a
+            wider Gaussian is nearly flat over the axis and marks no
+            location). Defaults to ``None`` (no upper bound).
 
     Returns:
-        tuple: ``(sigma_x, sigma_y)``, both finite and > 0.
+        tuple: ``(sigma_x, sigma_y)``, both finite and in
+        ``[MIN_SIGMA, length]``.
     """
     if isinstance(sigma, numbers.Real):
         sigma = (sigma, sigma)
@@ -126,7 +221,41 @@ def check_sigma_pair(owner: str, sigma) -> Tuple[float, float]:
     except (TypeError, ValueError):
         raise ValueError(f'{owner} got sigma={sigma!r}: expected a number '
                          'or (sigma_x, sigma_y)')
-    return tuple(check_positive(owner, 'sigma', s) for s in (sx, sy))
+    return tuple(
+        check_sigma(owner, s, length, name=f'sigma={sigma!r}: sigma_{axis}')
+        for axis, s, length in zip('xy', (sx, sy), lengths or (None, None)))
+
+
+def check_sigma(owner: str,
+                sigma: float,
+                length: Optional[float] = None,
+                name: str = 'sigma') -> float:
+    """Validate one Gaussian sigma: finite, ``>= MIN_SIGMA``, ``<= length``.
+
+    Args:
+        owner (str): Class name used in the message.
+        sigma (float): The standard deviation (bins or heatmap pixels).
+        length (float, optional): Upper bound, the axis length in the unit
+            of sigma: a wider Gaussian is nearly flat over the axis and
+            marks no location. Defaults to ``None`` (no upper bound).
+        name (str): How the message names the value. Defaults to
+            ``'sigma'``.
+
+    Returns:
+        float: The sigma.
+    """
+    value = check_positive(owner, 'sigma', sigma)
+    if value < MIN_SIGMA:
+        raise ValueError(
+            f'{owner} got {name} = {value!r}: expected at least '
+            f'{MIN_SIGMA:g} (a Gaussian that narrow is a one-hot label; '
+            'smaller values underflow sigma**2)')
+    if length is not None and value > length:
+        raise ValueError(
+            f'{owner} got {name} = {value:g}: wider than the axis it labels '
+            f'({length} bins or pixels); such a Gaussian is nearly flat and '
+            'marks no location')
+    return value
 
 
 def check_size(owner: str, name: str, size: Sequence[int]) -> Tuple[int, int]:

@@ -281,6 +281,10 @@ class SimDRHead(BaseHead):
         Returns:
             tuple: x logits (B, K, Wx) and y logits (B, K, Wy).
         """
+        if len(feats[-1]) == 0:
+            raise ValueError(
+                'SimDRHead got a batch of 0 crops (features of shape '
+                f'{tuple(feats[-1].shape)}): call it with B >= 1 crops')
         emb = self.embed(feats)
         return self.mlp_head_x(emb), self.mlp_head_y(emb)
 

@@ -116,6 +116,10 @@ class TokenPoseHeatmapHead(BaseHead):
             Tensor: Heatmaps in shape (B, K, H, W).
         """
         x = feats[-1]
+        if len(x) == 0:
+            raise ValueError(
+                f'{self.__class__.__name__} got a batch of 0 crops (tokens '
+                f'of shape {tuple(x.shape)}): call it with B >= 1 crops')
         if x.dim() != 3 or tuple(
                 x.shape[1:]) != (self.out_channels, self.in_channels):
             raise ValueError(

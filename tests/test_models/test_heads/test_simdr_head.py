@@ -349,3 +349,19 @@ def test_output_heatmaps_returns_the_softmax_distributions():
     # the decoded x is the argmax bin of the returned distribution / k
     np.testing.assert_allclose(preds[0].keypoints[0, :, 0],
                                px[0].argmax(-1) / 2.0)
+
+
+@pytest.mark.parametrize('token_input', [False, True], ids=['map', 'tokens'])
+def test_a_batch_of_zero_crops_is_refused_by_name(token_input):
+    if token_input:
+        head = build_tokens()
+        empty = (torch.zeros(0, 5, 24), )
+    else:
+        head = build()
+        empty = (torch.zeros(0, 32, 2, 2), )
+    with pytest.raises(ValueError, match='SimDRHead got a batch of 0'):
+        head.forward(empty)
+    with pytest.raises(ValueError, match='SimDRHead got a batch of 0'):
+        head.predict(empty, [])
+    with pytest.raises(ValueError, match='SimDRHead got a batch of 0'):
+        head.predict([empty, empty], [], dict(flip_test=True))

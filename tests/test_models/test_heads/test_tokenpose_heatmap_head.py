@@ -148,3 +148,15 @@ def test_flip_test_averages_mirrored_shifted_heatmaps():
         kp, score = head.decoder.decode(want[i])
         np.testing.assert_allclose(inst.keypoints, kp, rtol=1e-4, atol=1e-3)
         np.testing.assert_allclose(inst.keypoint_scores, score, rtol=1e-5)
+
+
+def test_a_batch_of_zero_crops_is_refused_by_name():
+    head = build()
+    empty = (torch.zeros(0, K, D), )
+    match = 'TokenPoseHeatmapHead got a batch of 0'
+    with pytest.raises(ValueError, match=match):
+        head.forward(empty)
+    with pytest.raises(ValueError, match=match):
+        head.predict(empty, [])
+    with pytest.raises(ValueError, match=match):
+        head.predict([empty, empty], [], dict(flip_test=True))
