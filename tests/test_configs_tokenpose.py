@@ -54,7 +54,7 @@ def test_every_required_config_exists():
         assert f'{rep}_tokenpose-b_8xb32-300e_coco-256x192' in names
         assert f'{rep}_tokenpose-l-d24_8xb16-300e_coco-256x192' in names
         assert f'{rep}_tokenpose-l-d6_8xb32-300e_mpii-256x256' in names
-    assert 'dark_tokenpose-t_8xb32-300e_coco-256x192' in names
+    assert 'dark_tokenpose-t_4xb32-300e_coco-256x192' in names
     assert len(CONFIGS) == 13
 
 
@@ -193,8 +193,8 @@ def bundled_data_options(data_root: str) -> list:
 
 @pytest.mark.parametrize(
     'name', [
-        'dark_tokenpose-s_8xb32-300e_coco-256x192',
-        'simdr_tokenpose-s_8xb32-300e_coco-256x192'
+        'dark_tokenpose-s_4xb32-300e_coco-256x192',
+        'simdr_tokenpose-s_4xb32-300e_coco-256x192'
     ],
     ids=['dark', 'simdr'])
 def test_two_iteration_training_and_flip_test_validation(

@@ -1,32 +1,46 @@
 # Copyright (c) simdr_ext contributors. All rights reserved.
-"""Inference speed of top-down models, side by side in one run.
+"""Top-down inference speed, every path on the same images and boxes.
 
-Two measurements per config, as in SimDR Table 4 and as a user sees it:
+Paths, timed in interleaved rounds (every round runs each path once over
+all crops, so a change of machine load hits every path alike):
 
-- forward: batch 1, ``num_crops`` random crops at the config's input size,
-  ``backbone + head.forward`` only, after warm-up;
-- end to end: one real person crop at a time through the config's test
-  pipeline (box to centre/scale, affine warp, packing), the data
-  preprocessor, the forward pass, the head's decoding and the
-  back-projection to the image (``model.test_step``), on the bundled COCO
-  people in turn.
+- (a) mmpose ``inference_topdown``, looping over the images (all boxes of
+  an image in one call, as mmpose batches them);
+- (b) mmpose ``MMPoseInferencer`` with the boxes given, ``batch_size``
+  images per call, no visualisation;
+- (c) the batched API (:class:`BatchedTopdownInferencer`) at B = 1, 8, 32;
+- (d) the ONNX runtime (:class:`simdr_runtime.OnnxPoseRuntime`, flip test in
+  the graph), B = 8;
+- (e) the forward pass alone at B = 1, 8, 32: preallocated normalised
+  crops, ``extract_feat`` + ``head.forward``, twice with flip test (the
+  floor any pipeline pays).
 
-Thread counts are fixed (``torch.set_num_threads`` and OpenCV) so numbers of
-one run compare; CUDA is used when present and asked for.
+Every path sees the same flip setting (the config's). The images are the
+bundled COCO pictures, decoded once and held in memory; the boxes are their
+annotated people, replicated to ``num_crops``. A second table compares SimDR
+upsample-free ResNet-50 with heatmap ResNet-50 + DARK decoding end to end
+through the batched API at 64x64, 128x128 and 256x192 (SimDR Table 4's
+models).
+
+Thread counts are fixed (``torch.set_num_threads``, OpenCV, onnxruntime).
 """
 import copy
+import os
 import os.path as osp
+import tempfile
 import time
-from typing import Dict, List, Optional, Sequence
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 import cv2
 import numpy as np
 import torch
 from mmengine.config import Config
-from mmengine.dataset import pseudo_collate
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 COCO_DIR = osp.join(REPO, 'tests', 'data', 'coco')
+DEFAULT_CONFIG = osp.join(
+    REPO, 'configs', 'simdr', 'coco',
+    'simdr_res50_wo-deconv_4xb32-140e_coco-256x192.py')
 
 
 def dark_decoding(cfg: Config, blur_kernel_size: int = 11) -> Config:
@@ -75,7 +89,7 @@ def build_model(config: str, device: str = 'cpu', dark: bool = False):
             Defaults to ``False``.
 
     Returns:
-        nn.Module: The model.
+        nn.Module: The model (``cfg`` is the config used).
     """
     import simdr_ext  # noqa: F401
     from mmpose.apis import init_model
@@ -84,191 +98,334 @@ def build_model(config: str, device: str = 'cpu', dark: bool = False):
     cfg.load_from = None
     if dark:
         cfg = dark_decoding(cfg)
+    torch.manual_seed(0)
     model = init_model(cfg, None, device=device)
     model.cfg = cfg
     return model.eval()
 
 
-def sync(device: str) -> None:
-    if device.startswith('cuda'):
+def sync(device) -> None:
+    if str(device).startswith('cuda'):
         torch.cuda.synchronize()
 
 
-def forward_step(model, device: str):
-    """A closure running ``backbone + head.forward`` on one random crop."""
-    w, h = model.cfg.codec['input_size']
-    x = torch.randn(1, 3, h, w, device=device)
+def coco_people(num_crops: int,
+                ann_file: str = osp.join(COCO_DIR, 'test_coco.json')
+                ) -> Tuple[List[np.ndarray], List[np.ndarray]]:
+    """The bundled images (in memory) and their annotated people's xyxy
+    boxes, each image's boxes repeated until there are ``num_crops`` boxes
+    in all (rounded up to a whole repetition).
 
-    def step(i: int) -> None:
-        model.head.forward(model.extract_feat(x))
-        sync(device)
-
-    return step
-
-
-def coco_people(ann_file: str = osp.join(COCO_DIR, 'test_coco.json')):
-    """``(image, xyxy box)`` of the bundled people (images in memory)."""
+    Returns:
+        tuple: images (H, W, 3) and boxes (M_i, 4), one per image.
+    """
     from mmengine.fileio import load
     data = load(ann_file)
-    files = {img['id']: img['file_name'] for img in data['images']}
-    images = {i: cv2.imread(osp.join(COCO_DIR, f)) for i, f in files.items()}
-    people = []
+    boxes: Dict[int, List] = {}
     for ann in data['annotations']:
         if ann.get('num_keypoints', 0) > 0 and not ann.get('iscrowd', 0):
             x, y, w, h = ann['bbox']
-            people.append((images[ann['image_id']],
-                           np.array([[x, y, x + w, y + h]], np.float32)))
-    return people
+            boxes.setdefault(ann['image_id'], []).append(
+                [x, y, x + w, y + h])
+    total = sum(len(b) for b in boxes.values())
+    reps = max(1, -(-num_crops // total))
+    images, out = [], []
+    for img in data['images']:
+        if img['id'] in boxes:
+            images.append(cv2.imread(osp.join(COCO_DIR, img['file_name'])))
+            out.append(np.tile(np.array(boxes[img['id']], np.float32),
+                               (reps, 1)))
+    return images, out
 
 
-def end_to_end_step(model, people):
-    """A closure running the whole top-down path on person ``i`` (cycling):
-    the test pipeline without image loading (box to centre/scale, affine,
-    packing), then ``model.test_step`` (preprocessing, forward, decoding,
-    back-projection)."""
-    from mmcv.transforms import Compose
-    pipeline = Compose([
-        t for t in model.cfg.test_dataloader.dataset.pipeline
-        if t['type'] != 'LoadImage'
-    ])
-    meta = model.dataset_meta
+def inference_topdown_path(model, images, boxes) -> Callable[[], None]:
+    """(a) mmpose ``inference_topdown`` over the images."""
+    from mmpose.apis import inference_topdown
 
-    def step(i: int) -> None:
-        img, box = people[i % len(people)]
-        data = pipeline(
-            dict(img=img, img_shape=img.shape[:2], ori_shape=img.shape[:2],
-                 img_path='', bbox=box, bbox_score=np.ones(1, np.float32),
-                 **meta))
-        model.test_step(pseudo_collate([data]))
+    def run() -> None:
+        for img, bxs in zip(images, boxes):
+            inference_topdown(model, img, bxs)
 
-    return step
+    return run
+
+
+def mmpose_inferencer_path(model, images, boxes,
+                           batch_size: int) -> Callable[[], None]:
+    """(b) ``MMPoseInferencer`` on the same model, boxes given."""
+    from mmpose.apis.inferencers import Pose2DInferencer
+    inferencer = Pose2DInferencer(model=model.cfg, weights=None,
+                                  device=str(next(model.parameters()).device),
+                                  det_model='whole_image')
+    inferencer.model = model
+    bbox_lists = [b.tolist() for b in boxes]
+
+    def run() -> None:
+        for _ in inferencer(images, bboxes=bbox_lists,
+                            batch_size=batch_size, return_vis=False):
+            pass
+
+    return run
+
+
+def batched_path(model, images, boxes, batch_size: int,
+                 fp16: bool = False) -> Callable[[], None]:
+    """(c) the batched API."""
+    from simdr_ext.apis.inference import BatchedTopdownInferencer
+    infer = BatchedTopdownInferencer(model, batch_size, fp16=fp16)
+
+    def run() -> None:
+        infer(images, boxes)
+        sync(infer.device)
+
+    return run
+
+
+def onnx_path(model, images, boxes, batch_size: int, threads: int,
+              folder: str) -> Callable[[], None]:
+    """(d) the ONNX runtime, flip test (as the config says) in the
+    graph."""
+    from simdr_runtime import OnnxPoseRuntime
+
+    from simdr_ext.deploy.onnx_export import export_onnx
+    onnx_file = osp.join(folder, 'model.onnx')
+    export_onnx(copy.deepcopy(model), onnx_file, flip_test=None)
+    runtime = OnnxPoseRuntime(onnx_file, batch_size, num_threads=threads)
+
+    def run() -> None:
+        runtime(images, boxes)
+
+    return run
+
+
+def forward_path(model, num_crops: int, batch_size: int,
+                 flip_test: bool) -> Callable[[], None]:
+    """(e) ``extract_feat`` + ``head.forward`` on preallocated crops, in
+    batches of ``batch_size``, twice with flip test."""
+    w, h = model.cfg.codec['input_size']
+    device = next(model.parameters()).device
+    x = torch.randn(batch_size, 3, h, w, device=device)
+    batches = [min(batch_size, num_crops - i)
+               for i in range(0, num_crops, batch_size)]
+
+    def run() -> None:
+        for n in batches:
+            model.head.forward(model.extract_feat(x[:n]))
+            if flip_test:
+                model.head.forward(model.extract_feat(x[:n].flip(-1)))
+        sync(device)
+
+    return run
 
 
 @torch.inference_mode()
-def interleaved_seconds(steps: Sequence, num_crops: int, rounds: int = 5,
-                        warmup: int = 5) -> List[float]:
-    """Seconds per call of each step, measured in interleaved rounds.
-
-    Every round runs ``num_crops / rounds`` calls of each step in turn, so
-    a change of machine load hits every model alike; the result per step is
-    its total time over all rounds divided by the number of calls.
+def interleaved_seconds(paths: Sequence[Callable[[], None]],
+                        rounds: int = 3,
+                        warmup: int = 1) -> List[float]:
+    """Total seconds of each path over ``rounds`` interleaved rounds.
 
     Args:
-        steps (Sequence[callable]): ``step(i)`` closures.
-        num_crops (int): Calls per step in total.
-        rounds (int): Rounds. Defaults to 5.
-        warmup (int): Untimed calls of each step first. Defaults to 5.
+        paths (Sequence[callable]): ``run()`` closures (one pass over all
+            crops each).
+        rounds (int): Timed rounds. Defaults to 3.
+        warmup (int): Untimed passes of each path first. Defaults to 1.
 
     Returns:
-        list[float]: Seconds per call, one per step.
+        list[float]: Seconds per pass, one per path.
     """
-    for step in steps:
-        for i in range(warmup):
-            step(i)
-    per_round = max(1, num_crops // rounds)
-    totals = [0.0] * len(steps)
-    for r in range(rounds):
-        for k, step in enumerate(steps):
+    for run in paths:
+        for _ in range(warmup):
+            run()
+    totals = [0.0] * len(paths)
+    for _ in range(rounds):
+        for k, run in enumerate(paths):
             start = time.perf_counter()
-            for i in range(r * per_round, (r + 1) * per_round):
-                step(i)
+            run()
             totals[k] += time.perf_counter() - start
-    return [t / (per_round * rounds) for t in totals]
+    return [t / rounds for t in totals]
 
 
-def benchmark(entries: Sequence[Dict],
-              num_crops: int = 300,
-              threads: int = 1,
-              device: Optional[str] = None,
-              rounds: int = 5) -> List[Dict]:
-    """Time every entry; entries of a group are measured interleaved.
+def set_threads(threads: int) -> None:
+    torch.set_num_threads(threads)
+    cv2.setNumThreads(threads)
+
+
+def load_average() -> str:
+    """The 1/5/15-minute load averages and the CPU count, as text."""
+    try:
+        one, five, fifteen = os.getloadavg()
+    except OSError:
+        return 'load unknown'
+    return (f'load average {one:.1f} / {five:.1f} / {fifteen:.1f} on '
+            f'{os.cpu_count()} CPUs')
+
+
+def benchmark_paths(config: str = DEFAULT_CONFIG,
+                    num_crops: int = 48,
+                    threads: int = 2,
+                    device: Optional[str] = None,
+                    rounds: int = 3,
+                    batch_sizes: Sequence[int] = (1, 8, 32),
+                    inferencer_batch: int = 4,
+                    fp16: bool = False) -> Dict:
+    """Time paths (a)-(e) for one config.
 
     Args:
-        entries (Sequence[dict]): ``config`` (path or ``mmpose::`` name),
-            ``name``, optional ``dark`` (bool) and ``group`` (rows are
-            compared with the first row of their group).
-        num_crops (int): Crops per measurement. Defaults to 300.
-        threads (int): CPU threads. Defaults to 1.
+        config (str): Pose config (random weights).
+        num_crops (int): Crops per pass (at least; whole repetitions of
+            the bundled people). Defaults to 48.
+        threads (int): CPU threads. Defaults to 2.
         device (str, optional): ``'cpu'`` or ``'cuda'``; ``None`` picks
-            CUDA when present. Defaults to ``None``.
-        rounds (int): Interleaved rounds. Defaults to 5.
+            CUDA when present.
+        rounds (int): Interleaved rounds. Defaults to 3.
+        batch_sizes (Sequence[int]): B of (c) and (e).
+        inferencer_batch (int): Images per ``MMPoseInferencer`` call.
+        fp16 (bool): Also time (c) at the largest B under CUDA autocast.
 
     Returns:
-        list[dict]: Rows with ``name``, ``group``, ``input``, forward and
-        end-to-end ms per crop and fps, and the ratios (first row of the
-        group / this row, in time: > 1 means faster).
+        dict: ``rows`` (path, batch, crops/s, ms per crop), ``goals``
+        (name, measured, target, met) and the run's settings.
     """
     if device is None:
         device = 'cuda' if torch.cuda.is_available() else 'cpu'
-    torch.set_num_threads(threads)
-    cv2.setNumThreads(threads)
-    people = coco_people()
-    groups: Dict[str, List[Dict]] = {}
-    for entry in entries:
-        groups.setdefault(entry.get('group', ''), []).append(entry)
-    rows: List[Dict] = []
-    for group, members in groups.items():
-        models = [
-            build_model(e['config'], device, e.get('dark', False))
-            for e in members
-        ]
-        fwd = interleaved_seconds([forward_step(m, device) for m in models],
-                                  num_crops, rounds)
-        e2e = interleaved_seconds([end_to_end_step(m, people)
-                                   for m in models], num_crops, rounds)
-        for entry, model, f, e in zip(members, models, fwd, e2e):
-            w, h = model.cfg.codec['input_size']
-            rows.append(
-                dict(name=entry['name'], group=group, input=f'{h}x{w}',
-                     forward_ms=f * 1e3, forward_fps=1 / f, e2e_ms=e * 1e3,
-                     e2e_fps=1 / e, forward_ratio=fwd[0] / f,
-                     e2e_ratio=e2e[0] / e, device=device, threads=threads))
-        del models
-    return rows
+    set_threads(threads)
+    model = build_model(config, device)
+    flip = bool((model.test_cfg or {}).get('flip_test', False))
+    images, boxes = coco_people(num_crops)
+    crops = sum(len(b) for b in boxes)
+    names: List[Tuple[str, str]] = []
+    paths: List[Callable] = []
 
+    def add(name: str, batch: str, run: Callable) -> None:
+        names.append((name, batch))
+        paths.append(run)
 
-def format_table(rows: Sequence[Dict]) -> str:
-    """Markdown table of :func:`benchmark` rows."""
-    lines = [
-        '| group | model | input | forward ms | forward fps | forward x '
-        '| end-to-end ms | end-to-end fps | end-to-end x |',
-        '|---|---|---|---:|---:|---:|---:|---:|---:|'
+    add('(a) mmpose inference_topdown', 'per image',
+        inference_topdown_path(model, images, boxes))
+    add('(b) mmpose MMPoseInferencer', f'{inferencer_batch} images',
+        mmpose_inferencer_path(model, images, boxes, inferencer_batch))
+    for b in batch_sizes:
+        add('(c) batched API', str(b), batched_path(model, images, boxes, b))
+    if fp16 and device.startswith('cuda'):
+        add('(c) batched API, fp16 autocast', str(max(batch_sizes)),
+            batched_path(model, images, boxes, max(batch_sizes), True))
+    with tempfile.TemporaryDirectory() as folder:
+        if device == 'cpu':
+            add('(d) ONNX runtime', '8',
+                onnx_path(model, images, boxes, 8, threads, folder))
+        for b in batch_sizes:
+            add('(e) forward only (floor)', str(b),
+                forward_path(model, crops, b, flip))
+        seconds = interleaved_seconds(paths, rounds)
+    rows = [
+        dict(path=n, batch=b, crops_per_s=crops / s, ms_per_crop=s / crops *
+             1e3) for (n, b), s in zip(names, seconds)
     ]
+    by = {(r['path'], r['batch']): r['crops_per_s'] for r in rows}
+    base = by[('(a) mmpose inference_topdown', 'per image')]
     for r in rows:
-        lines.append(
-            f'| {r["group"]} | {r["name"]} | {r["input"]} | '
-            f'{r["forward_ms"]:.2f} | {r["forward_fps"]:.1f} | '
-            f'{r["forward_ratio"]:.2f} | {r["e2e_ms"]:.2f} | '
-            f'{r["e2e_fps"]:.1f} | {r["e2e_ratio"]:.2f} |')
-    return '\n'.join(lines)
+        r['vs_a'] = r['crops_per_s'] / base
+        floor = by.get(('(e) forward only (floor)', r['batch']))
+        r['vs_floor'] = r['crops_per_s'] / floor if floor else None
+    goals = []
+    for b in batch_sizes:
+        c = by[('(c) batched API', str(b))]
+        e = by[('(e) forward only (floor)', str(b))]
+        if device == 'cpu':
+            goals.append(
+                dict(goal=f'(c) within 5% of the floor (e), B = {b}',
+                     measured=f'{c / e:.3f} of (e)', met=c >= 0.95 * e))
+    best = max(by[('(c) batched API', str(b))] for b in batch_sizes)
+    target = 3.0 if device.startswith('cuda') else 1.1
+    goals.append(
+        dict(goal=f'(c) >= {target}x (a) (best B)',
+             measured=f'{best / base:.2f}x', met=best >= target * base))
+    return dict(rows=rows, goals=goals, config=config, crops=crops,
+                flip_test=flip, threads=threads, device=device,
+                rounds=rounds, load=load_average())
 
 
-def paper_table4_entries(sizes=('64x64', '128x128', '256x192')) -> List[Dict]:
-    """The default comparison: SimDR Table 4 on ResNet-50, and simdr_ext's
-    SimDR head against mmpose's SimCC model of the same architecture."""
+def table4_entries(sizes=('64x64', '128x128', '256x192')) -> List[Dict]:
+    """SimDR Table 4's ResNet-50 pair at each size."""
     cfg = osp.join(REPO, 'configs')
     entries = []
     for size in sizes:
-        entries += [
-            dict(group=f'Res50 {size}',
-                 name='heatmap Res50 + DARK decoding',
-                 config=osp.join(cfg, 'heatmap', 'coco',
-                                 f'heatmap_res50_4xb32-140e_coco-{size}.py'),
-                 dark=True),
-            dict(group=f'Res50 {size}',
-                 name='SimDR Res50 upsample-free',
-                 config=osp.join(
+        entries.append(
+            dict(size=size,
+                 heatmap=osp.join(cfg, 'heatmap', 'coco',
+                                  f'heatmap_res50_4xb32-140e_coco-{size}.py'),
+                 simdr=osp.join(
                      cfg, 'simdr', 'coco',
-                     f'simdr_res50_wo-deconv_4xb32-140e_coco-{size}.py')),
-        ]
-    entries += [
-        dict(group='SimCC vs SimDR 256x192',
-             name='mmpose SimCC Res50 (SimCCHead)',
-             config='mmpose::body_2d_keypoint/simcc/coco/'
-             'simcc_res50_8xb64-210e_coco-256x192.py'),
-        dict(group='SimCC vs SimDR 256x192',
-             name='simdr_ext SimDR Res50 (SimDRHead)',
-             config=osp.join(cfg, 'simdr', 'coco',
-                             'simdr_res50_8xb64-210e_coco-256x192.py')),
-    ]
+                     f'simdr_res50_wo-deconv_4xb32-140e_coco-{size}.py')))
     return entries
+
+
+def benchmark_representations(sizes=('64x64', '128x128', '256x192'),
+                              num_crops: int = 48,
+                              threads: int = 2,
+                              device: Optional[str] = None,
+                              rounds: int = 3,
+                              batch_size: int = 8) -> Dict:
+    """Heatmap ResNet-50 + DARK against SimDR ResNet-50 upsample-free, end
+    to end through the batched API, interleaved per size.
+
+    Returns:
+        dict: ``rows`` (size, model, crops/s, ratio) and ``goals``.
+    """
+    if device is None:
+        device = 'cuda' if torch.cuda.is_available() else 'cpu'
+    set_threads(threads)
+    images, boxes = coco_people(num_crops)
+    crops = sum(len(b) for b in boxes)
+    rows, goals = [], []
+    for entry in table4_entries(sizes):
+        heat = build_model(entry['heatmap'], device, dark=True)
+        simdr = build_model(entry['simdr'], device)
+        t_heat, t_simdr = interleaved_seconds([
+            batched_path(heat, images, boxes, batch_size),
+            batched_path(simdr, images, boxes, batch_size)
+        ], rounds)
+        ratio = t_heat / t_simdr
+        rows += [
+            dict(size=entry['size'], model='heatmap Res50 + DARK',
+                 crops_per_s=crops / t_heat, ratio=1.0),
+            dict(size=entry['size'], model='SimDR Res50 upsample-free',
+                 crops_per_s=crops / t_simdr, ratio=ratio)
+        ]
+        goals.append(
+            dict(goal=f'SimDR upsample-free >= 1.5x heatmap + DARK, '
+                 f'{entry["size"]}', measured=f'{ratio:.2f}x',
+                 met=ratio >= 1.5))
+        del heat, simdr
+    return dict(rows=rows, goals=goals, crops=crops, batch_size=batch_size,
+                threads=threads, device=device, load=load_average())
+
+
+def format_paths(result: Dict) -> str:
+    """Markdown table of :func:`benchmark_paths`."""
+    lines = [
+        '| path | batch | crops/s | ms/crop | x (a) | x floor (e), same B |',
+        '|---|---|---:|---:|---:|---:|'
+    ]
+    for r in result['rows']:
+        floor = '' if r['vs_floor'] is None else f'{r["vs_floor"]:.3f}'
+        lines.append(f'| {r["path"]} | {r["batch"]} | '
+                     f'{r["crops_per_s"]:.2f} | {r["ms_per_crop"]:.1f} | '
+                     f'{r["vs_a"]:.2f} | {floor} |')
+    return '\n'.join(lines)
+
+
+def format_representations(result: Dict) -> str:
+    """Markdown table of :func:`benchmark_representations`."""
+    lines = ['| input | model | crops/s | x heatmap + DARK |',
+             '|---|---|---:|---:|']
+    for r in result['rows']:
+        lines.append(f'| {r["size"]} | {r["model"]} | '
+                     f'{r["crops_per_s"]:.2f} | {r["ratio"]:.2f} |')
+    return '\n'.join(lines)
+
+
+def format_goals(goals: Sequence[Dict]) -> str:
+    """One line per goal: met / NOT met, with the measured value."""
+    return '\n'.join(
+        f'- {g["goal"]}: {g["measured"]} — '
+        f'{"met" if g["met"] else "NOT met"}' for g in goals)

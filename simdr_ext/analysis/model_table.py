@@ -124,22 +124,22 @@ PAPER: Dict[str, PaperRow] = {
     _t2('HRNet-W48', 'SimDR', '256x192', 66.3, 14.6, 75.9),
     # SimDR Table 2, TokenPose-S rows (configs/tokenpose/; the heatmap row
     # with extra post-processing is TokenPose's DARK decoding)
-    'dark_tokenpose-s_8xb32-300e_coco-64x64':
+    'dark_tokenpose-s_4xb32-300e_coco-64x64':
     _t2('TokenPose-S', 'heatmap', '64x64', 4.9, 1.4, 57.1),
-    'simdr_tokenpose-s_8xb32-300e_coco-64x64':
+    'simdr_tokenpose-s_4xb32-300e_coco-64x64':
     _t2('TokenPose-S', 'SimDR', '64x64', 4.9, 1.4, 62.8),
-    'dark_tokenpose-s_8xb32-300e_coco-128x128':
+    'dark_tokenpose-s_4xb32-300e_coco-128x128':
     _t2('TokenPose-S', 'heatmap', '128x128', 5.2, 1.6, 65.4),
-    'simdr_tokenpose-s_8xb32-300e_coco-128x128':
+    'simdr_tokenpose-s_4xb32-300e_coco-128x128':
     _t2('TokenPose-S', 'SimDR', '128x128', 5.1, 1.6, 70.4),
-    'dark_tokenpose-s_8xb32-300e_coco-256x192':
+    'dark_tokenpose-s_4xb32-300e_coco-256x192':
     _t2('TokenPose-S', 'heatmap', '256x192', 6.6, 2.2, 72.5),
-    'simdr_tokenpose-s_8xb32-300e_coco-256x192':
+    'simdr_tokenpose-s_4xb32-300e_coco-256x192':
     _t2('TokenPose-S', 'SimDR', '256x192', 5.5, 2.2, 73.6),
     # SimDR Table 3 (COCO val, HRNet-W48)
     'sasimdr_hrnet-w48_4xb32-210e_coco-256x192':
     PaperRow('SimDR Table 3, HRNet-W48 SimDR* 256x192', 66.3, 14.6, 76.1),
-    'heatmap_hrnet-w48_4xb32-210e_coco-384x288':
+    'heatmap_hrnet-w48_4xb24-210e_coco-384x288':
     PaperRow('SimDR Table 3, HRNet-W48 heatmap 384x288', 63.6, 32.9, 76.3),
     'simdr_hrnet-w48_4xb32-210e_coco-384x288':
     PaperRow('SimDR Table 3, HRNet-W48 SimDR 384x288', 70.6, 32.9, 69.9),
@@ -151,12 +151,12 @@ PAPER: Dict[str, PaperRow] = {
     PaperRow(
         'SimDR Table 2, HRNet-W32 heatmap 256x192 (same network); AP: '
         'DarkPose README, HRNet-W32 256x192', 28.5, 7.1, 75.6),
-    'dark_hrnet-w32_4xb32-210e_coco-384x288':
+    'dark_hrnet-w32_4xb28-210e_coco-384x288':
     PaperRow('DarkPose README, HRNet-W32 384x288', metric=76.6),
-    'dark_hrnet-w48_4xb32-210e_coco-256x192':
+    'dark_hrnet-w48_4xb30-210e_coco-256x192':
     PaperRow('SimDR Table 2, HRNet-W48 heatmap 256x192 (same network)', 63.6,
              14.6),
-    'dark_hrnet-w48_4xb32-210e_coco-384x288':
+    'dark_hrnet-w48_4xb18-210e_coco-384x288':
     PaperRow(
         'SimDR Table 3, HRNet-W48 heatmap 384x288 (same network); AP: '
         'DarkPose README, HRNet-W48 384x288', 63.6, 32.9, 76.8),

@@ -1,49 +1,55 @@
 # Copyright (c) simdr_ext contributors. All rights reserved.
-"""The SimDR authors' checkpoint converter, on their key layout.
+"""The SimDR authors' checkpoint converter, on the authors' key layouts.
 
-No authors' checkpoint is downloaded: for each architecture the authors'
-state dict is built from our model's own state dict by the inverse map,
-written in the authors' names (pose_resnet / pose_hrnet), and converted
-back. The authors' names are asserted independently (their module names
-and the [ConvTranspose2d, BatchNorm2d, ReLU] deconv layout), so the test
-checks the mapping against the real module names of mmpose's ResNet, HRNet
-and HeatmapHead.
+The fixtures are the authors' real ``state_dict()`` layouts, written down as
+data in ``tests/data/author_layouts/`` (derived from leeyegy/SimCC
+``lib/models/pose_resnet.py``, ``pose_resnet_upfree.py``, ``pose_hrnet.py``
+and their experiment yamls; see the README there), filled with seeded random
+values. Each is converted and loaded with ``strict=True`` into the model of
+the matching config, built by file name; then the head's output is compared
+with the authors' head computed functionally from the authors' state dict,
+in the order of their ``forward``.
 """
+import json
+import math
+import os
 import os.path as osp
 import re
-import subprocess
+from collections import OrderedDict
 
 import pytest
 import torch
-from torch import nn
+import torch.nn.functional as F
+from mmengine.config import Config
+from mmengine.registry import init_default_scope
 
-from simdr_ext.analysis.model_table import build_model, load_config
+from mmpose.registry import MODELS
+from simdr_ext.utils.checkpoint_conversion import (ConversionReport,
+                                                   UnmappedKeysError)
 from simdr_ext.utils.convert_simdr import check_against, convert
 
+REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+LAYOUTS = osp.join(REPO, 'tests', 'data', 'author_layouts')
+
+# name: (layout, config name pattern in configs/simdr/coco, layout found,
+# joints K, channels per joint t)
 CASES = {
-    'simdr-pose_resnet':
-    'simdr/coco/simdr_res50_4xb32-140e_coco-64x64.py',
-    'simdr-pose_resnet_upfree':
-    'simdr/coco/simdr_res50_wo-deconv_4xb32-140e_coco-64x64.py',
-    'simdr-pose_hrnet':
-    'simdr/coco/simdr_hrnet-w32_4xb32-210e_coco-64x64.py',
-    'heatmap-pose_resnet':
-    'heatmap/coco/heatmap_res50_4xb32-140e_coco-64x64.py',
-    'heatmap-pose_hrnet':
-    'heatmap/coco/heatmap_hrnet-w32_4xb32-210e_coco-64x64.py',
+    'pose_resnet': ('simdr_pose_resnet50_coco_256x192.json',
+                    r'simdr_res50_\d+xb\d+-140e_coco-256x192\.py',
+                    'pose_resnet backbone, simdr head with deconvolutions',
+                    17, 1),
+    'pose_resnet_upfree':
+    ('simdr_pose_resnet50_upfree_coco_256x192.json',
+     r'simdr_res50_wo-deconv_\d+xb\d+-140e_coco-256x192\.py',
+     'pose_resnet backbone, simdr head (upsample-free)', 17, 28),
+    'pose_hrnet': ('simdr_pose_hrnet_w32_coco_256x192.json',
+                   r'simdr_hrnet-w32_\d+xb\d+-210e_coco-256x192\.py',
+                   'pose_hrnet backbone, simdr head', 17, 1),
 }
-# first-level module names of the authors' pose_resnet.py / pose_hrnet.py
-AUTHORS_TOP = {
-    'pose_resnet': {
-        'conv1', 'bn1', 'layer1', 'layer2', 'layer3', 'layer4',
-        'deconv_layers', 'final_layer', 'mlp_head_x', 'mlp_head_y'
-    },
-    'pose_hrnet': {
-        'conv1', 'bn1', 'conv2', 'bn2', 'layer1', 'transition1', 'stage2',
-        'transition2', 'stage3', 'transition3', 'stage4', 'final_layer',
-        'mlp_head_x', 'mlp_head_y'
-    },
-}
+#: #Params of the SimDR models at 256x192 in the model table of
+#: leeyegy/SimCC README.md (SimBa-Res50 36.8M, HRNet-W32 31.3M)
+PUBLISHED_MILLIONS = {'pose_resnet': 36.8, 'pose_hrnet': 31.3}
+BN_EPS = 1e-5  # nn.BatchNorm2d's default, which the authors keep
 
 
 @pytest.fixture(scope='module', autouse=True)
@@ -56,115 +62,194 @@ def one_thread():
     torch.set_num_threads(before)
 
 
-def to_authors(key: str) -> str:
-    """Inverse map, written independently of the converter."""
-    for ours, theirs in [('backbone.', ''), ('head.deconv_head.', ''),
-                         ('head.', '')]:
-        if key.startswith(ours):
-            return theirs + key[len(ours):]
-    raise AssertionError(f'unexpected key {key}')
+def load_layout(name: str) -> 'OrderedDict[str, list]':
+    with open(osp.join(LAYOUTS, name)) as f:
+        return json.load(f, object_pairs_hook=OrderedDict)
+
+
+def fill(layout: dict, seed: int = 0) -> 'OrderedDict[str, torch.Tensor]':
+    """Seeded values in the layout's shapes: int64 batch counters,
+    positive running variances, weights ~ N(0, 1 / fan_in)."""
+    g = torch.Generator().manual_seed(seed)
+    out = OrderedDict()
+    for key, shape in layout.items():
+        if key.endswith('num_batches_tracked'):
+            out[key] = torch.randint(1, 10**6, shape, generator=g)
+        elif key.endswith('running_var'):
+            out[key] = torch.rand(shape, generator=g) + 0.5
+        else:
+            fan_in = math.prod(shape[1:]) if len(shape) > 1 else 1
+            out[key] = torch.randn(shape, generator=g) / math.sqrt(fan_in)
+    return out
+
+
+def find_config(folder: str, pattern: str) -> str:
+    """The one config in ``configs/<folder>`` whose file name matches
+    ``pattern``: the GPUs x batch part of config names may change, the
+    model, schedule and input size parts name the model."""
+    names = [
+        n for n in sorted(os.listdir(osp.join(REPO, 'configs', folder)))
+        if re.fullmatch(pattern, n)
+    ]
+    assert len(names) == 1, f'{pattern!r} in configs/{folder}: {names}'
+    return osp.join(REPO, 'configs', folder, names[0])
+
+
+def build(config: str) -> torch.nn.Module:
+    """The config's model by file name, in eval mode (no weights loaded)."""
+    cfg = Config.fromfile(config)
+    init_default_scope(cfg.get('default_scope', 'mmpose'))
+    return MODELS.build(cfg.model).eval()
 
 
 @pytest.fixture(scope='module', params=list(CASES), ids=list(CASES))
-def case(request, repo_root):
-    cfg = load_config(osp.join(repo_root, 'configs', CASES[request.param]))
-    model = build_model(cfg)
-    torch.manual_seed(0)
-    for p in model.parameters():
-        nn.init.normal_(p)
-    ours = model.state_dict()
-    authors = {to_authors(k): v for k, v in ours.items()}
-    return request.param, model, ours, authors
+def case(request):
+    layout_file, config, layout_name, k, t = CASES[request.param]
+    layout = load_layout(layout_file)
+    return dict(
+        name=request.param,
+        layout=layout,
+        authors=fill(layout),
+        model=build(find_config('simdr/coco', config)),
+        layout_name=layout_name,
+        k=k,
+        t=t)
 
 
-def test_authors_names_are_the_authors_modules(case):
-    name, model, _, authors = case
-    layout = name.split('-')[1].replace('_upfree', '')
-    tops = {k.split('.')[0] for k in authors}
-    assert tops <= AUTHORS_TOP[layout], tops - AUTHORS_TOP[layout]
-    if 'deconv_layers' in tops:
-        # authors: Sequential(ConvTranspose2d, BatchNorm2d, ReLU) x 3, i.e.
-        # parameters at 0 / 1, 3 / 4, 6 / 7; mmpose's HeatmapHead must use
-        # the same indices
-        idx = {
-            int(k.split('.')[1])
-            for k in authors if k.startswith('deconv_layers.')
-        }
-        assert idx == {0, 1, 3, 4, 6, 7}
-        head = model.head
-        deconv = (
-            head.deconv_head.deconv_layers
-            if hasattr(head, 'deconv_head') else head.deconv_layers)
-        kinds = [nn.ConvTranspose2d, nn.BatchNorm2d, nn.ReLU] * 3
-        assert len(deconv) == len(kinds)
-        assert all(isinstance(m, k) for m, k in zip(deconv, kinds))
-        assert deconv[0].bias is None
-    if layout == 'pose_hrnet':
-        # keys of the HRNet code base's pose_hrnet checkpoints
-        for key in [
-                'transition1.0.0.weight', 'transition1.1.0.0.weight',
-                'stage2.0.fuse_layers.0.1.0.weight',
-                'stage2.0.fuse_layers.1.0.0.0.weight',
-                'stage4.2.fuse_layers.0.3.0.weight',
-                'stage4.2.branches.3.3.conv2.weight', 'final_layer.weight'
-        ]:
-            assert key in authors, key
-        # the last stage-4 module outputs the stride-4 branch only
-        assert not any(
-            k.startswith('stage4.2.fuse_layers.1.') for k in authors)
-    else:
-        for key in ['layer1.0.downsample.0.weight', 'layer4.2.bn3.weight']:
-            assert key in authors, key
+@pytest.mark.parametrize('name', list(PUBLISHED_MILLIONS))
+def test_layout_has_the_published_parameter_count(name):
+    """The written-down layout against the world: parameters (BatchNorm
+    running statistics aside) round to the authors' published #Params."""
+    layout = load_layout(CASES[name][0])
+    n = sum(
+        math.prod(s) for k, s in layout.items()
+        if not k.endswith(('running_mean', 'running_var',
+                           'num_batches_tracked')))
+    assert round(n / 1e6, 1) == PUBLISHED_MILLIONS[name], n
 
 
-@pytest.mark.parametrize('prefix', ['', 'module.'], ids=['plain', 'module'])
-def test_round_trip_loads_strictly_and_keeps_tensors(case, prefix):
-    name, model, ours, authors = case
-    src = {prefix + k: v for k, v in authors.items()}
+@pytest.mark.parametrize('prefix', ['', 'module.'],
+                         ids=['final_state', 'checkpoint'])
+def test_converts_and_loads_strictly(case, prefix):
+    """``final_state.pth`` keys, and ``checkpoint.pth``'s ``module.`` keys
+    (the authors' tools/train.py saves both)."""
+    src = OrderedDict((prefix + k, v) for k, v in case['authors'].items())
     dst, report = convert(src)
-    assert report.ok, report.unmapped
-    assert report.stripped_prefix == prefix
-    assert report.head == name.split('-')[0]
-    assert report.backbone == name.split('-')[1].replace('_upfree', '')
-    assert list(dst) == list(ours)
-    for key, value in ours.items():
-        assert dst[key] is authors[to_authors(key)]
-    assert check_against(dst, ours) == []
+    assert isinstance(report, ConversionReport)
+    assert report.ok and report.stripped_prefix == prefix
+    assert report.layout == case['layout_name']
+    assert len(report.mapped) == len(src) == len(dst)
+    model = case['model']
+    assert check_against(dst, model.state_dict()) == []
     model.load_state_dict(dst, strict=True)
+    loaded = model.state_dict()
+    for key, new in report.mapped.items():
+        assert torch.equal(loaded[new], src[key]), (key, new)
 
 
-def test_missing_num_batches_tracked_still_loads_strictly(case):
-    """Checkpoints from PyTorch < 0.4.1 lack num_batches_tracked."""
-    _, model, ours, authors = case
-    old = {
-        k: v
-        for k, v in authors.items() if not k.endswith('num_batches_tracked')
-    }
+def test_without_num_batches_tracked_still_loads_strictly(case):
+    """Checkpoints of PyTorch < 0.4.1 lack num_batches_tracked."""
+    old = OrderedDict((k, v) for k, v in case['authors'].items()
+                      if not k.endswith('num_batches_tracked'))
+    assert len(old) < len(case['authors'])
     dst, report = convert(old)
     assert report.ok
-    assert check_against(dst, ours) == []
+    assert check_against(dst, case['model'].state_dict()) == []
+    case['model'].load_state_dict(dst, strict=True)
+
+
+def bn(x, sd, name):
+    return F.batch_norm(
+        x,
+        sd[f'{name}.running_mean'],
+        sd[f'{name}.running_var'],
+        sd[f'{name}.weight'],
+        sd[f'{name}.bias'],
+        training=False,
+        eps=BN_EPS)
+
+
+def authors_head(sd, x, k, t):
+    """The authors' forward after ``layer4`` / ``stage4``, functionally:
+    pose_resnet.py ``deconv_layers`` (ConvTranspose2d 4x4, stride 2,
+    padding 1, output_padding 0 for kernel 4, no bias; BN; ReLU) if present,
+    ``final_layer`` (1x1 conv), ``rearrange('b (k t) h w -> b k (t h w)')``
+    (t = 1: ``'b c h w -> b c (h w)'``), ``mlp_head_x`` / ``mlp_head_y``.
+
+    Args:
+        sd (dict): The authors' state dict (their key names).
+        x (Tensor): Backbone output in shape (B, C, h, w).
+        k (int): Joints K.
+        t (int): Channels per joint (``CHANNEL_PER_JOINT``).
+
+    Returns:
+        tuple: x logits (B, K, Wx) and y logits (B, K, Wy).
+    """
+    i = 0
+    while f'deconv_layers.{i}.weight' in sd:
+        x = F.conv_transpose2d(
+            x, sd[f'deconv_layers.{i}.weight'], stride=2, padding=1)
+        x = F.relu(bn(x, sd, f'deconv_layers.{i + 1}'))
+        i += 3
+    x = F.conv2d(x, sd['final_layer.weight'], sd['final_layer.bias'])
+    b, _, h, w = x.shape
+    x = x.reshape(b, k, t, h, w).reshape(b, k, t * h * w)
+    return (F.linear(x, sd['mlp_head_x.weight'], sd['mlp_head_x.bias']),
+            F.linear(x, sd['mlp_head_y.weight'], sd['mlp_head_y.bias']))
+
+
+def test_head_output_equals_the_authors(case):
+    """Converted weights give the authors' SimDR logits on one feature map.
+
+    Both sides run the same float32 operations in possibly different
+    summation orders; a sum of n terms then differs by about
+    sqrt(n) * 2^-24 of the terms' magnitude. The longest reductions here
+    (n <= 2048 * 4 * 4 in a deconvolution, 3072 in the classifiers) over
+    at most five layers give well under 1e-5 of the output's scale.
+    """
+    model = case['model']
+    dst, _ = convert(case['authors'])
     model.load_state_dict(dst, strict=True)
+    backbone_channels, stride = {
+        'pose_hrnet': (32, 4)
+    }.get(case['name'], (2048, 32))
+    g = torch.Generator().manual_seed(1)
+    feat = torch.randn(2, backbone_channels, 256 // stride, 192 // stride,
+                       generator=g)
+    with torch.no_grad():
+        ours = model.head((feat, ))
+        theirs = authors_head(case['authors'], feat, case['k'], case['t'])
+    for o, r in zip(ours, theirs):
+        assert o.shape == r.shape == (2, 17, o.shape[-1])
+        scale = r.abs().max()
+        assert (o - r).abs().max() <= 1e-5 * scale, (o - r).abs().max()
+    assert ours[0].shape[-1] == 384 and ours[1].shape[-1] == 512
 
 
-def test_unknown_keys_are_reported_not_converted():
-    src = {
-        'conv1.weight': torch.zeros(1),
-        'mlp_head_x.weight': torch.zeros(1),
-        'criterion.weight': torch.zeros(1),
-        'module_list.0.weight': torch.zeros(1),
-    }
-    dst, report = convert(src)
+def test_unmapped_keys_are_an_error_naming_them():
+    sd = fill(load_layout(CASES['pose_hrnet'][0]))
+    sd['criterion.weight'] = torch.zeros(1)
+    sd['module_list.0.weight'] = torch.zeros(1)
+    with pytest.raises(UnmappedKeysError) as err:
+        convert(sd)
+    assert "'criterion.weight', 'module_list.0.weight'" in str(err.value)
+    assert str(err.value).startswith('2 of 1760 keys have no simdr_ext name')
+    dst, report = convert(sd, strict=False)
     assert report.unmapped == ['criterion.weight', 'module_list.0.weight']
-    assert not report.ok
-    assert set(dst) == {'backbone.conv1.weight', 'head.mlp_head_x.weight'}
-    assert 'unmapped: criterion.weight' in report.summary()
+    assert len(dst) == 1758 and 'unmapped: criterion.weight' in \
+        report.summary()
+
+
+def test_not_a_state_dict_is_a_clear_error():
+    with pytest.raises(TypeError, match="entry 'epoch' is a int"):
+        convert({'conv1.weight': torch.zeros(1), 'epoch': 3})
 
 
 def test_check_against_reports_shape_and_key_problems():
     ref = {
         'a': torch.zeros(2, 3),
         'b': torch.zeros(1),
-        'bn.num_batches_tracked': torch.zeros(())
+        'bn.num_batches_tracked': torch.zeros((), dtype=torch.long)
     }
     problems = check_against({
         'a': torch.zeros(3, 2),
@@ -176,64 +261,94 @@ def test_check_against_reports_shape_and_key_problems():
     ]
 
 
-def run(cmd, cwd):
-    return subprocess.run(
-        cmd, cwd=cwd, capture_output=True, text=True, timeout=300)
+def run_tool(argv):
+    import importlib.util
+    spec = importlib.util.spec_from_file_location(
+        'convert_simdr_checkpoint',
+        osp.join(REPO, 'tools/misc/convert_simdr_checkpoint.py'))
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    return tool.main(argv)
 
 
-def test_cli_converts_checks_and_writes_a_weights_only_checkpoint(
-        tmp_path, python, repo_root):
-    config = osp.join(repo_root, 'configs', CASES['simdr-pose_resnet_upfree'])
-    model = build_model(load_config(config))
-    authors = {
-        'module.' + to_authors(k): v
-        for k, v in model.state_dict().items()
-    }
-    src = tmp_path / 'final_state.pth'
-    # the authors' training checkpoints hold the model under 'state_dict'
-    torch.save(dict(epoch=140, state_dict=authors, perf=0.5), src)
+@pytest.fixture(scope='module')
+def upfree_training_checkpoint(tmp_path_factory):
+    """The authors' ``checkpoint.pth`` of the upsample-free model: the
+    ``DataParallel`` state dict (``module.`` keys) under ``state_dict``,
+    next to ``best_state_dict`` (bare keys), epoch, perf and optimizer
+    (leeyegy/SimCC tools/train.py)."""
+    sd = fill(load_layout(CASES['pose_resnet_upfree'][0]))
+    path = tmp_path_factory.mktemp('authors') / 'checkpoint.pth'
+    torch.save(
+        dict(
+            epoch=140,
+            model='pose_resnet_upfree',
+            state_dict=OrderedDict(('module.' + k, v) for k, v in sd.items()),
+            best_state_dict=sd,
+            perf=0.7,
+            optimizer=dict(state={}, param_groups=[dict(lr=1e-3)])), path)
+    return path, sd
+
+
+def test_cli_converts_checks_and_writes(upfree_training_checkpoint,
+                                        tmp_path, capsys):
+    src, sd = upfree_training_checkpoint
+    config = find_config('simdr/coco', CASES['pose_resnet_upfree'][1])
     dst = tmp_path / 'converted.pth'
-    proc = run([
-        python, 'tools/misc/convert_simdr_checkpoint.py',
-        str(src),
-        str(dst), '--config', config
-    ], repo_root)
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert 'head: simdr' in proc.stdout and 'matches the model' in proc.stdout
+    assert run_tool([str(src), str(dst), '--config', config]) == 0
+    out = capsys.readouterr().out
+    assert 'layout: pose_resnet backbone, simdr head (upsample-free)' in out
+    assert "dropped prefix: 'module.'" in out
+    assert 'mapped keys: 324\nunmapped keys: 0\n' in out
+    assert ('missing 0, unexpected 0, shape mismatches 0, dtype mismatches '
+            '0') in out
     ckpt = torch.load(dst, weights_only=True)
-    model.load_state_dict(ckpt['state_dict'], strict=True)
-    assert re.search(r'mapped keys: \d+', proc.stdout)
+    assert ckpt['meta']['converted_from'] == 'checkpoint.pth'
+    assert torch.equal(ckpt['state_dict']['head.final_layer.weight'],
+                       sd['final_layer.weight'])
 
 
-def test_cli_exits_non_zero_on_unmapped_keys(tmp_path, python, repo_root):
+def test_cli_refuses_a_config_of_another_architecture(
+        upfree_training_checkpoint, tmp_path, capsys):
+    """Upsample-free weights are not the deconvolution model's."""
+    src, _ = upfree_training_checkpoint
+    dst = tmp_path / 'x.pth'
+    assert run_tool([
+        str(src),
+        str(dst), '--config',
+        find_config('simdr/coco', CASES['pose_resnet'][1])
+    ]) == 1
+    captured = capsys.readouterr()
+    assert 'missing: head.deconv_head.deconv_layers.0.weight' in \
+        captured.out
+    assert 'unexpected: head.final_layer.weight' in captured.out
+    # 3 deconvolutions, 3 BatchNorms (4 tensors each; batch counters are
+    # not required) and the 1x1 conv missing; mlp_head_x/y read
+    # 28 x 8 x 6 = 1344 values, not 64 x 48 = 3072
+    assert ('missing 17, unexpected 2, shape mismatches 2, dtype '
+            'mismatches 0') in captured.out
+    assert ('shape: head.mlp_head_x.weight checkpoint (384, 1344) vs model '
+            '(384, 3072)') in captured.out
+    assert 'error: does not match simdr_res50_' in captured.err
+    assert not dst.exists()
+
+
+def test_cli_exits_non_zero_on_unmapped_keys(tmp_path, capsys):
     src = tmp_path / 'bad.pth'
     torch.save({
         'conv1.weight': torch.zeros(1),
         'extra.weight': torch.zeros(1)
     }, src)
     dst = tmp_path / 'out.pth'
-    proc = run(
-        [python, 'tools/misc/convert_simdr_checkpoint.py',
-         str(src),
-         str(dst)], repo_root)
-    assert proc.returncode == 1
-    assert 'unmapped: extra.weight' in proc.stdout
+    assert run_tool([str(src), str(dst)]) == 1
+    captured = capsys.readouterr()
+    assert 'unmapped: extra.weight' in captured.out
+    assert "error: 1 of 2 keys have no simdr_ext name" in captured.err
+    assert "'extra.weight'" in captured.err
     assert not dst.exists()
 
 
-def test_cli_exits_non_zero_when_the_config_does_not_match(
-        tmp_path, python, repo_root):
-    """A pose_resnet checkpoint is not an HRNet config's model."""
-    config = osp.join(repo_root, 'configs', CASES['simdr-pose_resnet_upfree'])
-    model = build_model(load_config(config))
-    src = tmp_path / 'res.pth'
-    torch.save({to_authors(k): v for k, v in model.state_dict().items()}, src)
-    proc = run([
-        python, 'tools/misc/convert_simdr_checkpoint.py',
-        str(src),
-        str(tmp_path / 'x.pth'), '--config',
-        osp.join(repo_root, 'configs', CASES['simdr-pose_hrnet'])
-    ], repo_root)
-    assert proc.returncode == 1
-    assert 'missing: backbone.stage2' in proc.stdout
-    assert not (tmp_path / 'x.pth').exists()
+def test_cli_names_a_missing_file(tmp_path, capsys):
+    missing = tmp_path / 'nope.pth'
+    assert run_tool([str(missing), str(tmp_path / 'out.pth')]) == 1
+    assert f'checkpoint {missing} does not exist' in capsys.readouterr().err

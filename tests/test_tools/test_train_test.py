@@ -97,3 +97,116 @@ def test_mim_train_and_test_from_another_directory(tmp_path, python,
         'test_dataloader.persistent_workers=False'
     ], str(tmp_path))
     assert 'coco/AP' in out
+
+
+def run_fails(cmd, cwd):
+    proc = subprocess.run(
+        cmd, cwd=cwd, capture_output=True, text=True, timeout=600)
+    assert proc.returncode != 0, proc.stdout[-3000:]
+    return proc.stdout + proc.stderr
+
+
+def resume_cmd(python, config, work, ckpt, *options):
+    return [
+        python, 'tools/train.py', config, '--work-dir',
+        str(work), '--resume',
+        str(ckpt)
+    ] + short(3) + list(options)
+
+
+def test_resume_with_another_optimizer_says_what_differs(
+        trained, python, repo_root, quickstart_config, tmp_path):
+    out = run_fails(
+        resume_cmd(python, quickstart_config, tmp_path,
+                   trained / 'epoch_2.pth',
+                   'optim_wrapper.optimizer.type=SGD'), repo_root)
+    assert 'the optimizer of this config (SGD) differs' in out
+    assert "has settings ['amsgrad', 'betas', 'eps']" in out
+    assert f'load_from={trained / "epoch_2.pth"} without --resume' in out
+
+
+def test_resume_with_another_k_says_what_differs(
+        trained, python, repo_root, quickstart_config, tmp_path):
+    out = run_fails(
+        resume_cmd(python, quickstart_config, tmp_path,
+                   trained / 'epoch_2.pth', 'model.head.split_ratio=3.0',
+                   'model.head.decoder.split_ratio=3.0',
+                   'train_dataloader.dataset.pipeline.3.encoder.'
+                   'split_ratio=3.0'), repo_root)
+    assert 'cannot resume: the model of this config differs' in out
+    # k=3 on a 96-pixel-wide input: 288 bins instead of 192
+    assert 'shape: head.mlp_head_x.weight checkpoint (192,' in out
+    assert 'without --resume' in out
+
+
+def test_resume_from_weights_only_says_to_use_load_from(
+        trained, python, repo_root, quickstart_config, tmp_path):
+    weights = tmp_path / 'weights.pth'
+    state = torch.load(trained / 'epoch_2.pth',
+                       weights_only=True)['state_dict']
+    torch.save({'state_dict': state}, weights)
+    out = run_fails(
+        resume_cmd(python, quickstart_config, tmp_path / 'w', weights),
+        repo_root)
+    assert 'holds weights only, not a training state' in out
+    assert f'load_from={weights} without --resume' in out
+
+
+def test_resume_from_nan_weights_is_refused(trained, python, repo_root,
+                                            quickstart_config, tmp_path):
+    ckpt = torch.load(trained / 'epoch_2.pth', weights_only=True)
+    ckpt['state_dict']['head.mlp_head_x.bias'][:] = float('nan')
+    del ckpt['meta']['weights_sha256']  # as if written before the check
+    bad = tmp_path / 'nan.pth'
+    torch.save(ckpt, bad)
+    out = run_fails(
+        resume_cmd(python, quickstart_config, tmp_path / 'w', bad),
+        repo_root)
+    assert 'holds NaN or inf weights: head.mlp_head_x.bias' in out
+    assert 'loss: nan' not in out
+
+
+def test_a_diverging_loss_stops_training(python, repo_root,
+                                         quickstart_config, tmp_path):
+    out = run_fails([
+        python, 'tools/train.py', quickstart_config, '--work-dir',
+        str(tmp_path)
+    ] + short(20) + ['optim_wrapper.optimizer.lr=1e30'], repo_root)
+    assert 'FloatingPointError: non-finite loss at iteration' in out
+
+
+def test_test_tool_refuses_a_bit_flipped_checkpoint(
+        trained, python, repo_root, quickstart_config, tmp_path):
+    import zipfile
+    bad = tmp_path / 'flipped.pth'
+    data = bytearray((trained / 'epoch_2.pth').read_bytes())
+    with zipfile.ZipFile(trained / 'epoch_2.pth') as zf:
+        info = max(zf.infolist(), key=lambda i: i.file_size)
+    # inside the largest record (past its local header, <= 1 KiB long)
+    data[info.header_offset + 1024 + info.file_size // 2] ^= 0x01
+    bad.write_bytes(bytes(data))
+    out = run_fails([
+        python, 'tools/test.py', quickstart_config,
+        str(bad), '--work-dir',
+        str(tmp_path), '--cfg-options', 'test_dataloader.num_workers=0',
+        'test_dataloader.persistent_workers=False'
+    ], repo_root)
+    assert f'{info.filename} fails its CRC-32 check' in out
+
+
+def test_a_second_training_run_in_a_work_dir_is_refused(
+        python, repo_root, quickstart_config, tmp_path):
+    import socket
+    owner = subprocess.Popen([python, '-c', 'import time; time.sleep(300)'])
+    try:
+        (tmp_path / '.simdr_ext.lock').write_text(
+            f'{socket.gethostname()} {owner.pid}\n')
+        out = run_fails([
+            python, 'tools/train.py', quickstart_config, '--work-dir',
+            str(tmp_path)
+        ] + short(1), repo_root)
+    finally:
+        owner.kill()
+        owner.wait()
+    assert f'is in use by another training run (pid {owner.pid}' in out
+    assert not list(tmp_path.glob('*/*.log'))  # refused before any log

@@ -32,7 +32,7 @@ model = dict(
     test_cfg=dict(
         flip_test=True,
         flip_mode='heatmap',
-        shift_heatmap=True,
+        shift_heatmap=False,
     ))
 
 # 4 GPUs x 32 images

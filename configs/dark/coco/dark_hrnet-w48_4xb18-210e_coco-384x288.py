@@ -32,14 +32,14 @@ model = dict(
     test_cfg=dict(
         flip_test=True,
         flip_mode='heatmap',
-        shift_heatmap=True,
+        shift_heatmap=False,
     ))
 
-# 4 GPUs x 32 images
-auto_scale_lr = dict(base_batch_size=128)
+# 4 GPUs x 18 images
+auto_scale_lr = dict(base_batch_size=72)
 
 train_dataloader = dict(
-    batch_size=32,
+    batch_size=18,
     dataset=dict(pipeline=_base_.train_transforms + [
         dict(type='TopdownAffine', input_size=codec['input_size']),
         dict(type='GenerateTarget', encoder=codec),

@@ -7,6 +7,7 @@ _base_ = [
     '../../_base_/models/hrnet_w48.py'
 ]
 
+# codec: the values and their sources are in configs/recipes.yml
 codec = dict(
     type='MSRAHeatmap', input_size=(288, 384), heatmap_size=(72, 96), sigma=3)
 
@@ -21,14 +22,14 @@ model = dict(
     test_cfg=dict(
         flip_test=True,
         flip_mode='heatmap',
-        shift_heatmap=True,
+        shift_heatmap=False,
     ))
 
-# 4 GPUs x 32 images
-auto_scale_lr = dict(base_batch_size=128)
+# 4 GPUs x 24 images
+auto_scale_lr = dict(base_batch_size=96)
 
 train_dataloader = dict(
-    batch_size=32,
+    batch_size=24,
     dataset=dict(pipeline=_base_.train_transforms + [
         dict(type='TopdownAffine', input_size=codec['input_size']),
         dict(type='GenerateTarget', encoder=codec),

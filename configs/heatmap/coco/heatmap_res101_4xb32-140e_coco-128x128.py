@@ -8,8 +8,9 @@ _base_ = [
     '../../_base_/models/resnet101.py'
 ]
 
+# codec: the values and their sources are in configs/recipes.yml
 codec = dict(
-    type='MSRAHeatmap', input_size=(128, 128), heatmap_size=(32, 32), sigma=2)
+    type='MSRAHeatmap', input_size=(128, 128), heatmap_size=(32, 32), sigma=1)
 
 model = dict(
     head=dict(

@@ -7,6 +7,7 @@ _base_ = [
     '../../_base_/models/resnet50.py'
 ]
 
+# codec: the values and their sources are in configs/recipes.yml
 codec = dict(
     type='MSRAHeatmap', input_size=(288, 384), heatmap_size=(72, 96), sigma=3)
 

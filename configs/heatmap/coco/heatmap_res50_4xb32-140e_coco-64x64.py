@@ -8,8 +8,9 @@ _base_ = [
     '../../_base_/models/resnet50.py'
 ]
 
+# codec: the values and their sources are in configs/recipes.yml
 codec = dict(
-    type='MSRAHeatmap', input_size=(64, 64), heatmap_size=(16, 16), sigma=2)
+    type='MSRAHeatmap', input_size=(64, 64), heatmap_size=(16, 16), sigma=1)
 
 model = dict(
     head=dict(

@@ -8,6 +8,7 @@ _base_ = [
     '../../_base_/models/hrnet_w32.py'
 ]
 
+# codec: the values and their sources are in configs/recipes.yml
 codec = dict(
     type='MSRAHeatmap', input_size=(192, 256), heatmap_size=(48, 64), sigma=2)
 

@@ -8,7 +8,7 @@ _base_ = [
     '../../_base_/models/resnet50.py'
 ]
 
-# k = 2, sigma = 6 (the authors' SA-SimDR Res50 384x288 config)
+# codec: the values and their sources are in configs/recipes.yml
 codec = dict(
     type='SASimDRLabel',
     input_size=(288, 384),
@@ -32,6 +32,10 @@ model = dict(
 
 # 4 GPUs x 32 images
 auto_scale_lr = dict(base_batch_size=128)
+
+# rescoring: mean of the keypoint scores above 0.005
+val_evaluator = dict(keypoint_score_thr=0.005)
+test_evaluator = val_evaluator
 
 train_dataloader = dict(
     batch_size=32,

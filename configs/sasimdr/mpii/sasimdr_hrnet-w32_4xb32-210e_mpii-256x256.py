@@ -8,7 +8,7 @@ _base_ = [
     '../../_base_/models/hrnet_w32.py'
 ]
 
-# k = 2, sigma = 6 (the authors' SA-SimDR MPII HRNet-W32 256x256 config)
+# codec: the values and their sources are in configs/recipes.yml
 codec = dict(
     type='SASimDRLabel',
     input_size=(256, 256),

@@ -9,8 +9,7 @@ _base_ = [
     '../../_base_/models/hrnet_w32.py'
 ]
 
-# k = 2 at 256x192 (the authors' config);
-# label smoothing: the authors' default LOSS.LABEL_SMOOTHING
+# codec: the values and their sources are in configs/recipes.yml
 codec = dict(
     type='SimDRLabel',
     input_size=(192, 256),
@@ -32,6 +31,10 @@ model = dict(
 
 # 4 GPUs x 32 images
 auto_scale_lr = dict(base_batch_size=128)
+
+# rescoring: mean of the keypoint scores above 0.01
+val_evaluator = dict(keypoint_score_thr=0.01)
+test_evaluator = val_evaluator
 
 train_dataloader = dict(
     batch_size=32,

@@ -7,8 +7,7 @@ _base_ = [
     '../../_base_/models/resnet101.py'
 ]
 
-# k = 2 at 384x288 (the authors' config);
-# label smoothing: 0.1 in the authors' Res101 384x288 config
+# codec: the values and their sources are in configs/recipes.yml
 codec = dict(
     type='SimDRLabel',
     input_size=(288, 384),
@@ -31,6 +30,10 @@ model = dict(
 
 # 4 GPUs x 32 images
 auto_scale_lr = dict(base_batch_size=128)
+
+# rescoring: mean of the keypoint scores above 0.01
+val_evaluator = dict(keypoint_score_thr=0.01)
+test_evaluator = val_evaluator
 
 train_dataloader = dict(
     batch_size=32,

@@ -9,8 +9,7 @@ _base_ = [
     '../../_base_/models/resnet101.py'
 ]
 
-# k = 3 at 64x64 (the authors' config);
-# label smoothing: the authors' default LOSS.LABEL_SMOOTHING
+# codec: the values and their sources are in configs/recipes.yml
 codec = dict(
     type='SimDRLabel',
     input_size=(64, 64),
@@ -33,6 +32,10 @@ model = dict(
 
 # 4 GPUs x 32 images
 auto_scale_lr = dict(base_batch_size=128)
+
+# rescoring: mean of the keypoint scores above 0.02
+val_evaluator = dict(keypoint_score_thr=0.02)
+test_evaluator = val_evaluator
 
 train_dataloader = dict(
     batch_size=32,

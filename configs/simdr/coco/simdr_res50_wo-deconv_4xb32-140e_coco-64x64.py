@@ -1,8 +1,8 @@
 # SimBa-Res50 without deconvolutions, SimDR, COCO 64x64: SimDR paper
-# Table 4. A 1x1 conv maps the stride-32 map to K * 28 channels and each
-# keypoint's 28 maps are flattened together (the authors'
-# pose_resnet_upfree, CHANNEL_PER_JOINT = 28, HEAD_INPUT = 1344 at
-# 256x192).
+# Table 4. A 1x1 conv maps the stride-32 map to K * 32 channels and each
+# keypoint's 32 maps are flattened together (leeyegy/SimCC
+# lib/models/pose_resnet_upfree.py, CHANNEL_PER_JOINT 32 in
+# experiments/coco/resnet/simdr/upsample_free/*_64x64_*cpj32.yaml).
 
 _base_ = [
     '../../_base_/datasets/coco.py',
@@ -11,8 +11,7 @@ _base_ = [
     '../../_base_/models/resnet50.py'
 ]
 
-# k = 3 at 64x64 (the authors' config);
-# label smoothing: the authors' default LOSS.LABEL_SMOOTHING
+# codec: the values and their sources are in configs/recipes.yml
 codec = dict(
     type='SimDRLabel',
     input_size=(64, 64),
@@ -28,13 +27,17 @@ model = dict(
         split_ratio=codec['split_ratio'],
         in_featuremap_stride=32,
         deconv_out_channels=None,
-        channels_per_joint=28,
+        channels_per_joint=32,
         loss=dict(type='LabelSmoothCELoss', use_target_weight=True),
         decoder=codec),
     test_cfg=dict(flip_test=True))
 
 # 4 GPUs x 32 images
 auto_scale_lr = dict(base_batch_size=128)
+
+# rescoring: mean of the keypoint scores above 0.02
+val_evaluator = dict(keypoint_score_thr=0.02)
+test_evaluator = val_evaluator
 
 train_dataloader = dict(
     batch_size=32,

@@ -8,8 +8,7 @@ _base_ = [
     '../../_base_/models/hrnet_w32.py'
 ]
 
-# k = 3 at 64x64 (as the authors' HRNet COCO configs);
-# label smoothing: the authors' default LOSS.LABEL_SMOOTHING
+# codec: the values and their sources are in configs/recipes.yml
 codec = dict(
     type='SimDRLabel',
     input_size=(64, 64),
@@ -31,6 +30,10 @@ model = dict(
 
 # 4 GPUs x 16 images
 auto_scale_lr = dict(base_batch_size=64)
+
+# rescoring: mean of the keypoint scores above 0.02
+val_evaluator = dict(keypoint_score_thr=0.02)
+test_evaluator = val_evaluator
 
 train_dataloader = dict(
     batch_size=16,

@@ -8,8 +8,7 @@ _base_ = [
     '../../_base_/models/hrnet_w32.py'
 ]
 
-# k = 2 and label smoothing 0.2: the authors' MPII config for this
-# row (ls2e1)
+# codec: the values and their sources are in configs/recipes.yml
 codec = dict(
     type='SimDRLabel',
     input_size=(256, 256),

@@ -8,6 +8,7 @@ _base_ = [
     '../../_base_/models/tokenpose_b.py'
 ]
 
+# codec: the values and their sources are in configs/recipes.yml
 codec = dict(
     type='DarkHeatmap',
     input_size=(192, 256),
@@ -26,10 +27,10 @@ model = dict(
         heatmap_size=codec['heatmap_size'],
         loss=dict(type='KeypointMSELoss', use_target_weight=True),
         decoder=codec),
-    test_cfg=dict(flip_test=True, flip_mode='heatmap', shift_heatmap=True))
+    test_cfg=dict(flip_test=True, flip_mode='heatmap', shift_heatmap=False))
 
-# 8 GPUs x 32 images
-auto_scale_lr = dict(base_batch_size=256)
+# 4 GPUs x 32 images
+auto_scale_lr = dict(base_batch_size=128)
 
 train_dataloader = dict(
     batch_size=32,

@@ -8,14 +8,15 @@ _base_ = [
     '../../_base_/models/tokenpose_s.py'
 ]
 
+# codec: the values and their sources are in configs/recipes.yml
 codec = dict(
     type='DarkHeatmap',
     input_size=(64, 64),
     heatmap_size=(16, 16),
-    sigma=2,
+    sigma=1,
     unbiased=True,
     decode_mode='dark',
-    blur_kernel_size=11)
+    blur_kernel_size=3)
 
 model = dict(
     backbone=dict(input_size=codec['input_size'], patch_size=(1, 1)),
@@ -26,10 +27,10 @@ model = dict(
         heatmap_size=codec['heatmap_size'],
         loss=dict(type='KeypointMSELoss', use_target_weight=True),
         decoder=codec),
-    test_cfg=dict(flip_test=True, flip_mode='heatmap', shift_heatmap=True))
+    test_cfg=dict(flip_test=True, flip_mode='heatmap', shift_heatmap=False))
 
-# 8 GPUs x 32 images
-auto_scale_lr = dict(base_batch_size=256)
+# 4 GPUs x 32 images
+auto_scale_lr = dict(base_batch_size=128)
 
 train_dataloader = dict(
     batch_size=32,

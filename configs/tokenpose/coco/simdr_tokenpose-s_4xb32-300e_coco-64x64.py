@@ -8,6 +8,7 @@ _base_ = [
     '../../_base_/models/tokenpose_s.py'
 ]
 
+# codec: the values and their sources are in configs/recipes.yml
 codec = dict(
     type='SimDRLabel',
     input_size=(64, 64),
@@ -28,8 +29,12 @@ model = dict(
         decoder=codec),
     test_cfg=dict(flip_test=True))
 
-# 8 GPUs x 32 images
-auto_scale_lr = dict(base_batch_size=256)
+# 4 GPUs x 32 images
+auto_scale_lr = dict(base_batch_size=128)
+
+# rescoring: mean of the keypoint scores above 0.02
+val_evaluator = dict(keypoint_score_thr=0.02)
+test_evaluator = val_evaluator
 
 train_dataloader = dict(
     batch_size=32,

@@ -7,6 +7,7 @@ _base_ = [
     '../../_base_/models/tokenpose_l.py'
 ]
 
+# codec: the values and their sources are in configs/recipes.yml
 codec = dict(
     type='DarkHeatmap',
     input_size=(256, 256),
@@ -25,13 +26,13 @@ model = dict(
         heatmap_size=codec['heatmap_size'],
         loss=dict(type='KeypointMSELoss', use_target_weight=True),
         decoder=codec),
-    test_cfg=dict(flip_test=True, flip_mode='heatmap', shift_heatmap=True))
+    test_cfg=dict(flip_test=True, flip_mode='heatmap', shift_heatmap=False))
 
-# 8 GPUs x 32 images
-auto_scale_lr = dict(base_batch_size=256)
+# 4 GPUs x 16 images
+auto_scale_lr = dict(base_batch_size=64)
 
 train_dataloader = dict(
-    batch_size=32,
+    batch_size=16,
     dataset=dict(pipeline=_base_.train_transforms + [
         dict(type='TopdownAffine', input_size=codec['input_size']),
         dict(type='GenerateTarget', encoder=codec),
