@@ -32,17 +32,25 @@ test checks it against the real module names of the built models):
   ``final_layer.*`` -> ``head.deconv_layers.*`` / ``head.final_layer.*``
   (mmpose's ``HeatmapHead``).
 
-A leading ``module.`` (``DataParallel``) is dropped. Any other key is
-reported as unmapped and left out.
+A leading ``module.`` is dropped: the authors' ``final_state.pth`` and
+``model_best.pth`` hold ``model.module.state_dict()`` (bare keys), their
+``checkpoint.pth`` the ``DataParallel`` model's ``state_dict()`` (``module.``
+keys; ``tools/train.py``). Any other key is unmapped: :func:`convert`
+raises :class:`~simdr_ext.utils.checkpoint_conversion.UnmappedKeysError`
+(or, with ``strict=False``, lists it in the report and leaves it out).
+The key layouts the converter is tested on are written down in
+``tests/data/author_layouts/``.
 """
 from collections import OrderedDict
-from dataclasses import dataclass, field
-from typing import Dict, List, Mapping, Optional, Tuple
+from dataclasses import dataclass
+from typing import List, Mapping, Optional, Tuple
 
 from torch import Tensor
 
-# one key check serves both converters
+# one report, key check and prefix rule serve both converters
 from .checkpoint_conversion import check_against  # noqa: F401
+from .checkpoint_conversion import (ConversionReport, UnmappedKeysError,
+                                    check_source, strip_data_parallel)
 
 #: first-level module names of the authors' backbones (pose_resnet and
 #: pose_hrnet), identical in mmpose's ResNet / HRNet
@@ -55,8 +63,8 @@ RESNET_ONLY = ('layer2', 'layer3', 'layer4')
 
 
 @dataclass
-class ConversionReport:
-    """What :func:`convert` did.
+class SimDRConversionReport(ConversionReport):
+    """What :func:`convert` did (:class:`ConversionReport` plus the layout).
 
     Args:
         backbone (str): ``'pose_resnet'``, ``'pose_hrnet'`` or
@@ -64,48 +72,26 @@ class ConversionReport:
         head (str): ``'simdr'`` (``mlp_head_x`` present), ``'heatmap'``
             or ``'none'``.
         deconv (bool): Whether the checkpoint has ``deconv_layers``.
-        mapped (dict): Source key -> destination key.
-        unmapped (list): Source keys with no destination (left out).
-        stripped_prefix (str): The prefix dropped from every key (``''`` or
-            ``'module.'``).
     """
 
-    backbone: str
-    head: str
-    deconv: bool
-    mapped: Dict[str, str] = field(default_factory=dict)
-    unmapped: List[str] = field(default_factory=list)
-    stripped_prefix: str = ''
+    backbone: str = 'unknown'
+    head: str = 'none'
+    deconv: bool = False
 
     @property
-    def ok(self) -> bool:
-        """True when every key was mapped."""
-        return not self.unmapped
-
-    def summary(self) -> str:
-        """One line per fact, then the unmapped keys."""
-        lines = [
-            f'backbone layout: {self.backbone}',
-            f'head: {self.head}' +
-            (' with deconvolutions' if self.deconv else ''),
-            f'mapped keys: {len(self.mapped)}',
-            f'unmapped keys: {len(self.unmapped)}',
-        ]
-        if self.stripped_prefix:
-            lines.append(f'dropped prefix: {self.stripped_prefix!r}')
-        lines += [f'  unmapped: {k}' for k in self.unmapped]
-        return '\n'.join(lines)
+    def layout(self) -> str:
+        """E.g. ``'pose_resnet backbone, simdr head with deconvolutions'``.
+        """
+        text = f'{self.backbone} backbone, {self.head} head'
+        if self.deconv:
+            text += ' with deconvolutions'
+        elif self.backbone == 'pose_resnet' and self.head == 'simdr':
+            text += ' (upsample-free)'
+        return text
 
 
 def _top(key: str) -> str:
     return key.split('.', 1)[0]
-
-
-def _strip_prefix(keys: List[str]) -> str:
-    """``'module.'`` when every key has it (a DataParallel checkpoint)."""
-    if keys and all(k.startswith('module.') for k in keys):
-        return 'module.'
-    return ''
 
 
 def detect_layout(keys: List[str]) -> Tuple[str, str, bool]:
@@ -116,7 +102,7 @@ def detect_layout(keys: List[str]) -> Tuple[str, str, bool]:
 
     Returns:
         tuple: ``(backbone, head, deconv)`` as in
-        :class:`ConversionReport`.
+        :class:`SimDRConversionReport`.
     """
     tops = {_top(k) for k in keys}
     if tops & set(HRNET_ONLY) and not tops & set(RESNET_ONLY):
@@ -162,27 +148,36 @@ def map_key(key: str, head: str, deconv: bool) -> Optional[str]:
 
 
 def convert(
-    src_state_dict: Mapping[str, Tensor]
-) -> Tuple['OrderedDict[str, Tensor]', ConversionReport]:
+    src_state_dict: Mapping[str, Tensor],
+    strict: bool = True
+) -> Tuple['OrderedDict[str, Tensor]', SimDRConversionReport]:
     """Convert an authors' state dict to simdr_ext's keys.
 
     Args:
         src_state_dict (Mapping[str, Tensor]): The authors' model state
             dict (``final_state.pth``, or the ``state_dict`` entry of a
             training checkpoint), optionally with ``module.`` keys.
+        strict (bool): Raise on unmapped keys. Defaults to ``True``; with
+            ``False`` they are listed in the report and left out.
 
     Returns:
         tuple:
         - dst_state_dict (OrderedDict[str, Tensor]): The same tensors under
           simdr_ext's keys, in the source order.
-        - report (ConversionReport): Layout found, the key map and the
+        - report (SimDRConversionReport): Layout found, the key map and the
           unmapped keys.
+
+    Raises:
+        UnmappedKeysError: ``strict`` and some keys have no simdr_ext name;
+            the message lists a few of them.
+        TypeError: ``src_state_dict`` is not a mapping of str to tensors.
     """
+    check_source(src_state_dict)
     keys = list(src_state_dict)
-    prefix = _strip_prefix(keys)
+    prefix = strip_data_parallel(keys)
     bare = [k[len(prefix):] for k in keys]
     backbone, head, deconv = detect_layout(bare)
-    report = ConversionReport(
+    report = SimDRConversionReport(
         backbone=backbone, head=head, deconv=deconv, stripped_prefix=prefix)
     dst: 'OrderedDict[str, Tensor]' = OrderedDict()
     for key, name in zip(keys, bare):
@@ -192,5 +187,6 @@ def convert(
             continue
         dst[new] = src_state_dict[key]
         report.mapped[key] = new
+    if strict and not report.ok:
+        raise UnmappedKeysError(report)
     return dst, report
-

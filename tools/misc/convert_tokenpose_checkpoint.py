@@ -3,7 +3,7 @@
 
 Example::
 
-    CONFIG=configs/tokenpose/coco/dark_tokenpose-s_8xb32-300e_coco-256x192.py
+    CONFIG=configs/tokenpose/coco/dark_tokenpose-s_4xb32-300e_coco-256x192.py
     python tools/misc/convert_tokenpose_checkpoint.py \\
         tokenpose_s_v1.pth dark_tokenpose-s_coco-256x192.pth --config $CONFIG
 
