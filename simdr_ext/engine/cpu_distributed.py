@@ -9,6 +9,7 @@ group itself (mmengine then skips ``init_dist``) and selects
 With CUDA available nothing is changed: mmengine sets up NCCL as usual.
 """
 import os
+import subprocess
 
 import torch
 import torch.distributed as dist
@@ -36,11 +37,36 @@ class CPUDistributedDataParallel(MMDistributedDataParallel):
         super().__init__(module=module, device_ids=None, **kwargs)
 
 
+def slurm_environment() -> None:
+    """Set ``RANK``, ``WORLD_SIZE``, ``LOCAL_RANK``, ``MASTER_ADDR`` and
+    ``MASTER_PORT`` from what ``srun`` sets, as mmengine's slurm set-up does
+    (the first host of ``SLURM_NODELIST`` is the master; port 29500 unless
+    ``MASTER_PORT`` is set)."""
+    missing = [k for k in ('SLURM_PROCID', 'SLURM_NTASKS', 'SLURM_NODELIST')
+               if k not in os.environ]
+    if missing:
+        raise RuntimeError(
+            '--launcher slurm needs the environment that srun sets '
+            f'(missing: {", ".join(missing)}); start the run with '
+            'tools/slurm_train.sh')
+    os.environ.setdefault('RANK', os.environ['SLURM_PROCID'])
+    os.environ.setdefault('WORLD_SIZE', os.environ['SLURM_NTASKS'])
+    os.environ.setdefault('LOCAL_RANK', os.environ.get('SLURM_LOCALID', '0'))
+    os.environ.setdefault('MASTER_PORT', '29500')
+    if 'MASTER_ADDR' not in os.environ:
+        hosts = subprocess.run(
+            ['scontrol', 'show', 'hostnames', os.environ['SLURM_NODELIST']],
+            capture_output=True, text=True, check=True).stdout.split()
+        os.environ['MASTER_ADDR'] = hosts[0]
+
+
 def setup_cpu_distributed(cfg: Config) -> bool:
-    """Start a gloo process group for a CPU-only ``--launcher pytorch`` run.
+    """Start a gloo process group for a CPU-only ``--launcher pytorch`` or
+    ``--launcher slurm`` run.
 
     Reads ``RANK``, ``WORLD_SIZE``, ``MASTER_ADDR`` and ``MASTER_PORT`` as set
-    by ``torch.distributed.run`` / ``torch.distributed.launch``.
+    by ``torch.distributed.run`` / ``torch.distributed.launch``, or derives
+    them from ``srun``'s variables (:func:`slurm_environment`).
 
     Args:
         cfg (Config): The run's config; ``model_wrapper_cfg`` is set to
@@ -49,8 +75,11 @@ def setup_cpu_distributed(cfg: Config) -> bool:
     Returns:
         bool: Whether a CPU process group was started.
     """
-    if cfg.get('launcher', 'none') != 'pytorch' or torch.cuda.is_available():
+    launcher = cfg.get('launcher', 'none')
+    if launcher not in ('pytorch', 'slurm') or torch.cuda.is_available():
         return False
+    if launcher == 'slurm' and not dist.is_initialized():
+        slurm_environment()
     if not dist.is_initialized():
         missing = [
             k for k in ('RANK', 'WORLD_SIZE', 'MASTER_ADDR', 'MASTER_PORT')

@@ -1,0 +1,268 @@
+# Copyright (c) simdr_ext contributors. All rights reserved.
+"""Checkpoints: found after any kill, refused when unsound.
+
+The checkpoints here are real ones of the quickstart architecture (mmpose's
+``TopdownPoseEstimator`` with a ResNet-18 and SimDR head), damaged the way
+disks, diverged runs and mixed-up files damage them.
+"""
+import errno
+import os
+import subprocess
+import sys
+import zipfile
+
+import pytest
+import torch
+from mmengine.config import Config
+from mmengine.registry import init_default_scope
+from mmengine.runner import Runner
+
+from mmpose.registry import MODELS
+from simdr_ext.engine import (CheckpointError, NonFiniteLossHook,
+                              SimDRRunner, WorkDirLock,
+                              find_resumable_checkpoint,
+                              load_checked_checkpoint,
+                              read_checked_checkpoint, weights_digest)
+
+
+@pytest.fixture(scope='module')
+def model(quickstart_config):
+    init_default_scope('mmpose')
+    return MODELS.build(Config.fromfile(quickstart_config).model)
+
+
+def save(path, state, **meta):
+    meta.setdefault('epoch', 1)
+    meta.setdefault('iter', 1)
+    torch.save({'meta': meta, 'state_dict': state,
+                'message_hub': {}}, path)
+    return str(path)
+
+
+@pytest.fixture
+def good(tmp_path, model):
+    state = model.state_dict()
+    return save(tmp_path / 'good.pth', state,
+                weights_sha256=weights_digest(state))
+
+
+def flip_bit_in_largest_record(path):
+    """Flip one bit in the middle of the largest tensor record."""
+    with zipfile.ZipFile(path) as zf:
+        info = max(zf.infolist(), key=lambda i: i.file_size)
+    with open(path, 'rb') as f:
+        f.seek(info.header_offset + 26)
+        n, m = (int.from_bytes(f.read(2), 'little') for _ in range(2))
+    data_at = info.header_offset + 30 + n + m
+    with open(path, 'r+b') as f:
+        f.seek(data_at + info.file_size // 2)
+        byte = f.read(1)[0]
+        f.seek(-1, 1)
+        f.write(bytes([byte ^ 0x10]))
+    return info.filename
+
+
+def test_a_sound_checkpoint_loads_and_sets_the_data_set_meta(good, model):
+    model.dataset_meta = None
+    torch.save(dict(torch.load(good, weights_only=True),
+                    meta=dict(dataset_meta={'num_keypoints': 17})), good)
+    load_checked_checkpoint(model, good)
+    assert model.dataset_meta == {'num_keypoints': 17}
+
+
+def test_a_flipped_bit_is_refused(good, model):
+    # torch itself loads the damaged file without a word
+    record = flip_bit_in_largest_record(good)
+    torch.load(good, weights_only=True)
+    with pytest.raises(CheckpointError, match=f'{record} fails its CRC-32'):
+        load_checked_checkpoint(model, good)
+
+
+def test_changed_weights_fail_the_recorded_checksum(good, model):
+    ckpt = torch.load(good, weights_only=True)
+    ckpt['state_dict']['head.mlp_head_x.weight'][0, 0] += 1e-3
+    torch.save(ckpt, good)  # a valid zip again, CRCs recomputed
+    with pytest.raises(CheckpointError, match='SHA-256 of its weights'):
+        read_checked_checkpoint(good)
+
+
+@pytest.mark.parametrize('value', [float('nan'), float('inf')])
+def test_non_finite_weights_are_refused(tmp_path, model, value):
+    state = model.state_dict()
+    state['head.mlp_head_y.weight'] = state['head.mlp_head_y.weight'].clone()
+    state['head.mlp_head_y.weight'][3, 5] = value
+    path = save(tmp_path / 'nan.pth', state)
+    with pytest.raises(CheckpointError,
+                       match=r'NaN or inf weights: head.mlp_head_y.weight '
+                       r'\(1 of'):
+        load_checked_checkpoint(model, path)
+
+
+def test_integer_weights_are_refused_not_cast(tmp_path, model):
+    state = model.state_dict()
+    w = state['backbone.conv1.weight']
+    state['backbone.conv1.weight'] = (w * 100).to(torch.int64)
+    path = save(tmp_path / 'int.pth', state)
+    with pytest.raises(CheckpointError,
+                       match='dtype: backbone.conv1.weight checkpoint '
+                       'torch.int64 vs model torch.float32'):
+        load_checked_checkpoint(model, path)
+
+
+def test_another_architecture_is_refused(tmp_path, model,
+                                         quickstart_config):
+    cfg = Config.fromfile(quickstart_config)
+    cfg.model.head.deconv_out_channels = (64, )
+    cfg.model.head.deconv_kernel_sizes = (4, )
+    other = MODELS.build(cfg.model)
+    path = save(tmp_path / 'other.pth', other.state_dict())
+    with pytest.raises(CheckpointError, match='does not fit this model'):
+        load_checked_checkpoint(model, path)
+
+
+def test_onnx_export_refuses_an_unsound_checkpoint(tmp_path, model,
+                                                   quickstart_config,
+                                                   repo_root):
+    """The export builds the model and loads through the checked loader."""
+    from simdr_ext.deploy.onnx_export import export_and_check
+    state = model.state_dict()
+    state['head.mlp_head_x.bias'] = state['head.mlp_head_x.bias'] * \
+        float('nan')
+    path = save(tmp_path / 'nan.pth', state)
+    data = os.path.join(repo_root, 'tests', 'data', 'coco')
+    with pytest.raises(CheckpointError, match='NaN or inf weights'):
+        export_and_check(quickstart_config, path, str(tmp_path / 'm.onnx'),
+                         data, os.path.join(data, 'test_coco.json'))
+    assert not (tmp_path / 'm.onnx').exists()
+
+
+def test_demo_refuses_an_unsound_checkpoint(tmp_path, good,
+                                            quickstart_config, repo_root):
+    from simdr_ext.apis.demo import run_demo
+    flip_bit_in_largest_record(good)
+    img = os.path.join(repo_root, 'tests', 'data', 'coco',
+                       '000000000785.jpg')
+    with pytest.raises(CheckpointError, match='CRC-32'):
+        run_demo(quickstart_config, good, img, str(tmp_path / "out"))
+
+
+# -- finding the checkpoint to resume -------------------------------------
+
+
+def make_run(tmp_path, model, epochs):
+    for e in epochs:
+        save(tmp_path / f'epoch_{e}.pth', {'w': torch.ones(1) * e}, epoch=e)
+    return tmp_path
+
+
+def test_resume_skips_an_empty_last_checkpoint(tmp_path, model):
+    make_run(tmp_path, model, [1, 2])
+    (tmp_path / 'last_checkpoint').write_text('')
+    assert find_resumable_checkpoint(str(tmp_path)) == \
+        str(tmp_path / 'epoch_2.pth')
+
+
+def test_resume_skips_a_deleted_or_truncated_file(tmp_path, model):
+    make_run(tmp_path, model, [1, 2, 10])
+    data = (tmp_path / 'epoch_10.pth').read_bytes()
+    (tmp_path / 'epoch_10.pth').write_bytes(data[:len(data) // 2])
+    (tmp_path / 'last_checkpoint').write_text(str(tmp_path / 'epoch_11.pth'))
+    assert find_resumable_checkpoint(str(tmp_path)) == \
+        str(tmp_path / 'epoch_2.pth')
+    (tmp_path / 'last_checkpoint').write_text(str(tmp_path / 'epoch_1.pth'))
+    assert find_resumable_checkpoint(str(tmp_path)) == \
+        str(tmp_path / 'epoch_1.pth')
+
+
+# -- saving ---------------------------------------------------------------
+
+
+def bare_runner():
+    runner = SimDRRunner.__new__(SimDRRunner)
+    runner.model = torch.nn.Linear(2, 2)
+    return runner
+
+
+def test_a_full_disk_leaves_no_partial_file(tmp_path, monkeypatch):
+
+    def disk_full(self, out_dir, filename, *args, **kwargs):
+        (tmp_path / filename).write_bytes(b'PK\x03\x04 partial')
+        raise OSError(errno.ENOSPC, 'No space left on device')
+
+    monkeypatch.setattr(Runner, 'save_checkpoint', disk_full)
+    with pytest.raises(OSError, match='No space left'):
+        bare_runner().save_checkpoint(str(tmp_path), 'epoch_3.pth')
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_saving_records_the_weights_checksum(tmp_path, monkeypatch):
+    seen = {}
+
+    def writes(self, out_dir, filename, *args, meta=None, **kwargs):
+        seen.update(meta)
+        torch.save({'state_dict': {}}, os.path.join(out_dir, filename))
+
+    monkeypatch.setattr(Runner, 'save_checkpoint', writes)
+    runner = bare_runner()
+    runner.save_checkpoint(str(tmp_path), 'epoch_1.pth', meta={'epoch': 1})
+    assert seen['weights_sha256'] == weights_digest(
+        runner.model.state_dict())
+    assert seen['world_size'] == 1
+
+
+# -- one run per work dir -------------------------------------------------
+
+
+@pytest.fixture
+def live_pid():
+    proc = subprocess.Popen([sys.executable, '-c',
+                             'import time; time.sleep(120)'])
+    yield proc.pid
+    proc.kill()
+    proc.wait()
+
+
+def test_a_second_run_in_a_work_dir_is_refused(tmp_path, live_pid):
+    import socket
+    (tmp_path / '.simdr_ext.lock').write_text(
+        f'{socket.gethostname()} {live_pid}\n')
+    with pytest.raises(RuntimeError,
+                       match=f'in use by another training run \\(pid '
+                       f'{live_pid}'):
+        WorkDirLock(str(tmp_path)).acquire()
+
+
+def test_a_dead_runs_lock_and_partial_files_are_taken_over(tmp_path):
+    import socket
+    proc = subprocess.Popen([sys.executable, '-c', 'pass'])
+    proc.wait()
+    (tmp_path / '.simdr_ext.lock').write_text(
+        f'{socket.gethostname()} {proc.pid}\n')
+    (tmp_path / 'epoch_7.pth.tmp').write_bytes(b'PK\x03\x04 partial')
+    (tmp_path / 'epoch_6.pth').write_bytes(b'kept')
+    with WorkDirLock(str(tmp_path)) as lock:
+        assert (tmp_path / '.simdr_ext.lock').read_text().split()[1] == \
+            str(os.getpid())
+        assert lock.owned
+        assert not (tmp_path / 'epoch_7.pth.tmp').exists()
+        assert (tmp_path / 'epoch_6.pth').exists()
+    assert not (tmp_path / '.simdr_ext.lock').exists()
+
+
+# -- a loss that diverges --------------------------------------------------
+
+
+class FakeRunner:
+    iter, epoch = 41, 3
+
+
+def test_a_non_finite_loss_stops_training_naming_the_iteration():
+    hook = NonFiniteLossHook()
+    hook.after_train_iter(FakeRunner(), 1, outputs={
+        'loss': torch.tensor(0.5), 'acc_pose': torch.tensor(float('nan'))})
+    with pytest.raises(FloatingPointError,
+                       match=r'non-finite loss at iteration 42 \(epoch 4, '
+                       r'batch 2\): loss=nan, loss_kpt=inf'):
+        hook.after_train_iter(FakeRunner(), 1, outputs={
+            'loss': torch.tensor(float('nan')),
+            'loss_kpt': torch.tensor(float('inf'))})
