@@ -3,13 +3,27 @@
 
 The layout is what mmpose's data sets read through ``bbox_file``: a JSON
 list of ``{"image_id", "category_id": 1, "bbox": [x, y, w, h], "score"}``.
+Reading such a file (the test data sets, the demo) and writing one (the bbox
+tool) follow one set of rules, :mod:`simdr_ext.datasets.data_files`:
+:func:`read_detections` is the reader, and the tool writes only entries that
+the reader would use.
 """
 import os
 import os.path as osp
+import warnings
 from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 from mmengine.utils import ProgressBar
+
+from simdr_ext.datasets.data_files import (check_coco_images,
+                                           detection_skip_reason,
+                                           read_detections, read_json_file)
+
+__all__ = [
+    'IMAGE_SUFFIXES', 'list_images', 'person_label', 'detections_to_results',
+    'generate_bbox_file', 'read_detections', 'boxes_by_image'
+]
 
 IMAGE_SUFFIXES = ('.jpg', '.jpeg', '.png', '.bmp', '.webp')
 
@@ -37,11 +51,12 @@ def list_images(source: str,
                        if n.lower().endswith(IMAGE_SUFFIXES))
         return [(int(osp.splitext(n)[0]) if osp.splitext(n)[0].isdigit()
                  else i, osp.join(source, n)) for i, n in enumerate(names)]
-    if source.endswith('.json'):
-        from mmengine.fileio import load
+    if source.lower().endswith('.json'):
+        data = read_json_file(source, 'annotation file')
+        check_coco_images(data, source)
         root = img_root if img_root is not None else osp.dirname(source)
         return [(img['id'], osp.join(root, img['file_name']))
-                for img in load(source)['images']]
+                for img in data['images']]
     raise ValueError(f'{source} is neither an image folder nor a COCO '
                      'annotation file (.json)')
 
@@ -71,17 +86,47 @@ def detections_to_results(image_id: int, bboxes: np.ndarray,
 
     Returns:
         list[dict]: Entries with ``image_id``, ``category_id`` 1, ``bbox``
-        (xywh, rounded to 0.01 px) and ``score``.
+        (xywh, rounded to 0.01 px) and ``score``; only those that
+        :func:`read_detections` uses (finite boxes of positive size after
+        rounding, finite scores >= 0).
     """
     keep = (labels == person) & (scores >= score_thr)
     xywh = bboxes[keep].astype(np.float64).copy()
     xywh[:, 2:] -= xywh[:, :2]
-    return [
+    entries = (
         dict(image_id=int(image_id), category_id=1,
              bbox=[round(float(v), 2) for v in box],
              score=round(float(s), 5))
-        for box, s in zip(xywh, scores[keep]) if box[2] > 0 and box[3] > 0
-    ]
+        for box, s in zip(xywh, scores[keep]))
+    return [e for e in entries if not detection_skip_reason(e)]
+
+
+def boxes_by_image(bbox_file: str,
+                   score_thr: float = 0.0) -> Dict[int, np.ndarray]:
+    """Person boxes of a detection file, by image id (for the demo).
+
+    The file is read by :func:`read_detections` (JSON only; malformed
+    entries stop with an error naming them, unusable ones are skipped with
+    a warning), then boxes with a score below ``score_thr`` are dropped.
+
+    Args:
+        bbox_file (str): COCO results layout (``image_id``, ``bbox`` xywh,
+            ``score``, ``category_id``), a ``.json`` file.
+        score_thr (float): Minimum score. Defaults to 0.0.
+
+    Returns:
+        dict: ``image_id -> (M, 4)`` xyxy boxes (float32).
+    """
+    if not np.isfinite(score_thr):
+        raise ValueError(f'score_thr must be a finite number, got '
+                         f'{score_thr}')
+    out: Dict[int, List] = {}
+    for det in read_detections(bbox_file):
+        if det['score'] < score_thr:
+            continue
+        x, y, w, h = det['bbox']
+        out.setdefault(det['image_id'], []).append([x, y, x + w, y + h])
+    return {k: np.array(v, np.float32) for k, v in out.items()}
 
 
 def generate_bbox_file(det_config: str,
@@ -100,7 +145,7 @@ def generate_bbox_file(det_config: str,
         det_checkpoint (str, optional): Its checkpoint; ``None`` keeps the
             random weights (for tests). Loaded with ``weights_only=True``.
         source (str): Image folder or COCO annotation file.
-        out_file (str): The JSON file to write.
+        out_file (str): The JSON file to write (``.json``).
         img_root (str, optional): Image folder for a COCO file. Defaults to
             ``None``.
         score_thr (float): Minimum detection score. Defaults to 0.0.
@@ -114,6 +159,9 @@ def generate_bbox_file(det_config: str,
     Returns:
         list[dict]: The entries written.
     """
+    if not str(out_file).lower().endswith('.json'):
+        raise ValueError(f'out_file {out_file}: detection files are '
+                         'written as JSON and must be named .json')
     from mmdet.apis import inference_detector, init_detector
     from mmengine.fileio import dump
 
@@ -136,5 +184,8 @@ def generate_bbox_file(det_config: str,
                                          pred.labels.numpy(), person,
                                          score_thr)
         progress.update()
+    if not results:
+        warnings.warn(f'{out_file}: no person detection at score >= '
+                      f'{score_thr}; the file holds an empty list')
     dump(results, out_file)
     return results

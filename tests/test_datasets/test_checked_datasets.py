@@ -1,12 +1,15 @@
 # Copyright (c) simdr_ext contributors. All rights reserved.
+import copy
 import json
 import os.path as osp
+import pickle
 import shutil
 
 import pytest
 from mmengine.registry import init_default_scope
 
 from mmpose.registry import DATASETS
+from simdr_ext.datasets import DataFileError
 
 PIPELINE = [
     dict(type='LoadImage'),
@@ -58,14 +61,15 @@ def test_bad_detections_are_skipped_with_one_warning(coco_copy):
         dict(good, bbox=[10, 10, -5, 50]),  # negative width
         dict(good, bbox=[10, float('nan'), 5, 50]),  # NaN (json: NaN)
         dict(good, score=float('inf')),
-        dict(good, category_id=2),  # not a person: silently skipped
+        dict(good, score=-0.2),  # negative score
+        dict(good, category_id=2),  # not a person
     ]
     with pytest.warns(UserWarning) as record:
         ds = build(
             coco_copy, test_mode=True, bbox_file=write_dets(coco_copy, dets))
     text = ' '.join(str(w.message) for w in record)
-    assert '1 with unknown image' in text
-    assert '3 with bad box' in text and '1 with bad score' in text
+    assert '1 with unknown image' in text and '1 with not a person' in text
+    assert '3 with bad box' in text and '2 with bad score' in text
     assert len(ds) == 1
     assert ds[0]['inputs'].shape[-2:] == (64, 48)
 
@@ -104,3 +108,174 @@ def test_corrupt_image_is_skipped_in_training(coco_copy):
     with pytest.warns(UserWarning, match='skipping unreadable image'):
         sample = ds[idx]  # mmengine draws another sample instead
     assert '785' not in sample['data_samples'].img_path
+
+
+class Touch:
+    """A pickle whose loading creates ``path`` (a harmless stand-in for
+    code that a pickle can run)."""
+
+    def __init__(self, path):
+        self.path = str(path)
+
+    def __reduce__(self):
+        return (open, (self.path, 'w'))
+
+
+@pytest.mark.parametrize('name', ['dets.pkl', 'dets.json'])
+def test_a_pickled_bbox_file_is_refused_before_it_runs(coco_copy, name):
+    marker = coco_copy / 'payload_ran'
+    path = coco_copy / name
+    path.write_bytes(pickle.dumps([Touch(marker)]))
+    with pytest.raises(DataFileError, match=f'bbox file {path}'):
+        build(coco_copy, test_mode=True, bbox_file=str(path))
+    assert not marker.exists()
+
+
+def test_a_malformed_detection_stops_the_build(coco_copy):
+    good = dict(image_id=785, category_id=1, bbox=[280, 44, 218, 346],
+                score=0.9)
+    path = write_dets(coco_copy, [good, dict(good, bbox=['280', 44, 218,
+                                                          346])])
+    with pytest.raises(DataFileError,
+                       match='entry 1: "bbox" must be a list of 4 numbers'):
+        build(coco_copy, test_mode=True, bbox_file=path)
+
+
+def test_no_usable_detection_gives_an_empty_test_set(coco_copy):
+    """mmengine cannot serialise an empty data list (np.concatenate of
+    nothing); the checked set is empty and says why."""
+    path = write_dets(coco_copy, [dict(image_id=785, category_id=2,
+                                       bbox=[280, 44, 218, 346], score=0.9)])
+    with pytest.warns(UserWarning, match='every person counts as a miss'):
+        ds = build(coco_copy, test_mode=True, bbox_file=path)
+    assert len(ds) == 0
+
+
+def write_ann(root, change):
+    """The bundled test_coco.json with ``change(data)`` applied."""
+    path = root / 'test_coco.json'
+    data = json.loads(path.read_text())
+    change(data)
+    path.write_text(json.dumps(data))
+
+
+# one real annotation damaged per case; what the error must name
+FIRST = 442619  # the first annotation of test_coco.json (image 785)
+BAD_ANNOTATIONS = [
+    ('16 keypoints',
+     lambda d: d['annotations'][0]['keypoints'].__delitem__(slice(48, None)),
+     f'annotation id {FIRST}: "keypoints" has 16 keypoints'),
+    ('18 keypoints',
+     lambda d: d['annotations'][0]['keypoints'].extend([1, 1, 2]),
+     f'annotation id {FIRST}: "keypoints" has 18 keypoints'),
+    ('a string keypoint',
+     lambda d: d['annotations'][0]['keypoints'].__setitem__(0, 'x'),
+     f'annotation id {FIRST}: "keypoints" value 0 is \'x\''),
+    ('no keypoints', lambda d: d['annotations'][0].pop('keypoints'),
+     f'annotation id {FIRST}: has no "keypoints"'),
+    ('3-value bbox', lambda d: d['annotations'][0]['bbox'].pop(),
+     f'annotation id {FIRST}: "bbox" must be 4 finite numbers'),
+    ('duplicate image id', lambda d: d['images'][1].update(id=785),
+     'image id 785: listed twice'),
+    ('no images', lambda d: d.pop('images'), 'has no "images" list'),
+    ('empty annotations', lambda d: d.update(annotations=[]),
+     'the "annotations" list is empty'),
+]
+
+
+@pytest.mark.parametrize('case,change,words', BAD_ANNOTATIONS,
+                         ids=[c[0] for c in BAD_ANNOTATIONS])
+@pytest.mark.parametrize('test_mode', [False, True])
+def test_a_bad_annotation_file_stops_the_build(coco_copy, case, change,
+                                               words, test_mode):
+    write_ann(coco_copy, change)
+    with pytest.raises(DataFileError) as err:
+        build(coco_copy, test_mode=test_mode)
+    assert str(err.value).startswith(
+        f'annotation file {coco_copy / "test_coco.json"}: ')
+    assert words in str(err.value)
+
+
+def all_invisible(data):
+    for ann in data['annotations']:
+        ann['keypoints'] = [0] * 51
+        ann['num_keypoints'] = 0
+
+
+def all_zero_boxes(data):
+    for ann in data['annotations']:
+        ann['bbox'] = [ann['bbox'][0], ann['bbox'][1], 0, 0]
+
+
+@pytest.mark.parametrize('change', [all_invisible, all_zero_boxes])
+def test_no_usable_instance_stops_the_build(coco_copy, change):
+    write_ann(coco_copy, change)
+    with pytest.raises(DataFileError,
+                       match='none of its 14 annotations is a usable'):
+        build(coco_copy)
+
+
+def test_an_annotation_pickle_is_refused(coco_copy):
+    marker = coco_copy / 'payload_ran'
+    (coco_copy / 'test_coco.pkl').write_bytes(pickle.dumps(Touch(marker)))
+    with pytest.raises(DataFileError, match='only JSON files'):
+        build(coco_copy, ann_file='test_coco.pkl')
+    assert not marker.exists()
+
+
+def test_crowdpose_and_mpii_files_are_checked(tmp_path, repo_root):
+    for name, cfg in [
+        ('crowdpose', dict(type='CheckedCrowdPoseDataset',
+                           ann_file='test_crowdpose.json')),
+        ('mpii', dict(type='CheckedMpiiDataset', ann_file='test_mpii.json'))
+    ]:
+        root = tmp_path / name
+        shutil.copytree(osp.join(repo_root, 'tests', 'data', name), root)
+        ds = DATASETS.build(
+            dict(cfg, data_root=str(root), data_prefix=dict(img=''),
+                 pipeline=PIPELINE))
+        assert len(ds) > 0
+        path = root / cfg['ann_file']
+        data = json.loads(path.read_text())
+        first = data['annotations'][0] if name == 'crowdpose' else data[0]
+        key = 'keypoints' if name == 'crowdpose' else 'joints'
+        first[key] = first[key][:-1]
+        path.write_text(json.dumps(data))
+        ann_id = first['id'] if name == 'crowdpose' else 0
+        with pytest.raises(DataFileError,
+                           match=f'annotation id {ann_id}: "{key}" has'):
+            DATASETS.build(
+                dict(cfg, data_root=str(root), data_prefix=dict(img=''),
+                     pipeline=PIPELINE))
+
+
+def test_checked_sets_take_mmpose_arguments(coco_copy):
+    """Drop-in: every argument of mmpose's CocoDataset is accepted and
+    gives the same data list on a good file."""
+    from mmpose.datasets import CocoDataset
+    from simdr_ext.datasets.checked_datasets import mmpose_metainfo
+    kwargs = dict(data_root=str(coco_copy), data_mode='topdown',
+                  ann_file='test_coco.json', data_prefix=dict(img=''),
+                  metainfo=mmpose_metainfo(CocoDataset), pipeline=PIPELINE,
+                  test_mode=True, indices=5, serialize_data=False,
+                  lazy_init=False, max_refetch=3, sample_interval=1)
+    ours = DATASETS.build(dict(type='CheckedCocoDataset', **kwargs))
+    theirs = DATASETS.build(dict(type='CocoDataset', **copy.deepcopy(kwargs)))
+    assert len(ours) == len(theirs) == 5
+    assert [ours.get_data_info(i)['id'] for i in range(5)] == \
+        [theirs.get_data_info(i)['id'] for i in range(5)]
+
+
+def test_metainfo_does_not_depend_on_the_working_directory(
+        coco_copy, tmp_path, monkeypatch):
+    """A project's own configs/_base_/datasets/coco.py (a data-set config)
+    shadows mmpose's metainfo file of the same relative name."""
+    shadow = tmp_path / 'configs' / '_base_' / 'datasets' / 'coco.py'
+    shadow.parent.mkdir(parents=True)
+    shadow.write_text("dataset_type = 'CheckedCocoDataset'\n")
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(AttributeError, match='dataset_info'):
+        build(coco_copy, type='CocoDataset')
+    ds = build(coco_copy)
+    assert ds.metainfo['dataset_name'] == 'coco'
+    assert ds.metainfo['num_keypoints'] == 17
