@@ -134,6 +134,10 @@ class CodecPair:
         heatmap (bool): Whether both encode (K, H, W) heatmaps.
         label_tol (float): Largest legitimate label difference.
         note (str): Where the two legitimately differ.
+        decode_differs (str): Empty when both decoders do the same maths
+            (keypoints must agree within ``KPT_TOL``); else why they differ
+            by design: the keypoint difference is then reported, not
+            checked. Defaults to ``''``.
     """
     name: str
     ours: dict
@@ -141,6 +145,7 @@ class CodecPair:
     heatmap: bool
     label_tol: float
     note: str
+    decode_differs: str = ''
 
 
 def codec_pairs(input_size: Tuple[int, int],
@@ -237,12 +242,18 @@ def codec_pairs(input_size: Tuple[int, int],
         heatmap=True,
         label_tol=LABEL_TOL,
         note=('per-instance maps: simdr_ext encodes (1, N K, 2) in one call, '
-              'mmpose N calls; heatmaps equal to float32 rounding; the blur '
-              'runs in float64 (simdr_ext) vs float32 cv2 (mmpose); '
-              'simdr_ext skips a Taylor step where the log map is not '
-              'concave or the step exceeds 1 px, mmpose always applies it; '
+              'mmpose N calls; heatmaps equal to float32 rounding; '
               'weights: centre-on-map rule vs mmpose\'s 3-sigma rule (same '
-              'for in-input keypoints)'))
+              'for in-input keypoints)'),
+        decode_differs=(
+            'DARK decoding differs from mmpose\'s by design: simdr_ext '
+            'extends each map beyond its border by the log-quadratic '
+            'through its outer pixels before the blur (mmpose pads with '
+            'zeros, which pulls every blurred peak within the kernel '
+            'radius of the border inwards) and refines border keypoints '
+            '(mmpose skips them), and clips concave Taylor steps at 3 px; '
+            'the keypoint difference is reported, not checked '
+            '(simdr_ext.codecs.utils.dark)'))
     return [simdr, sa_simdr, dark]
 
 
@@ -356,7 +367,7 @@ def _row(pair: CodecPair,
         max_abs_diff=diff,
         diff_unit=unit,
         tolerance=tol,
-        agree=bool(agree),
+        agree=None if agree is None else bool(agree),
         note=note,
         compared=counts[0],
         noise_only=counts[1],
@@ -518,7 +529,10 @@ def benchmark_pair(pair: CodecPair,
         if not pair.heatmap:
             note += ('; simdr_ext computes softmax scores, mmpose returns '
                      'the max logit')
-        agree = diff <= KPT_TOL
+        # None: not expected to agree (different maths), see the pair
+        agree = None if pair.decode_differs else diff <= KPT_TOL
+        if pair.decode_differs:
+            note += '; ' + pair.decode_differs
         rows.append(
             _row(pair, size, op, t_op, t_ref, n, diff, 'px', KPT_TOL, agree,
                  note, counts, call))
@@ -639,8 +653,10 @@ def benchmark_forward(config: Optional[str] = None,
 def _pipeline_dataset(codec: dict, input_size: Tuple[int, int]):
     """mmpose's CocoDataset on the bundled images with the top-down
     training pipeline minus its random augmentations."""
+    from mmengine.registry import DefaultScope
     from mmpose.datasets import CocoDataset
     from .inference_benchmark import COCO_DIR
+    from .representation_oracle import coco_metainfo_file
     pipeline = [
         dict(type='LoadImage'),
         dict(type='GetBBoxCenterScale'),
@@ -648,12 +664,16 @@ def _pipeline_dataset(codec: dict, input_size: Tuple[int, int]):
         dict(type='GenerateTarget', encoder=codec),
         dict(type='PackPoseInputs'),
     ]
-    return CocoDataset(
-        ann_file='test_coco.json',
-        data_root=COCO_DIR,
-        data_prefix=dict(img=''),
-        pipeline=pipeline,
-        test_mode=False)
+    with DefaultScope.overwrite_default_scope('mmpose'):
+        return CocoDataset(
+            ann_file='test_coco.json',
+            data_root=COCO_DIR,
+            data_prefix=dict(img=''),
+            # mmpose's file, not this repository's configs/_base_ of that
+            # name
+            metainfo=dict(from_file=coco_metainfo_file()),
+            pipeline=pipeline,
+            test_mode=False)
 
 
 def benchmark_pipeline(size: str = '256x192',
@@ -784,8 +804,10 @@ def check_goals(rows: Sequence[dict],
                              PIPELINE_GOAL,
                              'training data pipeline with simdr_ext codecs '
                              'no slower than with mmpose\'s (samples/s)')
+    checked = [r for r in rows if r['agree'] is not None]
     goals['agreement'] = dict(
-        met=all(r['agree'] for r in rows),
-        value=[r['max_abs_diff'] for r in rows if r['diff_unit'] == 'px'],
-        text=f'identical keypoints (<= {KPT_TOL:g} px) and labels')
+        met=all(r['agree'] for r in checked),
+        value=[r['max_abs_diff'] for r in checked if r['diff_unit'] == 'px'],
+        text=(f'identical keypoints (<= {KPT_TOL:g} px) and labels where '
+              'both codecs do the same maths'))
     return goals

@@ -65,7 +65,7 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser.add_argument(
         '--pipeline-repeats',
         type=int,
-        default=5,
+        default=9,
         help='timed passes over the bundled COCO people per side')
     parser.add_argument(
         '--forward-repeats',
@@ -93,6 +93,9 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     return args
 
 
+AGREE = {True: 'yes', False: 'NO', None: 'differs by design'}
+
+
 def format_table(rows: Sequence[dict]) -> str:
     """Markdown table of benchmark rows.
 
@@ -117,7 +120,7 @@ def format_table(rows: Sequence[dict]) -> str:
             f"{r['mmpose_call']} | {r['us_ours']:.1f} | "
             f"{r['us_mmpose']:.1f} | {r['ratio']:.1f}x | "
             f"{r['max_abs_diff']:.2e} {r['diff_unit']} | "
-            f"{'yes' if r['agree'] else 'NO'} |")
+            f"{AGREE[r['agree']]} |")
     return '\n'.join(lines)
 
 
@@ -150,6 +153,10 @@ def format_notes(rows: Sequence[dict]) -> List[str]:
     for r in rows:
         if r['op'] == 'encode':
             notes.append(f"- {r['pair']} ({r['size']}): {r['note']}")
+            for pair in codec_pairs(parse_size(r['size'])):
+                if pair.name == r['pair'] and pair.decode_differs:
+                    notes.append(f"- {r['pair']} ({r['size']}), decoding: "
+                                 f'{pair.decode_differs}')
         elif r['op'] == 'decode':
             notes.append(
                 f"- {r['pair']} ({r['size']}, N={r['n']}), decode: "
