@@ -48,12 +48,12 @@ def owner(name):
 @pytest.mark.parametrize('torch_twin', [False, True], ids=['numpy', 'torch'])
 def test_x_and_y_with_different_keypoint_counts_raise(name, torch_twin):
     codec = build(name)
-    x, y = np.zeros((1, 17, 16), np.float32), np.zeros((1, 16, 12),
-                                                         np.float32)
+    x = np.zeros((1, 17, 16), np.float32)
+    y = np.zeros((1, 16, 12), np.float32)
     decode = codec.decode
     if torch_twin:
-        x, y, decode = torch.from_numpy(x), torch.from_numpy(y), \
-            codec.decode_torch
+        x, y = torch.from_numpy(x), torch.from_numpy(y)
+        decode = codec.decode_torch
     with pytest.raises(ValueError, match=f'{owner(name)}.*17.*16'):
         decode(x, y)
 
