@@ -1,0 +1,184 @@
+# Copyright (c) simdr_ext contributors. All rights reserved.
+"""The batched top-down API gives mmpose's ``inference_topdown`` keypoints.
+
+On the bundled COCO images and the bundled person detections
+(``tests/data/coco/test_coco_det_AP_H_56.json``, 118 boxes over 4 images),
+for a SimDR, a SimDR* and a DARK heatmap model with seeded random weights,
+with and without flip test. Both paths warp the same pixels with the same
+matrix and run the same float32 network; batching changes only the order
+of float additions (~1e-6 relative in the outputs). SimDR keypoints are
+bins / k and DARK keypoints sub-pixel refinements, so a disagreement
+anywhere would show as >= 1 / k crop px, i.e. >= 0.1 image px here; 1e-3 px
+leaves room for the float32 back-projection only.
+"""
+import json
+import os.path as osp
+from collections import defaultdict
+
+import cv2
+import numpy as np
+import pytest
+import torch
+
+from simdr_ext.apis.inference import (BatchedTopdownInferencer,
+                                      batch_inference_topdown)
+
+COCO = osp.join(osp.dirname(osp.dirname(__file__)), 'data', 'coco')
+DETECTIONS = osp.join(COCO, 'test_coco_det_AP_H_56.json')
+
+SASIMDR = '''
+_base_ = [{base!r}]
+codec = dict(_delete_=True, type='SASimDRLabel', input_size=(96, 128),
+             split_ratio=2.0, sigma=4.0, decode_refine=True)
+model = dict(head=dict(decoder=codec,
+                       loss=dict(type='SimDRKLLoss', use_target_weight=True)))
+'''
+
+DARK = '''
+_base_ = [{base!r}]
+codec = dict(type='DarkHeatmap', input_size=(96, 128), heatmap_size=(24, 32),
+             sigma=2.0, decode_mode='dark', blur_kernel_size=11)
+model = dict(head=dict(_delete_=True, type='HeatmapHead', in_channels=512,
+                       out_channels=17, deconv_out_channels=(128, 128, 128),
+                       deconv_kernel_sizes=(4, 4, 4),
+                       loss=dict(type='KeypointMSELoss',
+                                 use_target_weight=True),
+                       decoder=codec))
+'''
+
+
+def detections():
+    """``{image path: (M, 4) float32 xyxy}`` of the bundled detections."""
+    with open(DETECTIONS) as f:
+        dets = json.load(f)
+    boxes = defaultdict(list)
+    for det in dets:
+        x, y, w, h = det['bbox']
+        boxes[osp.join(COCO, f'{det["image_id"]:012d}.jpg')].append(
+            [x, y, x + w, y + h])
+    return {k: np.array(v, np.float32) for k, v in sorted(boxes.items())}
+
+
+def build(kind, tmp_path, quickstart_config):
+    from mmpose.apis import init_model
+    config = quickstart_config
+    if kind != 'simdr':
+        config = str(tmp_path / f'{kind}.py')
+        with open(config, 'w') as f:
+            f.write((SASIMDR if kind == 'sasimdr' else DARK).format(
+                base=quickstart_config))
+    torch.manual_seed(0)
+    return init_model(config, None, device='cpu')
+
+
+@pytest.mark.parametrize('kind', ['simdr', 'sasimdr', 'dark'])
+@pytest.mark.parametrize('flip', [False, True])
+def test_same_keypoints_as_inference_topdown(kind, flip, tmp_path,
+                                             quickstart_config, monkeypatch):
+    from mmpose.apis import inference_topdown
+    model = build(kind, tmp_path, quickstart_config)
+    model.test_cfg['flip_test'] = flip
+    boxes = detections()
+    assert sum(len(b) for b in boxes.values()) == 118
+
+    reads = []
+    imread = cv2.imread
+    monkeypatch.setattr(cv2, 'imread',
+                        lambda *a, **k: reads.append(a[0]) or imread(*a, **k))
+    # 7 does not divide any image's box count: batches straddle images
+    results = batch_inference_topdown(model, list(boxes), list(boxes.values()),
+                                      batch_size=7)
+    assert sorted(reads) == sorted(boxes), 'each image is read once'
+    monkeypatch.undo()
+
+    worst = 0.0
+    for (path, bxs), res in zip(boxes.items(), results):
+        samples = inference_topdown(model, path, bxs)
+        ref = np.concatenate([s.pred_instances.keypoints for s in samples])
+        ref_scores = np.concatenate(
+            [s.pred_instances.keypoint_scores for s in samples])
+        assert res['keypoints'].shape == ref.shape == (len(bxs), 17, 2)
+        np.testing.assert_array_equal(res['bboxes'], bxs)
+        worst = max(worst, float(np.abs(res['keypoints'] - ref).max()))
+        np.testing.assert_allclose(res['keypoint_scores'], ref_scores,
+                                   atol=1e-4)
+    print(f'{kind} flip={flip}: max |keypoints - inference_topdown| = '
+          f'{worst:.2e} px')
+    assert worst < 1e-3
+
+
+def test_distributions_are_the_heads_softmax(tmp_path, quickstart_config):
+    """``return_distributions`` gives what SimDRHead's ``output_heatmaps``
+    gives through ``inference_topdown`` (softmax of the flip-averaged
+    logits)."""
+    from mmpose.apis import inference_topdown
+    model = build('simdr', tmp_path, quickstart_config)
+    path, bxs = next(iter(detections().items()))
+    res = BatchedTopdownInferencer(model, batch_size=4)(
+        path, bxs[:5], return_distributions=True)[0]
+    model.test_cfg['output_heatmaps'] = True
+    samples = inference_topdown(model, path, bxs[:5])
+    ref_x = np.concatenate(
+        [s.pred_instances.keypoint_x_labels for s in samples])
+    ref_y = np.concatenate(
+        [s.pred_instances.keypoint_y_labels for s in samples])
+    assert res['simcc_x'].shape == ref_x.shape == (5, 17, 192)
+    np.testing.assert_allclose(res['simcc_x'], ref_x, atol=1e-6)
+    np.testing.assert_allclose(res['simcc_y'], ref_y, atol=1e-6)
+    np.testing.assert_allclose(res['simcc_x'].sum(-1), 1, atol=1e-5)
+
+
+def test_images_without_boxes_and_arrays(tmp_path, quickstart_config):
+    model = build('simdr', tmp_path, quickstart_config)
+    paths = list(detections())
+    img = cv2.imread(paths[0])
+    box = np.array([[10, 20, 110, 220]], np.float32)
+    results = batch_inference_topdown(model, [img, paths[1], img],
+                                      [box, None, np.zeros((0, 4))])
+    assert results[0]['keypoints'].shape == (1, 17, 2)
+    for res in results[1:]:
+        assert res['keypoints'].shape == (0, 17, 2)
+        assert res['keypoint_scores'].shape == (0, 17)
+    # one array image with one box: the single-image form
+    single = batch_inference_topdown(model, img, box)
+    np.testing.assert_array_equal(single[0]['keypoints'],
+                                  results[0]['keypoints'])
+
+
+def test_bad_input_is_named(tmp_path, quickstart_config):
+    model = build('simdr', tmp_path, quickstart_config)
+    infer = BatchedTopdownInferencer(model)
+    empty = tmp_path / 'empty.jpg'
+    empty.write_bytes(b'')
+    box = np.array([[10, 20, 110, 220]], np.float32)
+    with pytest.raises(ValueError, match='empty.jpg: the file is empty'):
+        infer([str(empty)], [box])
+    corrupt = tmp_path / 'corrupt.jpg'
+    corrupt.write_bytes(b'\xff\xd8 not a jpeg')
+    with pytest.raises(ValueError, match='corrupt.jpg: not an image'):
+        infer([str(corrupt)], [box])
+    with pytest.raises(FileNotFoundError, match='missing.jpg'):
+        infer(['missing.jpg'], [box])
+    with pytest.raises(ValueError, match='boxes of image 0.*no area'):
+        infer([str(empty)], [np.array([[10, 20, 5, 220]])])
+    with pytest.raises(ValueError, match=r'shape \(M, 4\)'):
+        infer([str(empty)], [np.zeros((2, 3))])
+    with pytest.raises(ValueError, match='2 images but 1 box'):
+        infer([str(empty), str(empty)], [box])
+    with pytest.raises(ValueError, match='batch_size'):
+        BatchedTopdownInferencer(model, batch_size=0)(str(empty), box)
+
+
+def test_fp16_needs_cuda(tmp_path, quickstart_config):
+    model = build('simdr', tmp_path, quickstart_config)
+    if torch.cuda.is_available():
+        infer = BatchedTopdownInferencer(model.cuda(), fp16=True)
+        path, bxs = next(iter(detections().items()))
+        res = infer(path, bxs)[0]
+        ref = BatchedTopdownInferencer(model)(path, bxs)[0]
+        near = np.abs(res['keypoints'] - ref['keypoints']).max(-1)
+        print(f'CUDA fp16: {np.mean(near < 0.25):.3f} within 0.25 px')
+        assert res['keypoints'].dtype == np.float32
+    else:
+        with pytest.raises(ValueError, match='needs a CUDA model'):
+            BatchedTopdownInferencer(model, fp16=True)
