@@ -229,8 +229,9 @@ def load_state_dict(path: str) -> dict:
 
 
 def reference_state_dict(config: str) -> dict:
-    """``state_dict()`` of a config's model (built, not initialised: no
-    pretrained weights are downloaded).
+    """``state_dict()`` of a config's model, built on the ``meta`` device:
+    keys, shapes and dtypes without memory or initialisation (so no
+    pretrained weights are downloaded either).
 
     Args:
         config (str): A simdr_ext config file.
@@ -250,7 +251,8 @@ def reference_state_dict(config: str) -> dict:
     from mmpose.registry import MODELS
     cfg = Config.fromfile(config)
     init_default_scope(cfg.get('default_scope', 'mmpose'))
-    return MODELS.build(cfg.model).state_dict()
+    with torch.device('meta'):
+        return MODELS.build(cfg.model).state_dict()
 
 
 def conversion_main(convert: Callable[..., Tuple[dict, ConversionReport]],

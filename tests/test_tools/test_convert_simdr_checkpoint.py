@@ -10,6 +10,7 @@ the matching config, built by file name; then the head's output is compared
 with the authors' head computed functionally from the authors' state dict,
 in the order of their ``forward``.
 """
+import functools
 import json
 import math
 import os
@@ -31,19 +32,19 @@ from simdr_ext.utils.convert_simdr import check_against, convert
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 LAYOUTS = osp.join(REPO, 'tests', 'data', 'author_layouts')
 
-# name: (layout, config name pattern in configs/simdr/coco, layout found,
-# joints K, channels per joint t)
+# name: (layout, config in configs/simdr/coco (model, data, the authors'
+# END_EPOCH), layout found, joints K, channels per joint t)
 CASES = {
     'pose_resnet': ('simdr_pose_resnet50_coco_256x192.json',
-                    r'simdr_res50_\d+xb\d+-140e_coco-256x192\.py',
+                    ('simdr_res50', 'coco-256x192', 140),
                     'pose_resnet backbone, simdr head with deconvolutions',
                     17, 1),
     'pose_resnet_upfree':
     ('simdr_pose_resnet50_upfree_coco_256x192.json',
-     r'simdr_res50_wo-deconv_\d+xb\d+-140e_coco-256x192\.py',
+     ('simdr_res50_wo-deconv', 'coco-256x192', 140),
      'pose_resnet backbone, simdr head (upsample-free)', 17, 28),
     'pose_hrnet': ('simdr_pose_hrnet_w32_coco_256x192.json',
-                   r'simdr_hrnet-w32_\d+xb\d+-210e_coco-256x192\.py',
+                   ('simdr_hrnet-w32', 'coco-256x192', 210),
                    'pose_hrnet backbone, simdr head', 17, 1),
 }
 #: #Params of the SimDR models at 256x192 in the model table of
@@ -69,7 +70,8 @@ def load_layout(name: str) -> 'OrderedDict[str, list]':
 
 def fill(layout: dict, seed: int = 0) -> 'OrderedDict[str, torch.Tensor]':
     """Seeded values in the layout's shapes: int64 batch counters,
-    positive running variances, weights ~ N(0, 1 / fan_in)."""
+    running variances in [0.5, 1.5), the rest uniform with variance
+    1 / fan_in (fan_in = product of all but the first dimension)."""
     g = torch.Generator().manual_seed(seed)
     out = OrderedDict()
     for key, shape in layout.items():
@@ -79,38 +81,51 @@ def fill(layout: dict, seed: int = 0) -> 'OrderedDict[str, torch.Tensor]':
             out[key] = torch.rand(shape, generator=g) + 0.5
         else:
             fan_in = math.prod(shape[1:]) if len(shape) > 1 else 1
-            out[key] = torch.randn(shape, generator=g) / math.sqrt(fan_in)
+            bound = math.sqrt(3 / fan_in)
+            out[key] = torch.empty(shape).uniform_(-bound, bound, generator=g)
     return out
 
 
-def find_config(folder: str, pattern: str) -> str:
-    """The one config in ``configs/<folder>`` whose file name matches
-    ``pattern``: the GPUs x batch part of config names may change, the
-    model, schedule and input size parts name the model."""
-    names = [
-        n for n in sorted(os.listdir(osp.join(REPO, 'configs', folder)))
-        if re.fullmatch(pattern, n)
-    ]
+@functools.lru_cache(maxsize=None)
+def authors(name: str) -> 'OrderedDict[str, torch.Tensor]':
+    """The filled layout ``name``, made once per test module; tests must
+    not change it (copy it to add or drop keys)."""
+    return fill(load_layout(name))
+
+
+def find_config(folder: str, model: str, data: str, epochs: int) -> str:
+    """The config ``configs/<folder>/<model>_<G>xb<B>-<E>e_<data>.py``.
+
+    The GPUs x batch and schedule parts of config names may change: the
+    one with the authors' schedule ``epochs`` is taken, else the only one
+    with any schedule."""
+    pattern = rf'{re.escape(model)}_\d+xb\d+-(\d+)e_{re.escape(data)}\.py'
+    found = [(n, m) for n in sorted(os.listdir(
+        osp.join(REPO, 'configs', folder))) if (m := re.fullmatch(pattern, n))]
+    names = [n for n, m in found if int(m[1]) == epochs] or \
+        [n for n, _ in found]
     assert len(names) == 1, f'{pattern!r} in configs/{folder}: {names}'
     return osp.join(REPO, 'configs', folder, names[0])
 
 
 def build(config: str) -> torch.nn.Module:
-    """The config's model by file name, in eval mode (no weights loaded)."""
+    """The config's model by file name, in eval mode, built on the ``meta``
+    device (shapes only, fast): tests load weights into it with
+    ``load_state_dict(strict=True, assign=True)``, which checks keys and
+    shapes as a plain strict load and then uses the given tensors."""
     cfg = Config.fromfile(config)
     init_default_scope(cfg.get('default_scope', 'mmpose'))
-    return MODELS.build(cfg.model).eval()
+    with torch.device('meta'):
+        return MODELS.build(cfg.model).eval()
 
 
 @pytest.fixture(scope='module', params=list(CASES), ids=list(CASES))
 def case(request):
     layout_file, config, layout_name, k, t = CASES[request.param]
-    layout = load_layout(layout_file)
     return dict(
         name=request.param,
-        layout=layout,
-        authors=fill(layout),
-        model=build(find_config('simdr/coco', config)),
+        authors=authors(layout_file),
+        model=build(find_config('simdr/coco', *config)),
         layout_name=layout_name,
         k=k,
         t=t)
@@ -141,7 +156,7 @@ def test_converts_and_loads_strictly(case, prefix):
     assert len(report.mapped) == len(src) == len(dst)
     model = case['model']
     assert check_against(dst, model.state_dict()) == []
-    model.load_state_dict(dst, strict=True)
+    model.load_state_dict(dst, strict=True, assign=True)
     loaded = model.state_dict()
     for key, new in report.mapped.items():
         assert torch.equal(loaded[new], src[key]), (key, new)
@@ -155,7 +170,7 @@ def test_without_num_batches_tracked_still_loads_strictly(case):
     dst, report = convert(old)
     assert report.ok
     assert check_against(dst, case['model'].state_dict()) == []
-    case['model'].load_state_dict(dst, strict=True)
+    case['model'].load_state_dict(dst, strict=True, assign=True)
 
 
 def bn(x, sd, name):
@@ -209,7 +224,7 @@ def test_head_output_equals_the_authors(case):
     """
     model = case['model']
     dst, _ = convert(case['authors'])
-    model.load_state_dict(dst, strict=True)
+    model.load_state_dict(dst, strict=True, assign=True)
     backbone_channels, stride = {
         'pose_hrnet': (32, 4)
     }.get(case['name'], (2048, 32))
@@ -227,7 +242,7 @@ def test_head_output_equals_the_authors(case):
 
 
 def test_unmapped_keys_are_an_error_naming_them():
-    sd = fill(load_layout(CASES['pose_hrnet'][0]))
+    sd = OrderedDict(authors(CASES['pose_hrnet'][0]))
     sd['criterion.weight'] = torch.zeros(1)
     sd['module_list.0.weight'] = torch.zeros(1)
     with pytest.raises(UnmappedKeysError) as err:
@@ -277,7 +292,7 @@ def upfree_training_checkpoint(tmp_path_factory):
     ``DataParallel`` state dict (``module.`` keys) under ``state_dict``,
     next to ``best_state_dict`` (bare keys), epoch, perf and optimizer
     (leeyegy/SimCC tools/train.py)."""
-    sd = fill(load_layout(CASES['pose_resnet_upfree'][0]))
+    sd = authors(CASES['pose_resnet_upfree'][0])
     path = tmp_path_factory.mktemp('authors') / 'checkpoint.pth'
     torch.save(
         dict(
@@ -293,7 +308,7 @@ def upfree_training_checkpoint(tmp_path_factory):
 def test_cli_converts_checks_and_writes(upfree_training_checkpoint,
                                         tmp_path, capsys):
     src, sd = upfree_training_checkpoint
-    config = find_config('simdr/coco', CASES['pose_resnet_upfree'][1])
+    config = find_config('simdr/coco', *CASES['pose_resnet_upfree'][1])
     dst = tmp_path / 'converted.pth'
     assert run_tool([str(src), str(dst), '--config', config]) == 0
     out = capsys.readouterr().out
@@ -316,7 +331,7 @@ def test_cli_refuses_a_config_of_another_architecture(
     assert run_tool([
         str(src),
         str(dst), '--config',
-        find_config('simdr/coco', CASES['pose_resnet'][1])
+        find_config('simdr/coco', *CASES['pose_resnet'][1])
     ]) == 1
     captured = capsys.readouterr()
     assert 'missing: head.deconv_head.deconv_layers.0.weight' in \

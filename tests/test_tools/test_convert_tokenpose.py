@@ -13,6 +13,7 @@ then the keypoint heatmaps are compared with the authors' transformer and
 order of their ``forward``, on the same stem output.
 """
 import importlib.util
+import functools
 import json
 import math
 import os
@@ -45,7 +46,7 @@ CASES = {
     'T':
     dict(
         layout='tokenpose_t_coco_256x192.json',
-        config=r'dark_tokenpose-t_\d+xb\d+-300e_coco-256x192\.py',
+        config=('dark_tokenpose-t', 'coco-256x192', 300),
         base='transformer.',
         stacks=1,
         heads=16,
@@ -57,7 +58,7 @@ CASES = {
     'S-v1':
     dict(
         layout='tokenpose_s_v1_coco_256x192.json',
-        config=r'dark_tokenpose-s_\d+xb\d+-300e_coco-256x192\.py',
+        config=('dark_tokenpose-s', 'coco-256x192', 300),
         base='features.',
         stacks=1,
         heads=8,
@@ -69,7 +70,7 @@ CASES = {
     'B':
     dict(
         layout='tokenpose_b_coco_256x192.json',
-        config=r'dark_tokenpose-b_\d+xb\d+-300e_coco-256x192\.py',
+        config=('dark_tokenpose-b', 'coco-256x192', 300),
         base='transformer.',
         stacks=1,
         heads=8,
@@ -81,7 +82,7 @@ CASES = {
     'L-D24':
     dict(
         layout='tokenpose_l_d24_coco_256x192.json',
-        config=r'dark_tokenpose-l-d24_\d+xb\d+-300e_coco-256x192\.py',
+        config=('dark_tokenpose-l-d24', 'coco-256x192', 300),
         base='transformer.',
         stacks=3,
         heads=12,
@@ -93,7 +94,7 @@ CASES = {
     'L-D6-MPII':
     dict(
         layout='tokenpose_l_d6_mpii_256x256.json',
-        config=r'dark_tokenpose-l-d6_\d+xb\d+-300e_mpii-256x256\.py',
+        config=('dark_tokenpose-l-d6', 'mpii-256x256', 300),
         base='transformer.',
         stacks=3,
         heads=8,
@@ -125,7 +126,8 @@ def load_layout(name: str) -> 'OrderedDict[str, list]':
 
 def fill(layout: dict, seed: int = 0) -> 'OrderedDict[str, torch.Tensor]':
     """Seeded values in the layout's shapes: int64 batch counters,
-    positive running variances, weights ~ N(0, 1 / fan_in)."""
+    running variances in [0.5, 1.5), the rest uniform with variance
+    1 / fan_in (fan_in = product of all but the first dimension)."""
     g = torch.Generator().manual_seed(seed)
     out = OrderedDict()
     for key, shape in layout.items():
@@ -135,18 +137,29 @@ def fill(layout: dict, seed: int = 0) -> 'OrderedDict[str, torch.Tensor]':
             out[key] = torch.rand(shape, generator=g) + 0.5
         else:
             fan_in = math.prod(shape[1:]) if len(shape) > 1 else 1
-            out[key] = torch.randn(shape, generator=g) / math.sqrt(fan_in)
+            bound = math.sqrt(3 / fan_in)
+            out[key] = torch.empty(shape).uniform_(-bound, bound, generator=g)
     return out
 
 
-def find_config(folder: str, pattern: str) -> str:
-    """The one config in ``configs/<folder>`` whose file name matches
-    ``pattern``: the GPUs x batch part of config names may change, the
-    model, schedule and input size parts name the model."""
-    names = [
-        n for n in sorted(os.listdir(osp.join(REPO, 'configs', folder)))
-        if re.fullmatch(pattern, n)
-    ]
+@functools.lru_cache(maxsize=None)
+def authors(name: str) -> 'OrderedDict[str, torch.Tensor]':
+    """The filled layout ``name``, made once per test module; tests must
+    not change it (copy it to add or drop keys)."""
+    return fill(load_layout(name))
+
+
+def find_config(folder: str, model: str, data: str, epochs: int) -> str:
+    """The config ``configs/<folder>/<model>_<G>xb<B>-<E>e_<data>.py``.
+
+    The GPUs x batch and schedule parts of config names may change: the
+    one with the authors' schedule ``epochs`` is taken, else the only one
+    with any schedule."""
+    pattern = rf'{re.escape(model)}_\d+xb\d+-(\d+)e_{re.escape(data)}\.py'
+    found = [(n, m) for n in sorted(os.listdir(
+        osp.join(REPO, 'configs', folder))) if (m := re.fullmatch(pattern, n))]
+    names = [n for n, m in found if int(m[1]) == epochs] or \
+        [n for n, _ in found]
     assert len(names) == 1, f'{pattern!r} in configs/{folder}: {names}'
     return osp.join(REPO, 'configs', folder, names[0])
 
@@ -154,20 +167,24 @@ def find_config(folder: str, pattern: str) -> str:
 def config_of(facts: dict) -> str:
     folder = 'tokenpose/mpii' if 'mpii' in facts['layout'] else \
         'tokenpose/coco'
-    return find_config(folder, facts['config'])
+    return find_config(folder, *facts['config'])
 
 
 def build(config: str) -> torch.nn.Module:
-    """The config's model by file name, in eval mode (no weights loaded)."""
+    """The config's model by file name, in eval mode, built on the ``meta``
+    device (shapes only, fast): tests load weights into it with
+    ``load_state_dict(strict=True, assign=True)``, which checks keys and
+    shapes as a plain strict load and then uses the given tensors."""
     cfg = Config.fromfile(config)
     init_default_scope(cfg.get('default_scope', 'mmpose'))
-    return MODELS.build(cfg.model).eval()
+    with torch.device('meta'):
+        return MODELS.build(cfg.model).eval()
 
 
 @pytest.fixture(scope='module', params=list(CASES), ids=list(CASES))
 def case(request):
     facts = dict(CASES[request.param], name=request.param)
-    facts['authors'] = fill(load_layout(facts['layout']))
+    facts['authors'] = authors(facts['layout'])
     facts['built'] = build(config_of(facts))
     return facts
 
@@ -200,7 +217,7 @@ def test_converts_and_loads_strictly(case, prefix):
     assert len(report.mapped) == len(src) == len(dst)
     model = case['built']
     assert check_against(dst, model.state_dict()) == []
-    model.load_state_dict(dst, strict=True)
+    model.load_state_dict(dst, strict=True, assign=True)
     loaded = model.state_dict()
     for key, new in report.mapped.items():
         assert torch.equal(loaded[new], src[key]), (key, new)
@@ -210,7 +227,7 @@ def test_the_hrnet_stem_of_b_and_l_is_under_pre_feature():
     """The layouts' 930 ``pre_feature.*`` keys (HRNET_base) all land in the
     backbone's stem, the rest in the transformer part or the head."""
     for name in ('B', 'L-D24', 'L-D6-MPII'):
-        src = fill(load_layout(CASES[name]['layout']))
+        src = authors(CASES[name]['layout'])
         _, report = convert(src)
         stem = {k: v for k, v in report.mapped.items()
                 if k.startswith('pre_feature.')}
@@ -310,7 +327,7 @@ def test_heatmaps_equal_the_authors(case):
     """
     model = case['built']
     dst, _ = convert(case['authors'])
-    model.load_state_dict(dst, strict=True)
+    model.load_state_dict(dst, strict=True, assign=True)
     layout = load_layout(case['layout'])
     d = layout[case['base'] + 'patch_to_embedding.weight'][1]
     p1, p2 = case['patch']
@@ -379,7 +396,7 @@ def test_map_key_takes_wrapper_free_keys():
 
 
 def test_unmapped_error_lists_a_few_keys():
-    src = fill(load_layout(CASES['B']['layout']))
+    src = authors(CASES['B']['layout'])
     bare = OrderedDict((k[len('pre_feature.'):] if k.startswith(
         'pre_feature.') else k, v) for k, v in src.items())
     with pytest.raises(UnmappedKeysError) as err:
@@ -391,9 +408,9 @@ def test_unmapped_error_lists_a_few_keys():
 
 def test_both_converters_print_the_same_report():
     """Same fields, same order, from the one shared report."""
-    _, tp = convert(fill(load_layout(CASES['S-v1']['layout'])))
+    _, tp = convert(authors(CASES['S-v1']['layout']))
     _, sd = convert_simdr(
-        fill(load_layout('simdr_pose_resnet50_upfree_coco_256x192.json')))
+        authors('simdr_pose_resnet50_upfree_coco_256x192.json'))
     fields = [[line.split(':')[0] for line in r.summary().splitlines()]
               for r in (tp, sd)]
     assert fields[0] == fields[1] == [
@@ -416,7 +433,7 @@ def test_cli_converts_the_training_checkpoint_and_checks_the_config(
     ``state_dict``) of TokenPose-S converts to the DARK config's model, but
     not to the SimDR-head config's: the authors' TokenPose has heatmap
     ``mlp_head`` only."""
-    sd = fill(load_layout(CASES['S-v1']['layout']))
+    sd = authors(CASES['S-v1']['layout'])
     src = tmp_path / 'checkpoint.pth'
     torch.save(
         dict(
@@ -436,8 +453,8 @@ def test_cli_converts_the_training_checkpoint_and_checks_the_config(
     assert torch.equal(ckpt['state_dict']['backbone.pos_embed'],
                        sd['features.pos_embedding'])
 
-    simdr = find_config('tokenpose/coco',
-                        r'simdr_tokenpose-s_\d+xb\d+-300e_coco-256x192\.py')
+    simdr = find_config('tokenpose/coco', 'simdr_tokenpose-s', 'coco-256x192',
+                        300)
     bad = tmp_path / 'bad.pth'
     assert run_tool([str(src), str(bad), '--config', simdr]) == 1
     captured = capsys.readouterr()
