@@ -32,24 +32,38 @@ from simdr_ext.utils.convert_simdr import check_against, convert
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 LAYOUTS = osp.join(REPO, 'tests', 'data', 'author_layouts')
 
-# name: (layout, config in configs/simdr/coco (model, data, the authors'
-# END_EPOCH), layout found, joints K, channels per joint t)
+# name: (layout file, config (folder, model, data, the authors' END_EPOCH),
+# layout found, joints K, channels per joint t)
 CASES = {
-    'pose_resnet': ('simdr_pose_resnet50_coco_256x192.json',
-                    ('simdr_res50', 'coco-256x192', 140),
-                    'pose_resnet backbone, simdr head with deconvolutions',
-                    17, 1),
-    'pose_resnet_upfree':
+    'simdr-pose_resnet':
+    ('simdr_pose_resnet50_coco_256x192.json',
+     ('simdr/coco', 'simdr_res50', 'coco-256x192', 140),
+     'pose_resnet backbone, simdr head with deconvolutions', 17, 1),
+    'simdr-pose_resnet_upfree':
     ('simdr_pose_resnet50_upfree_coco_256x192.json',
-     ('simdr_res50_wo-deconv', 'coco-256x192', 140),
+     ('simdr/coco', 'simdr_res50_wo-deconv', 'coco-256x192', 140),
      'pose_resnet backbone, simdr head (upsample-free)', 17, 28),
-    'pose_hrnet': ('simdr_pose_hrnet_w32_coco_256x192.json',
-                   ('simdr_hrnet-w32', 'coco-256x192', 210),
-                   'pose_hrnet backbone, simdr head', 17, 1),
+    'simdr-pose_hrnet': ('simdr_pose_hrnet_w32_coco_256x192.json',
+                         ('simdr/coco', 'simdr_hrnet-w32', 'coco-256x192',
+                          210), 'pose_hrnet backbone, simdr head', 17, 1),
+    'heatmap-pose_resnet':
+    ('heatmap_pose_resnet50_coco_256x192.json',
+     ('heatmap/coco', 'heatmap_res50', 'coco-256x192', 140),
+     'pose_resnet backbone, heatmap head with deconvolutions', 17, 1),
+    'heatmap-pose_hrnet': ('heatmap_pose_hrnet_w32_coco_256x192.json',
+                           ('heatmap/coco', 'heatmap_hrnet-w32',
+                            'coco-256x192', 210),
+                           'pose_hrnet backbone, heatmap head', 17, 1),
 }
-#: #Params of the SimDR models at 256x192 in the model table of
-#: leeyegy/SimCC README.md (SimBa-Res50 36.8M, HRNet-W32 31.3M)
-PUBLISHED_MILLIONS = {'pose_resnet': 36.8, 'pose_hrnet': 31.3}
+#: #Params of the models at 256x192 in the model table of leeyegy/SimCC
+#: README.md: SimBa-Res50 heatmap 34.0M, SimDR 36.8M; HRNet-W32 heatmap
+#: 28.5M, SimDR 31.3M
+PUBLISHED_MILLIONS = {
+    'simdr-pose_resnet': 36.8,
+    'simdr-pose_hrnet': 31.3,
+    'heatmap-pose_resnet': 34.0,
+    'heatmap-pose_hrnet': 28.5
+}
 BN_EPS = 1e-5  # nn.BatchNorm2d's default, which the authors keep
 
 
@@ -125,7 +139,7 @@ def case(request):
     return dict(
         name=request.param,
         authors=authors(layout_file),
-        model=build(find_config('simdr/coco', *config)),
+        model=build(find_config(*config)),
         layout_name=layout_name,
         k=k,
         t=t)
@@ -188,8 +202,9 @@ def authors_head(sd, x, k, t):
     """The authors' forward after ``layer4`` / ``stage4``, functionally:
     pose_resnet.py ``deconv_layers`` (ConvTranspose2d 4x4, stride 2,
     padding 1, output_padding 0 for kernel 4, no bias; BN; ReLU) if present,
-    ``final_layer`` (1x1 conv), ``rearrange('b (k t) h w -> b k (t h w)')``
-    (t = 1: ``'b c h w -> b c (h w)'``), ``mlp_head_x`` / ``mlp_head_y``.
+    ``final_layer`` (1x1 conv); for SimDR (``mlp_head_x`` present) then
+    ``rearrange('b (k t) h w -> b k (t h w)')`` (t = 1: ``'b c h w -> b c
+    (h w)'``), ``mlp_head_x`` / ``mlp_head_y``.
 
     Args:
         sd (dict): The authors' state dict (their key names).
@@ -198,7 +213,8 @@ def authors_head(sd, x, k, t):
         t (int): Channels per joint (``CHANNEL_PER_JOINT``).
 
     Returns:
-        tuple: x logits (B, K, Wx) and y logits (B, K, Wy).
+        tuple: x logits (B, K, Wx) and y logits (B, K, Wy); for a heatmap
+        model the heatmaps (B, K, H, W) alone.
     """
     i = 0
     while f'deconv_layers.{i}.weight' in sd:
@@ -207,6 +223,8 @@ def authors_head(sd, x, k, t):
         x = F.relu(bn(x, sd, f'deconv_layers.{i + 1}'))
         i += 3
     x = F.conv2d(x, sd['final_layer.weight'], sd['final_layer.bias'])
+    if 'mlp_head_x.weight' not in sd:
+        return (x, )
     b, _, h, w = x.shape
     x = x.reshape(b, k, t, h, w).reshape(b, k, t * h * w)
     return (F.linear(x, sd['mlp_head_x.weight'], sd['mlp_head_x.bias']),
@@ -214,35 +232,42 @@ def authors_head(sd, x, k, t):
 
 
 def test_head_output_equals_the_authors(case):
-    """Converted weights give the authors' SimDR logits on one feature map.
+    """Converted weights give the authors' SimDR logits (or heatmaps) on
+    one backbone feature map.
 
-    Both sides run the same float32 operations in possibly different
-    summation orders; a sum of n terms then differs by about
-    sqrt(n) * 2^-24 of the terms' magnitude. The longest reductions here
-    (n <= 2048 * 4 * 4 in a deconvolution, 3072 in the classifiers) over
-    at most five layers give well under 1e-5 of the output's scale.
+    Both sides run the same float32 operations (conv_transpose2d,
+    batch_norm, conv2d, linear); only a different summation order could
+    make them differ, by about sqrt(n) * 2^-24 = 1.1e-5 for the longest
+    reduction here (n = 2048 * 4 * 4 in the first deconvolution) relative
+    to the magnitude of its terms, which the later layers do not amplify
+    (weights of variance 1 / fan_in). So 1e-4 of the output's scale bounds
+    the difference; a wrong key mapping changes outputs by their full
+    scale.
     """
     model = case['model']
     dst, _ = convert(case['authors'])
     model.load_state_dict(dst, strict=True, assign=True)
-    backbone_channels, stride = {
-        'pose_hrnet': (32, 4)
-    }.get(case['name'], (2048, 32))
+    hrnet = case['name'].endswith('hrnet')
+    channels, stride = (32, 4) if hrnet else (2048, 32)
     g = torch.Generator().manual_seed(1)
-    feat = torch.randn(2, backbone_channels, 256 // stride, 192 // stride,
+    feat = torch.randn(2, channels, 256 // stride, 192 // stride,
                        generator=g)
     with torch.no_grad():
         ours = model.head((feat, ))
         theirs = authors_head(case['authors'], feat, case['k'], case['t'])
-    for o, r in zip(ours, theirs):
-        assert o.shape == r.shape == (2, 17, o.shape[-1])
-        scale = r.abs().max()
-        assert (o - r).abs().max() <= 1e-5 * scale, (o - r).abs().max()
-    assert ours[0].shape[-1] == 384 and ours[1].shape[-1] == 512
+    if case['name'].startswith('simdr'):
+        shapes = [(2, 17, 384), (2, 17, 512)]  # 192 and 256 times 2 bins
+    else:
+        ours, shapes = (ours, ), [(2, 17, 64, 48)]
+    assert len(ours) == len(theirs) == len(shapes)
+    for o, r, shape in zip(ours, theirs, shapes):
+        assert o.shape == r.shape == shape
+        err = (o - r).abs().max()
+        assert err <= 1e-4 * r.abs().max(), (err, r.abs().max())
 
 
 def test_unmapped_keys_are_an_error_naming_them():
-    sd = OrderedDict(authors(CASES['pose_hrnet'][0]))
+    sd = OrderedDict(authors(CASES['simdr-pose_hrnet'][0]))
     sd['criterion.weight'] = torch.zeros(1)
     sd['module_list.0.weight'] = torch.zeros(1)
     with pytest.raises(UnmappedKeysError) as err:
@@ -292,7 +317,7 @@ def upfree_training_checkpoint(tmp_path_factory):
     ``DataParallel`` state dict (``module.`` keys) under ``state_dict``,
     next to ``best_state_dict`` (bare keys), epoch, perf and optimizer
     (leeyegy/SimCC tools/train.py)."""
-    sd = authors(CASES['pose_resnet_upfree'][0])
+    sd = authors(CASES['simdr-pose_resnet_upfree'][0])
     path = tmp_path_factory.mktemp('authors') / 'checkpoint.pth'
     torch.save(
         dict(
@@ -308,7 +333,7 @@ def upfree_training_checkpoint(tmp_path_factory):
 def test_cli_converts_checks_and_writes(upfree_training_checkpoint,
                                         tmp_path, capsys):
     src, sd = upfree_training_checkpoint
-    config = find_config('simdr/coco', *CASES['pose_resnet_upfree'][1])
+    config = find_config(*CASES['simdr-pose_resnet_upfree'][1])
     dst = tmp_path / 'converted.pth'
     assert run_tool([str(src), str(dst), '--config', config]) == 0
     out = capsys.readouterr().out
@@ -331,7 +356,7 @@ def test_cli_refuses_a_config_of_another_architecture(
     assert run_tool([
         str(src),
         str(dst), '--config',
-        find_config('simdr/coco', *CASES['pose_resnet'][1])
+        find_config(*CASES['simdr-pose_resnet'][1])
     ]) == 1
     captured = capsys.readouterr()
     assert 'missing: head.deconv_head.deconv_layers.0.weight' in \

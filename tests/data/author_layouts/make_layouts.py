@@ -380,6 +380,14 @@ def layouts() -> 'OrderedDict[str, nn.Module]':
         # STAGE2-4 widths 32..256, HEAD_INPUT 3072, bins (384, 512)
         out['simdr_pose_hrnet_w32_coco_256x192'] = pose_hrnet(
             32, 17, 3072, (384, 512))
+        # the same models with COORD_REPRESENTATION 'heatmap' (no
+        # mlp_head_x/y): experiments/coco/resnet/heatmap/
+        # res50_256x192_d256x3_adam_lr1e-3.yaml and
+        # experiments/coco/hrnet/heatmap/w32_256x192_adam_lr1e-3.yaml
+        out['heatmap_pose_resnet50_coco_256x192'] = pose_resnet(
+            (3, 4, 6, 3), (256, 256, 256), 17, None, ())
+        out['heatmap_pose_hrnet_w32_coco_256x192'] = pose_hrnet(
+            32, 17, None, ())
         # TokenPose experiments/coco/tokenpose/
         # tokenpose_s_v1_256_192_patch43_dim192_depth12_heads8.yaml:
         # D 192, depth 12, patch 4x3 of the 64x48 stem map (256 patches of
