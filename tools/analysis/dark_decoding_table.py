@@ -33,7 +33,10 @@ from typing import Callable, Dict, List, Optional, Sequence, Tuple
 import cv2
 import numpy as np
 
-from simdr_ext.codecs.utils.dark import STEP_LIMIT, heatmap_argmax, refine_dark
+from simdr_ext.codecs.utils.dark import (SHARPEST, STEP_LIMIT, WIDEST,
+                                         border_extrapolate, heatmap_argmax,
+                                         refine_dark)
+from simdr_ext.codecs.utils.gaussian import kernel_sigma
 
 NOISE_LEVELS = (0.0, 0.05, 0.1, 0.2)
 # keypoints of the interior cases stay this far from the border, so that
@@ -155,6 +158,32 @@ def taylor_terms(logmaps: np.ndarray, locs: np.ndarray):
     return dx, dy, dxx, dyy, dxy, inside
 
 
+def hessian_range(maps: np.ndarray, locs: np.ndarray,
+                  kernel_size: int) -> Tuple[float, float]:
+    """Extreme Hessian eigenvalues of the log map at concave argmaxes.
+
+    The maps are extended as simdr_ext does (``border_extrapolate``) and
+    blurred with ``cv2.GaussianBlur``; simdr_ext steps only where both
+    eigenvalues lie in ``[-SHARPEST / k^2, -1 / (2 (WIDEST k)^2)]``.
+    """
+    pad = kernel_size // 2 + 2
+    wide = border_extrapolate(maps, pad)
+    half = kernel_size // 2
+    logs = np.log(
+        np.maximum(
+            np.stack([
+                cv2.GaussianBlur(m, (kernel_size, kernel_size),
+                                 0)[half:-half, half:-half] for m in wide
+            ]), 1e-10))
+    dx, dy, dxx, dyy, dxy, _ = taylor_terms(logs, locs + 2)
+    mid = 0.5 * (dxx + dyy)
+    rad = np.sqrt(0.25 * (dxx - dyy)**2 + dxy**2)
+    concave = (dxx < 0) & (dxx * dyy - dxy**2 > 0)
+    if not concave.any():
+        return float('nan'), float('nan')
+    return float((mid - rad)[concave].min()), float((mid + rad)[concave].max())
+
+
 def newton_step(dx, dy, dxx, dyy, dxy, ok):
     """``-H^-1 grad`` where ``ok``, else 0."""
     det = dxx * dyy - dxy**2
@@ -215,6 +244,7 @@ def run(num: int, seed: int, size: Tuple[int, int], sigma: float,
         row = dict(case=case, informative=truth is not None, results={})
         _, refused = old_steps(maps, locs, kernel_size)
         row['old_refused'] = float(refused.mean())
+        row['eig'] = hessian_range(maps, locs, kernel_size)
         for name, rule in rules(kernel_size).items():
             decoded = rule(maps, locs)
             ref = locs if truth is None else truth
@@ -230,15 +260,16 @@ def format_rows(rows: Sequence[dict]) -> str:
     """Markdown: one line per case, 'mean / p95 / max' per rule."""
     names = list(rows[0]['results'])
     lines = [
-        '| case | old rule refused | ' + ' | '.join(names) + ' |',
-        '|---|---:|' + '---:|' * len(names)
+        '| case | old rule refused | Hessian eigenvalues | ' +
+        ' | '.join(names) + ' |', '|---|---:|---:|' + '---:|' * len(names)
     ]
     for r in rows:
         cells = [
             '{:.4f} / {:.3f} / {:.3g}'.format(*r['results'][n]) for n in names
         ]
         label = r['case'] + ('' if r['informative'] else ' (move, no truth)')
-        lines.append(f"| {label} | {100 * r['old_refused']:.1f}% | " +
+        eig = '{:.4f} .. {:.4f}'.format(*r['eig'])
+        lines.append(f"| {label} | {100 * r['old_refused']:.1f}% | {eig} | " +
                      ' | '.join(cells) + ' |')
     return '\n'.join(lines)
 
@@ -281,6 +312,11 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
           f'blur kernel {args.kernel}, {args.num} maps per case, seed '
           f'{args.seed}. Cells: Euclidean error in heatmap px, '
           'mean / p95 / max (garbage maps: distance moved from the argmax).')
+    k = kernel_sigma(args.kernel)
+    print(f'simdr_ext steps where the Hessian eigenvalues of the log map '
+          f'lie in [{-SHARPEST / k**2:.3f}, {-0.5 / (WIDEST * k)**2:.4f}] '
+          f'(blur sigma {k:g}); the column gives their range over the '
+          'concave argmaxes of each case.')
     print()
     print(format_rows(rows))
     first = next(iter(rules(args.kernel)))

@@ -35,14 +35,14 @@ keypoints on the border are refined like interior ones.
 :func:`refine_dark`, to rounding. Maps narrower than 3 px on either axis
 hold no parabola and are not refined.
 """
-from typing import Tuple
+from typing import Optional, Tuple
 
 import numpy as np
 import torch
 from numpy.lib.stride_tricks import sliding_window_view
 from torch import Tensor
 
-from .gaussian import gaussian_kernel_1d
+from .gaussian import gaussian_kernel_1d, kernel_sigma
 
 # floor before the log, as mmpose's refine_keypoints_dark (np.maximum 1e-10)
 EPS = 1e-10
@@ -55,6 +55,14 @@ STEP_LIMIT = 3.0
 # blurred by sigma k has -1 / (s^2 + k^2), so 1e-9 only drops blobs wider
 # than 3e4 px
 CURVATURE_EPS = 1e-9
+# the log of a map blurred by a Gaussian of sigma k has Hessian
+# eigenvalues >= -1 / k^2 where the map is >= 0 (equal for a single spike);
+# below -SHARPEST / k^2 the window holds negative or clamped values and its
+# log says nothing. Above -1 / (2 (WIDEST k)^2) the blurred blob would be
+# wider than WIDEST kernel sigmas: a near-singular Hessian, whose step
+# amplifies float rounding of the map (a garbage map, not a keypoint)
+SHARPEST = 2.0
+WIDEST = 4.0
 
 
 def heatmap_argmax(heatmaps: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
@@ -157,7 +165,8 @@ def refine_shift_torch(heatmaps: Tensor, locs: Tensor) -> Tensor:
 
 
 def taylor_offset(logwin: np.ndarray,
-                  limit: float = STEP_LIMIT) -> np.ndarray:
+                  limit: float = STEP_LIMIT,
+                  blur_sigma: Optional[float] = None) -> np.ndarray:
     """DARK eq. (9) on 5x5 windows of the log heatmap: ``-H^-1 grad``.
 
     mmpose's ``refine_keypoints_dark`` stencils around the centre
@@ -167,7 +176,10 @@ def taylor_offset(logwin: np.ndarray,
 
     The step is taken only where the log map is concave at the centre
     (``dxx < 0`` and ``det(H) > 0``, as the log of a Gaussian is, beyond
-    float rounding: :data:`CURVATURE_EPS`), where
+    float rounding: :data:`CURVATURE_EPS`) and, given the blur's
+    ``blur_sigma`` ``k``, shaped like a blurred blob: both eigenvalues of
+    the Hessian in ``[-SHARPEST / k^2, -1 / (2 (WIDEST k)^2)]`` (a clean
+    Gaussian of sigma s has ``-1 / (s^2 + k^2)``); where
     eq. (9) moves to the maximum of the fitted quadratic; elsewhere that
     point is a saddle or a minimum and the offset is 0. mmpose and the
     DARK code step wherever ``det(H) != 0``, which on flat or noisy maps
@@ -185,6 +197,8 @@ def taylor_offset(logwin: np.ndarray,
         logwin (np.ndarray): Log heatmap windows in shape (M, 5, 5).
         limit (float): Largest step per axis in heatmap pixels, > 0.
             Defaults to :data:`STEP_LIMIT` (3).
+        blur_sigma (float, optional): Sigma of the blur the windows went
+            through; ``None`` checks concavity only. Defaults to ``None``.
 
     Returns:
         np.ndarray: Float64 offsets ``(dx, dy)`` in shape (M, 2), within
@@ -198,6 +212,12 @@ def taylor_offset(logwin: np.ndarray,
     dxy = 0.25 * (f[:, 3, 3] - f[:, 1, 3] - f[:, 3, 1] + f[:, 1, 1])
     det = dxx * dyy - dxy**2
     concave = (dxx < -CURVATURE_EPS) & (det > CURVATURE_EPS**2)
+    if blur_sigma is not None:
+        mid = 0.5 * (dxx + dyy)
+        rad = np.sqrt(0.25 * (dxx - dyy)**2 + dxy**2)
+        concave = concave & (
+            mid + rad <= -0.5 / (WIDEST * blur_sigma)**2) & (
+                mid - rad >= -SHARPEST / blur_sigma**2)
     safe = np.where(concave, det, 1.0)
     # closed-form 2x2 inverse: H^-1 = [[dyy, -dxy], [-dxy, dxx]] / det
     offset = -np.stack([dyy * dx - dxy * dy, dxx * dy - dxy * dx],
@@ -207,12 +227,15 @@ def taylor_offset(logwin: np.ndarray,
 
 
 def taylor_offset_torch(logwin: Tensor,
-                        limit: float = STEP_LIMIT) -> Tensor:
+                        limit: float = STEP_LIMIT,
+                        blur_sigma: Optional[float] = None) -> Tensor:
     """Torch twin of :func:`taylor_offset`.
 
     Args:
         logwin (Tensor): Log heatmap windows in shape (M, 5, 5).
         limit (float): Largest step per axis in heatmap pixels.
+        blur_sigma (float, optional): Sigma of the blur; ``None`` checks
+            concavity only.
 
     Returns:
         Tensor: Float64 offsets ``(dx, dy)`` in shape (M, 2).
@@ -225,6 +248,12 @@ def taylor_offset_torch(logwin: Tensor,
     dxy = 0.25 * (f[:, 3, 3] - f[:, 1, 3] - f[:, 3, 1] + f[:, 1, 1])
     det = dxx * dyy - dxy**2
     concave = (dxx < -CURVATURE_EPS) & (det > CURVATURE_EPS**2)
+    if blur_sigma is not None:
+        mid = 0.5 * (dxx + dyy)
+        rad = (0.25 * (dxx - dyy)**2 + dxy**2).sqrt()
+        concave = concave & (
+            mid + rad <= -0.5 / (WIDEST * blur_sigma)**2) & (
+                mid - rad >= -SHARPEST / blur_sigma**2)
     safe = torch.where(concave, det, torch.ones_like(det))
     offset = -torch.stack([dyy * dx - dxy * dy, dxx * dy - dxy * dx],
                           -1) / safe[:, None]
@@ -260,11 +289,12 @@ def _border_indices(coords, size: int):
     """
     if isinstance(coords, Tensor):
         edge = coords.clamp(0, size - 1)
+        inward = edge - coords  # > 0 left of / above the map, < 0 beyond
+        step, dist = inward.sign(), inward.abs()
     else:
         edge = np.clip(coords, 0, size - 1)
-    inward = edge - coords  # > 0 left of / above the map, < 0 beyond
-    step = (inward > 0) * 1 - (inward < 0) * 1
-    dist = inward * step
+        inward = edge - coords
+        step, dist = np.sign(inward), np.abs(inward)
     return edge, edge + step, edge + 2 * step, dist
 
 
@@ -303,7 +333,8 @@ def refine_dark(heatmaps: np.ndarray,
     log-quadratic of the module docstring (first along x from the three
     outermost columns of each row, then along y from the three outermost
     rows of that result), blurs it, clamps at ``EPS``, takes the log and
-    adds :func:`taylor_offset`, keeping the result where it rounds onto the
+    adds :func:`taylor_offset` (with the kernel's sigma, so windows that are
+    no blurred blob get no step), keeping the result where it rounds onto the
     map (``[-0.5, W - 0.5] x [-0.5, H - 0.5]``). Every keypoint with an
     argmax is refined, border included; ``-1`` locations and maps under
     3x3 are returned unchanged. Equal to :func:`refine_dark_full` to
@@ -358,7 +389,9 @@ def refine_dark(heatmaps: np.ndarray,
     kernel = gaussian_kernel_1d(kernel_size)
     blur_x = sliding_window_view(patch, kernel_size, axis=2) @ kernel
     blurred = sliding_window_view(blur_x, kernel_size, axis=1) @ kernel
-    offset = taylor_offset(np.log(np.maximum(blurred, EPS)), step_limit)
+    offset = taylor_offset(
+        np.log(np.maximum(blurred, EPS)), step_limit,
+        kernel_sigma(kernel_size))
     return _keep_on_map(flat, offset, height, width).reshape(locs.shape)
 
 
@@ -411,7 +444,8 @@ def refine_dark_torch(heatmaps: Tensor,
     # the graph exports to ONNX with a dynamic number of keypoints)
     blur_x = sum(k * patch[:, :, j:j + 5] for j, k in enumerate(kernel))
     blurred = sum(k * blur_x[:, j:j + 5, :] for j, k in enumerate(kernel))
-    offset = taylor_offset_torch(blurred.clamp(min=EPS).log(), step_limit)
+    offset = taylor_offset_torch(blurred.clamp(min=EPS).log(), step_limit,
+                                 kernel_sigma(kernel_size))
     flat = flat.double()
     # as _keep_on_map: rounds onto the map, -1 locations stay
     refined = torch.stack([(flat[:, 0] + offset[:, 0]).clamp(
@@ -514,5 +548,5 @@ def refine_dark_full(heatmaps: np.ndarray,
     ys = np.clip(flat[:, 1:] + span, 0, height + 3)[:, :, None]
     xs = np.clip(flat[:, :1] + span, 0, width + 3)[:, None, :]
     logwin = logmap[np.arange(len(logmap))[:, None, None], ys, xs]
-    offset = taylor_offset(logwin, step_limit)
+    offset = taylor_offset(logwin, step_limit, kernel_sigma(kernel_size))
     return _keep_on_map(flat, offset, height, width).reshape(locs.shape)
