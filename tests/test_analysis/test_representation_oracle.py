@@ -131,6 +131,19 @@ def test_heatmap_decoder_ordering_at_small_input(rows):
         err['MSRAHeatmap (mmpose, reference)'], abs=1e-6)
 
 
+def test_dark_decodes_the_unbiased_target_everywhere(rows):
+    """Unbiased encoding + DARK decoding: the log of the target is a
+    parabola, border keypoints included (the map is extended by the same
+    Gaussian), so what is left is the blur's sampling, below 1e-3 heatmap
+    px (tests/test_codecs/test_dark_refinement.py), i.e. 4e-3 input px at
+    lambda = 4; far below the argmax's lambda / 2 and the 0.5 input px
+    that unrefined border keypoints used to cost."""
+    for size in SIZES:
+        r = pick(rows, size, 'DarkHeatmap unbiased+dark')
+        assert r['max_axis_err_input'] < 4 * 1e-3, r
+        assert r['ap'] == pytest.approx(1.0)
+
+
 def test_simdr_star_refine_recovers_the_centre(rows):
     """log(Gaussian) is a parabola: the 3-point step is exact up to float32
     labels (relative 2**-24 in the log, times sigma^2 = 36 bins of
