@@ -217,11 +217,17 @@ def load_state_dict(path: str) -> dict:
 
     Raises:
         FileNotFoundError: ``path`` does not exist.
-        TypeError: the file holds no state dict of tensors.
+        TypeError: the file is no PyTorch checkpoint (or needs more than
+            ``weights_only`` loading), or holds no state dict of tensors.
     """
     if not osp.isfile(path):
         raise FileNotFoundError(f'checkpoint {path} does not exist')
-    ckpt = torch.load(path, map_location='cpu', weights_only=True)
+    try:
+        ckpt = torch.load(path, map_location='cpu', weights_only=True)
+    except Exception as err:  # unpickling / zip errors of many kinds
+        raise TypeError(f'cannot read {path} as a PyTorch checkpoint '
+                        f'({type(err).__name__}: {err})'.split('\n')[0]) \
+            from None
     if isinstance(ckpt, dict) and isinstance(ckpt.get('state_dict'), dict):
         ckpt = ckpt['state_dict']
     check_source(ckpt, f'the state dict in {path}')

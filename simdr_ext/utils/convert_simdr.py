@@ -18,8 +18,8 @@ models as one ``nn.Module`` each, after the HRNet code base:
 
 mmpose's ``ResNet`` and ``HRNet`` use exactly these backbone names, and
 mmpose's ``HeatmapHead`` builds ``deconv_layers`` with the same
-``Sequential`` layout, so the conversion is a prefix map (the converter's
-test checks it against the real module names of the built models):
+``Sequential`` layout, so the conversion is a prefix map (checked on the
+authors' full key layouts against the models of the configs):
 
 - ``conv1.*``, ``bn1.*``, ``layer1.*`` ... ``stage4.*`` ->
   ``backbone.<same>``;

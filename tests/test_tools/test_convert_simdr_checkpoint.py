@@ -392,3 +392,12 @@ def test_cli_names_a_missing_file(tmp_path, capsys):
     missing = tmp_path / 'nope.pth'
     assert run_tool([str(missing), str(tmp_path / 'out.pth')]) == 1
     assert f'checkpoint {missing} does not exist' in capsys.readouterr().err
+
+
+def test_cli_names_a_file_that_is_no_checkpoint(tmp_path, capsys):
+    text = tmp_path / 'notes.pth'
+    text.write_text('not a checkpoint')
+    assert run_tool([str(text), str(tmp_path / 'out.pth')]) == 1
+    err = capsys.readouterr().err
+    assert f'cannot read {text} as a PyTorch checkpoint' in err
+    assert '\n' not in err.rstrip('\n')

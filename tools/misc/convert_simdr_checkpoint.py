@@ -7,13 +7,16 @@ Example::
         pose_resnet_50_simdr_256x192.pth simdr_res50_256x192.pth \\
         --config configs/simdr/coco/simdr_res50_4xb32-140e_coco-256x192.py
 
-Reads ``SRC`` with ``torch.load(weights_only=True)`` (a plain state dict,
-or a training checkpoint whose ``state_dict`` entry is used), renames the
-keys (:func:`simdr_ext.utils.convert_simdr.convert`) and writes
-``{'state_dict': ..., 'meta': ...}`` to ``DST``, which ``tools/test.py``
-and ``load_from`` accept. With ``--config`` the result is also checked
-against the keys and shapes of that config's model. Exits 1 when a key is
-unmapped or the check fails (``DST`` is then not written).
+Reads ``SRC`` with ``torch.load(weights_only=True)`` (a plain state dict
+such as the authors' ``final_state.pth`` / ``model_best.pth``, or their
+training ``checkpoint.pth``, whose ``state_dict`` entry holds ``module.``
+keys), renames the keys (:func:`simdr_ext.utils.convert_simdr.convert`)
+and writes ``{'state_dict': ..., 'meta': ...}`` to ``DST``, which
+``tools/test.py`` and ``load_from`` accept. With ``--config`` the result is
+also checked against the keys and shapes of that config's model. Prints the
+conversion report shared with ``convert_tokenpose_checkpoint.py`` (layout,
+mapped / unmapped keys, missing / unexpected / mis-shaped keys). Exits 1
+when a key is unmapped or the check fails (``DST`` is then not written).
 """
 import sys
 
