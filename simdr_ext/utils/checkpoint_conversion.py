@@ -10,9 +10,13 @@ Both converters (:mod:`simdr_ext.utils.convert_simdr`,
     dropped prefix: 'module.'
     mapped keys: 342
     unmapped keys: 0
-    checked against simdr_res50_4xb32-140e_coco-256x192.py: missing 0,
-      unexpected 0, shape mismatches 0
+    checked against: simdr_res50_4xb32-140e_coco-256x192.py
+    missing keys: 0
+    unexpected keys: 0
+    shape mismatches: 0
+    dtype mismatches: 0
 
+then the first few keys of each kind of problem.
 A key without a simdr_ext name is an error (:class:`UnmappedKeysError`,
 listing a few of them), never silently dropped.
 """
@@ -73,12 +77,6 @@ class ConversionReport:
         """True when every key was mapped."""
         return not self.unmapped
 
-    @property
-    def fits(self) -> bool:
-        """True when mapped and checked against a model without problems."""
-        return self.ok and self.checked_against is not None and \
-            not self.problems
-
     def _count(self, kind: str) -> int:
         return sum(line.startswith(kind + ': ') for line in self.problems)
 
@@ -114,22 +112,20 @@ class ConversionReport:
         if len(self.unmapped) > SHOWN:
             lines.append(f'  ... and {len(self.unmapped) - SHOWN} more')
         if self.checked_against is None:
-            lines.append('shape mismatches: not checked (no model given)')
-        else:
-            lines.append(
-                f'checked against {self.checked_against}: missing '
-                f'{self._count("missing")}, unexpected '
-                f'{self._count("unexpected")}, shape mismatches '
-                f'{self._count("shape")}, dtype mismatches '
-                f'{self._count("dtype")}')
-            for kind in ('missing', 'unexpected', 'shape', 'dtype'):
-                found = [
-                    p for p in self.problems if p.startswith(kind + ': ')
-                ]
-                lines += [f'  {p}' for p in found[:SHOWN]]
-                if len(found) > SHOWN:
-                    lines.append(f'  ... and {len(found) - SHOWN} more '
-                                 f'{kind}')
+            lines.append('checked against: no model (none given)')
+            return '\n'.join(lines)
+        lines += [
+            f'checked against: {self.checked_against}',
+            f'missing keys: {self._count("missing")}',
+            f'unexpected keys: {self._count("unexpected")}',
+            f'shape mismatches: {self._count("shape")}',
+            f'dtype mismatches: {self._count("dtype")}',
+        ]
+        for kind in ('missing', 'unexpected', 'shape', 'dtype'):
+            found = [p for p in self.problems if p.startswith(kind + ': ')]
+            lines += [f'  {p}' for p in found[:SHOWN]]
+            if len(found) > SHOWN:
+                lines.append(f'  ... and {len(found) - SHOWN} more {kind}')
         return '\n'.join(lines)
 
     def unmapped_message(self) -> str:

@@ -86,8 +86,8 @@ WRAPPERS = {
     'pre_feature': STEM_NAMES,
     'transformer': BASE_NAMES,
 }
-#: the model classes, by the wrappers present
-MODELS = {
+#: the authors' model classes, by the wrappers present
+MODEL_CLASSES = {
     ('features', ): 'TokenPose_S (features)',
     ('pre_feature', 'transformer'):
     'TokenPose_B / TokenPose_L (pre_feature + transformer)',
@@ -133,7 +133,7 @@ class TokenPoseConversionReport(ConversionReport):
     @property
     def layout(self) -> str:
         """E.g. ``'TokenPose_S (features), 1 transformer stack'``."""
-        model = MODELS.get(self.wrappers,
+        model = MODEL_CLASSES.get(self.wrappers,
                            'unknown wrappers ' + ', '.join(self.wrappers))
         s = '' if self.num_transformers == 1 else 's'
         return f'{model}, {self.num_transformers} transformer stack{s}'

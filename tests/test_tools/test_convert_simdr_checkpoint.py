@@ -340,8 +340,8 @@ def test_cli_converts_checks_and_writes(upfree_training_checkpoint,
     assert 'layout: pose_resnet backbone, simdr head (upsample-free)' in out
     assert "dropped prefix: 'module.'" in out
     assert 'mapped keys: 324\nunmapped keys: 0\n' in out
-    assert ('missing 0, unexpected 0, shape mismatches 0, dtype mismatches '
-            '0') in out
+    assert ('missing keys: 0\nunexpected keys: 0\nshape mismatches: 0\n'
+            'dtype mismatches: 0\n') in out
     ckpt = torch.load(dst, weights_only=True)
     assert ckpt['meta']['converted_from'] == 'checkpoint.pth'
     assert torch.equal(ckpt['state_dict']['head.final_layer.weight'],
@@ -365,8 +365,8 @@ def test_cli_refuses_a_config_of_another_architecture(
     # 3 deconvolutions, 3 BatchNorms (4 tensors each; batch counters are
     # not required) and the 1x1 conv missing; mlp_head_x/y read
     # 28 x 8 x 6 = 1344 values, not 64 x 48 = 3072
-    assert ('missing 17, unexpected 2, shape mismatches 2, dtype '
-            'mismatches 0') in captured.out
+    assert ('missing keys: 17\nunexpected keys: 2\nshape mismatches: 2\n'
+            'dtype mismatches: 0\n') in captured.out
     assert ('shape: head.mlp_head_x.weight checkpoint (384, 1344) vs model '
             '(384, 3072)') in captured.out
     assert 'error: does not match simdr_res50_' in captured.err

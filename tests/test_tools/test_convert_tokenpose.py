@@ -404,6 +404,10 @@ def test_unmapped_error_lists_a_few_keys():
     msg = str(err.value)
     assert msg.startswith('930 of 1074 keys have no simdr_ext name')
     assert "'conv1.weight', 'bn1.weight'" in msg and 'and 925 more' in msg
+    _, report = convert(bare, strict=False)
+    lines = report.summary().splitlines()
+    assert lines[2:4] == ['unmapped keys: 930', '  unmapped: conv1.weight']
+    assert '  ... and 920 more' in lines
 
 
 def test_both_converters_print_the_same_report():
@@ -414,7 +418,7 @@ def test_both_converters_print_the_same_report():
     fields = [[line.split(':')[0] for line in r.summary().splitlines()]
               for r in (tp, sd)]
     assert fields[0] == fields[1] == [
-        'layout', 'mapped keys', 'unmapped keys', 'shape mismatches'
+        'layout', 'mapped keys', 'unmapped keys', 'checked against'
     ]
 
 
@@ -448,7 +452,8 @@ def test_cli_converts_the_training_checkpoint_and_checks_the_config(
     out = capsys.readouterr().out
     assert 'layout: TokenPose_S (features), 1 transformer stack' in out
     assert 'mapped keys: 234\nunmapped keys: 0\n' in out
-    assert 'missing 0, unexpected 0, shape mismatches 0' in out
+    assert ('missing keys: 0\nunexpected keys: 0\nshape mismatches: 0\n'
+            'dtype mismatches: 0\n') in out
     ckpt = torch.load(dst, weights_only=True)
     assert torch.equal(ckpt['state_dict']['backbone.pos_embed'],
                        sd['features.pos_embedding'])
