@@ -133,8 +133,8 @@ class TokenPoseConversionReport(ConversionReport):
     @property
     def layout(self) -> str:
         """E.g. ``'TokenPose_S (features), 1 transformer stack'``."""
-        model = MODEL_CLASSES.get(self.wrappers,
-                           'unknown wrappers ' + ', '.join(self.wrappers))
+        model = MODEL_CLASSES.get(
+            self.wrappers, 'unknown wrappers ' + ', '.join(self.wrappers))
         s = '' if self.num_transformers == 1 else 's'
         return f'{model}, {self.num_transformers} transformer stack{s}'
 
