@@ -223,6 +223,19 @@ def test_problems_are_listed_together():
     assert 'annotation id 198196' in str(err.value)
 
 
+def test_at_most_ten_problems_are_shown():
+    def twelve(d, a):
+        d['images'][0]['width'] = 0  # 1 image problem
+        for ann in d['annotations'][:11]:  # 11 annotation problems
+            ann['bbox'] = ann['bbox'][:3]
+    with pytest.raises(DataFileError) as err:
+        check_coco_annotations(damaged(twelve), 'test_coco.json', 17)
+    text = str(err.value)
+    assert text.startswith('annotation file test_coco.json: 12 problem(s): ')
+    assert text.endswith('; and 2 more')
+    assert text.count('must be') == 10
+
+
 # ---------------------------------------------------------------- MPII
 MPII = real('mpii', 'test_mpii.json')
 BAD_MPII = [
