@@ -261,6 +261,15 @@ def taylor_offset_torch(logwin: Tensor,
     return torch.where(concave[:, None], offset, torch.zeros_like(offset))
 
 
+def _lagrange_weights(dist):
+    """Weights of ``f0, f1, f2`` in the quadratic through ``(0, f0), (1,
+    f1), (2, f2)`` evaluated at ``-dist`` (numpy arrays or tensors)."""
+    return [
+        0.5 * (dist + 1) * (dist + 2), -dist * (dist + 2),
+        0.5 * dist * (dist + 1)
+    ]
+
+
 def _log_quadratic(f0, f1, f2, dist):
     """Log value ``dist`` pixels beyond an edge, capped at the edge value.
 
@@ -268,8 +277,8 @@ def _log_quadratic(f0, f1, f2, dist):
     edge pixel and of the next two inwards) at ``-dist`` (Lagrange form);
     ``dist = 0`` gives ``f0``. Works on numpy arrays and tensors alike.
     """
-    ext = (0.5 * (dist + 1) * (dist + 2) * f0 - dist * (dist + 2) * f1 +
-           0.5 * dist * (dist + 1) * f2)
+    w0, w1, w2 = _lagrange_weights(dist)
+    ext = w0 * f0 + w1 * f1 + w2 * f2
     if isinstance(ext, Tensor):
         return torch.minimum(ext, f0)
     return np.minimum(ext, f0)
@@ -296,6 +305,51 @@ def _border_indices(coords, size: int):
         inward = edge - coords
         step, dist = np.sign(inward), np.abs(inward)
     return edge, edge + step, edge + 2 * step, dist
+
+
+def _extend_last_axis(patch: np.ndarray, start: np.ndarray,
+                      size: int) -> np.ndarray:
+    """Replace a patch's off-map columns by the capped log-quadratic.
+
+    Args:
+        patch (np.ndarray): Float64 patches in shape (S, R, P) whose last
+            axis covers map coordinates ``start .. start + P - 1`` of an
+            axis of ``size >= 3`` pixels, off-map ones holding anything;
+            if a side leaves the map, its three outermost on-map
+            coordinates are in the patch (``P >= 5`` around an on-map
+            centre).
+        start (np.ndarray): First map coordinate per patch, shape (S, ).
+        size (int): Axis length.
+
+    Returns:
+        np.ndarray: Float64 patches in shape (S, R, P).
+    """
+    width = patch.shape[-1]
+    coord = start[:, None] + np.arange(width)  # (S, P)
+    steps = np.arange(3)
+    logs, weights = [], []
+    for first, sign, dist in ((0, 1, -coord), (size - 1, -1,
+                                               coord - (size - 1))):
+        # the outermost three map coordinates of this side in the patch
+        at = np.clip(first + sign * steps - start[:, None], 0, width - 1)
+        logs.append(
+            np.log(
+                np.maximum(np.take_along_axis(patch, at[:, None, :], 2),
+                           EPS)))
+        off = dist > 0
+        dist = np.maximum(dist, 0).astype(np.float64)
+        weights.append([w * off for w in _lagrange_weights(dist)])
+    # the two sides as one batched product: (S, R, 6) logs times (S, 6, P)
+    # Lagrange weights, and (S, 6, P) picks of the edge log for the cap
+    lo, hi = weights
+    zero = np.zeros_like(lo[0])
+    ext = np.concatenate(logs, -1) @ np.concatenate([
+        np.stack(lo + hi, 1),
+        np.stack([lo[0] != 0, zero, zero, hi[0] != 0, zero, zero], 1)
+    ], 2)
+    ext = np.minimum(ext[..., :width], ext[..., width:])
+    off = (coord < 0) | (coord >= size)
+    return np.where(off[:, None, :], np.exp(ext), patch)
 
 
 def _keep_on_map(locs: np.ndarray, offset: np.ndarray, height: int,
@@ -358,34 +412,18 @@ def refine_dark(heatmaps: np.ndarray,
     half = kernel_size // 2 + 2  # kernel radius + Taylor window radius
     span = np.arange(-half, half + 1)
     xs, ys = flat[:, :1] + span, flat[:, 1:] + span  # (M, P), P = ks + 4
-    ex, x1, x2, dist_x = _border_indices(xs, width)
-    ey, y1, y2, dist_y = _border_indices(ys, height)
-    # one flat gather per column set (faster than 3-D fancy indexing)
-    rows = ((np.arange(len(maps)) * (height * width))[:, None, None] +
-            (ey * width)[:, :, None])
-    flat_maps = maps.reshape(-1)
-    patch = np.take(flat_maps, rows + ex[:, None, :]).astype(np.float64)
-    outside = (dist_x[:, None, :] > 0) | (dist_y[:, :, None] > 0)
-    if outside.any():
-        logs = [
-            np.log(
-                np.maximum(
-                    np.take(flat_maps, rows + c[:, None, :]).astype(
-                        np.float64), EPS)) for c in (ex, x1, x2)
-        ]
-        ext_x = _log_quadratic(*logs, dist_x[:, None, :].astype(np.float64))
-        # the y pass reads the log of the x-extended map, clamped as any map
-        ext_x = np.exp(ext_x)
-        log_x = np.log(np.maximum(ext_x, EPS))
-        # rows y1, y2 of the x-extended patch sit at y1 - ys[:, 0] in it
-        at = [
-            np.clip(r - ys[:, :1], 0, 2 * half)[:, :, None] for r in (y1, y2)
-        ]
-        ext_y = _log_quadratic(log_x, np.take_along_axis(log_x, at[0], 1),
-                               np.take_along_axis(log_x, at[1], 1),
-                               dist_y[:, :, None].astype(np.float64))
-        patch = np.where(dist_x[:, None, :] > 0, ext_x, patch)
-        patch = np.where(dist_y[:, :, None] > 0, np.exp(ext_y), patch)
+    # one flat gather (faster than 3-D fancy indexing), edge-clipped
+    index = ((np.arange(len(maps)) * (height * width))[:, None, None] +
+             (ys.clip(0, height - 1) * width)[:, :, None] +
+             xs.clip(0, width - 1)[:, None, :])
+    patch = np.take(maps.reshape(-1), index).astype(np.float64)
+    # only the patches that leave the map are extended (x, then y)
+    out = np.nonzero((xs[:, 0] < 0) | (xs[:, -1] >= width) | (ys[:, 0] < 0)
+                     | (ys[:, -1] >= height))[0]
+    if len(out):
+        part = _extend_last_axis(patch[out], xs[out, 0], width)
+        part = _extend_last_axis(part.swapaxes(1, 2), ys[out, 0], height)
+        patch[out] = part.swapaxes(1, 2)
     kernel = gaussian_kernel_1d(kernel_size)
     blur_x = sliding_window_view(patch, kernel_size, axis=2) @ kernel
     blurred = sliding_window_view(blur_x, kernel_size, axis=1) @ kernel
