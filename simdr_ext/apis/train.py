@@ -1,11 +1,12 @@
 # Copyright (c) simdr_ext contributors. All rights reserved.
 """Training entry point behind ``tools/train.py`` and ``mim train``."""
 import argparse
+import os
 from typing import List, Optional
 
 from mmengine.config import Config
 
-from ..engine import SimDRRunner, setup_cpu_distributed
+from ..engine import SimDRRunner, WorkDirLock, setup_cpu_distributed
 from .common import (add_common_args, apply_cfg_options,
                      check_codec_consistency, enable_visualization,
                      load_config)
@@ -68,8 +69,10 @@ def train_config(args: argparse.Namespace) -> Config:
 def train(cfg: Config) -> SimDRRunner:
     """Train with mmengine's runner (:class:`SimDRRunner`) and return it.
 
-    A ``--launcher pytorch`` run on a machine without CUDA gets a gloo
-    process group and CPU DDP (:func:`setup_cpu_distributed`).
+    A ``--launcher pytorch`` or ``slurm`` run on a machine without CUDA
+    gets a gloo process group and CPU DDP (:func:`setup_cpu_distributed`).
+    Rank 0 holds ``<work_dir>/.simdr_ext.lock`` (:class:`WorkDirLock`)
+    while it trains: a second run in the same work dir is refused.
 
     Args:
         cfg (Config): A config from :func:`train_config`.
@@ -79,9 +82,24 @@ def train(cfg: Config) -> SimDRRunner:
     """
     check_codec_consistency(cfg)
     setup_cpu_distributed(cfg)
-    runner = SimDRRunner.from_cfg(cfg)
-    runner.train()
+    lock = WorkDirLock(cfg.work_dir) if global_rank() == 0 else None
+    if lock is not None:
+        lock.acquire()
+    try:
+        runner = SimDRRunner.from_cfg(cfg)
+        runner.train()
+    finally:
+        if lock is not None:
+            lock.release()
     return runner
+
+
+def global_rank() -> int:
+    """This process's rank as the launcher set it (0 without one)."""
+    for var in ('RANK', 'SLURM_PROCID', 'OMPI_COMM_WORLD_RANK'):
+        if os.environ.get(var, '').isdigit():
+            return int(os.environ[var])
+    return 0
 
 
 def main(argv: Optional[List[str]] = None) -> None:
