@@ -153,9 +153,10 @@ class DarkHeatmap(BaseKeypointCodec):
         (:func:`~simdr_ext.codecs.utils.dark.refine_dark`): keypoints on
         the border are refined too, the map being extended beyond it by
         the Gaussian through its three outermost pixels instead of zeros,
-        and the Taylor step is taken only where the log map is concave,
-        clipped at 3 heatmap px per axis and kept on the map
-        (``docs/dark_decoding.md`` measures both rules).
+        and the Taylor step is taken only where the Hessian of the log map
+        is that of a blurred blob (concave, neither sharper than the blur
+        nor near-singular), clipped at 3 heatmap px per axis and kept on
+        the map (``docs/dark_decoding.md`` measures both rules).
 
         Args:
             encoded (np.ndarray): Heatmaps in shape (K, H, W) (one instance,

@@ -14,7 +14,8 @@ from mmpose.codecs.utils.gaussian_heatmap import \
 from mmpose.codecs.utils.refinement import refine_keypoints_dark
 from mmpose.registry import KEYPOINT_CODECS
 from simdr_ext.codecs.utils import (heatmap_argmax, refine_dark,
-                                    refine_dark_full, refine_dark_torch)
+                                    refine_dark_full, refine_dark_torch,
+                                    taylor_offset, taylor_offset_torch)
 from simdr_ext.codecs.utils.dark import STEP_LIMIT
 
 HEATMAP_SIZE = (48, 64)  # (W, H), mmpose's COCO 256x192 setting
@@ -166,3 +167,31 @@ def test_flat_maps_do_not_blow_up():
     assert np.abs(ours - locs).max() <= STEP_LIMIT
     err = np.linalg.norm(ours - centres, axis=-1)
     assert (err < 0.5 * np.linalg.norm(locs - centres, axis=-1)).all()
+
+
+def parabola_windows(curvatures, peak=(0.4, -0.3)):
+    """5x5 log windows of ``c/2 ((x - u)^2 + (y - v)^2)`` around (0, 0)."""
+    grid = np.arange(-2, 3, dtype=np.float64)
+    dist2 = (grid[None, :] - peak[0])**2 + (grid[:, None] - peak[1])**2
+    return np.stack([0.5 * c * dist2 for c in curvatures])
+
+
+def test_step_only_where_the_hessian_is_a_blurred_blob():
+    """On a log parabola the stencils are exact: the offset is the peak.
+    With the blur sigma k = 2 given, curvatures outside [-2 / k^2,
+    -1 / (2 (4 k)^2)] = [-0.5, -0.0078] get no step: sharper than a blur
+    of a non-negative map allows, or a near-singular Hessian."""
+    curv = [-0.125, -0.45, -0.6, -1.0, -0.01, -0.005, -1e-4]
+    windows = parabola_windows(curv)
+    free = taylor_offset(windows)
+    np.testing.assert_allclose(free, np.tile([0.4, -0.3], (7, 1)),
+                               atol=1e-12)
+    guarded = taylor_offset(windows, blur_sigma=2.0)
+    blob = np.array([True, True, False, False, True, False, False])
+    np.testing.assert_allclose(guarded[blob], free[blob], atol=0)
+    assert not guarded[~blob].any()
+    twin = taylor_offset_torch(torch.from_numpy(windows), blur_sigma=2.0)
+    np.testing.assert_allclose(twin.numpy(), guarded, atol=1e-12)
+    # the clip: a peak 5 px away is reached only up to the limit
+    far = taylor_offset(parabola_windows([-0.125], (5.0, -4.0)))
+    np.testing.assert_allclose(far, [[STEP_LIMIT, -STEP_LIMIT]])
