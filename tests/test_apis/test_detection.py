@@ -137,3 +137,15 @@ def test_generate_bbox_file_writes_json_only(tmp_path):
         generate_bbox_file('unused.py', None, 'unused', str(tmp_path /
                                                              'dets.pkl'))
     assert not (tmp_path / 'dets.pkl').exists()
+
+
+def test_bbox_tool_refuses_a_non_json_output_name(tmp_path, python,
+                                                  repo_root):
+    proc = subprocess.run([
+        python, 'tools/misc/generate_bbox_file.py',
+        mmpose_demo_detector(), 'none', 'tests/data/coco/test_coco.json',
+        '--out', str(tmp_path / 'dets.pkl')
+    ], cwd=repo_root, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 2
+    assert 'the name must end with .json' in proc.stderr
+    assert not (tmp_path / 'dets.pkl').exists()

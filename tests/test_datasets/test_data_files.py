@@ -131,7 +131,9 @@ def test_unusable_detections_are_skipped_with_one_warning(tmp_path):
     assert str(record[0].message) == (
         f'{path}: skipped detections: 3 with bad box, 3 with bad score, '
         '1 with not a person, 1 with unknown image')
-    assert usable == [dict(GOOD_DET, bbox=[float(v) for v in GOOD_DET['bbox']])]
+    assert usable == [
+        dict(GOOD_DET, bbox=[float(v) for v in GOOD_DET['bbox']])
+    ]
 
 
 @pytest.mark.parametrize('entries', [[], [dict(GOOD_DET, category_id=2)]],

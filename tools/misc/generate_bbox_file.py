@@ -20,7 +20,8 @@ def main(argv=None) -> None:
     parser.add_argument(
         'det_checkpoint', help='mmdet checkpoint ("none": random weights)')
     parser.add_argument('source', help='image folder or COCO annotation file')
-    parser.add_argument('--out', required=True, help='output JSON file')
+    parser.add_argument(
+        '--out', required=True, help='output JSON file (a .json name)')
     parser.add_argument('--img-root', help='image folder of a COCO file')
     parser.add_argument('--score-thr', type=float, default=0.0)
     parser.add_argument('--device', default='cpu')
@@ -28,6 +29,9 @@ def main(argv=None) -> None:
     parser.add_argument('--seed', type=int,
                         help='seed torch (reproducible random weights)')
     args = parser.parse_args(argv)
+    if not args.out.lower().endswith('.json'):
+        parser.error(f'--out {args.out}: detection files are JSON; the '
+                     'name must end with .json')
     checkpoint = None if args.det_checkpoint.lower() == 'none' \
         else args.det_checkpoint
     results = generate_bbox_file(args.det_config, checkpoint, args.source,
