@@ -65,8 +65,9 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser.add_argument(
         '--pipeline-repeats',
         type=int,
-        default=9,
-        help='timed passes over the bundled COCO people per side')
+        default=15,
+        help='timed rounds over the bundled COCO people (each sample '
+        'through both pipelines in turn per round)')
     parser.add_argument(
         '--forward-repeats',
         type=int,
@@ -249,8 +250,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
               'TopdownAffine -> GenerateTarget(encode) -> PackPoseInputs, '
               'no random augmentation) over the people of '
               'tests/data/coco/test_coco.json, images read from disk; '
-              f'median of {args.pipeline_repeats} interleaved passes, '
-              f'{args.threads or "default"} thread(s):')
+              'each sample through both pipelines in turn, '
+              f'{args.pipeline_repeats} rounds, the sum of the per-sample '
+              f'medians; {args.threads or "default"} thread(s):')
         print()
         print(format_pipeline(pipeline))
         print()
