@@ -22,6 +22,7 @@ from mmengine.config import Config
 from mmengine.registry import init_default_scope
 
 from mmpose.registry import MODELS
+from simdr_ext.analysis.model_table import PAPER
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 CONFIG_ROOT = osp.join(REPO, 'configs')
@@ -71,16 +72,19 @@ def recipe_of(cfg: Config) -> dict:
     ][0]['milestones']
     test_cfg = cfg.model.get('test_cfg', {})
     heatmap = codec['type'] in ('MSRAHeatmap', 'DarkHeatmap')
-    scale = None if bbox is None else bbox.get('scale_factor')
-    rotate = None if bbox is None else bbox.get('rotate_factor')
+    # mmpose's defaults where a transform leaves them out
+    scale = None if bbox is None else bbox.get('scale_factor', (0.5, 1.5))
+    rotate = None if bbox is None else bbox.get('rotate_factor', 80.)
     pretrained = (backbone.get('init_cfg') or {}).get('checkpoint')
     if backbone['type'] == 'TokenPose' and backbone.get('hrnet'):
         pretrained = backbone.hrnet.init_cfg.checkpoint
     stages = None
-    if backbone['type'] == 'HRNet':
+    extra = backbone.get('extra') or (backbone.get('hrnet') or {}).get(
+        'extra')
+    if extra:
         stages = [
-            list(backbone.extra[f'stage{i}']['num_channels'])
-            for i in range(1, 5)
+            list(extra[f'stage{i}']['num_channels'])
+            for i in range(1, len(extra) + 1)
         ]
     evaluator = cfg.val_evaluator
     return dict(
@@ -100,11 +104,13 @@ def recipe_of(cfg: Config) -> dict:
         optimizer=cfg.optim_wrapper.optimizer.type,
         lr=cfg.optim_wrapper.optimizer.lr,
         batch_per_gpu=train.batch_size,
-        gpus=cfg.auto_scale_lr.base_batch_size // train.batch_size,
+        gpus=cfg.get('auto_scale_lr', {}).get('base_batch_size',
+                                             train.batch_size) //
+        train.batch_size,
         flip=_transform(pipeline, 'RandomFlip') is not None,
         half_body=0 if half is None else half.get('prob', 0.3),
-        scale_factor=None if scale is None else round(scale[1] - 1, 4),
-        rotation=None if rotate is None else rotate / 2,
+        scale_factor=0.0 if bbox is None else round(scale[1] - 1, 4),
+        rotation=0 if bbox is None else rotate / 2,
         flip_test=test_cfg.get('flip_test', False),
         flip_test_shift=test_cfg.get('shift_heatmap', False)
         if heatmap else None,
@@ -148,24 +154,10 @@ def learned_params(model: torch.nn.Module) -> int:
     return sum(p.numel() for p in model.parameters() if p.requires_grad)
 
 
-def paper_numbers() -> dict:
-    """Config name -> ``Paper`` metadata of the metafiles (the one home of
-    the paper's numbers)."""
-    with open(osp.join(REPO, 'model-index.yml')) as f:
-        index = yaml.safe_load(f)
-    out = {}
-    for rel in index['Import']:
-        with open(osp.join(REPO, rel)) as f:
-            for m in yaml.safe_load(f)['Models']:
-                paper = m.get('Metadata', {}).get('Paper')
-                if paper:
-                    out[m['Name']] = paper
-    return out
-
-
-PAPER = paper_numbers()
-WITH_PARAMS = [p for p in CONFIGS
-               if PAPER.get(osp.basename(p)[:-3], {}).get('Params (M)')]
+WITH_PARAMS = [
+    p for p in CONFIGS
+    if getattr(PAPER.get(osp.basename(p)[:-3]), 'params_m', None)
+]
 
 
 def build(path: str) -> torch.nn.Module:
@@ -180,7 +172,7 @@ def build(path: str) -> torch.nn.Module:
     'path', WITH_PARAMS, ids=[osp.basename(p)[:-3] for p in WITH_PARAMS])
 def test_params_within_the_papers_rounding(path):
     """The paper prints #Params to 0.1 M: ours must round to it."""
-    paper = PAPER[osp.basename(path)[:-3]]['Params (M)']
+    paper = PAPER[osp.basename(path)[:-3]].params_m
     ours = learned_params(build(path)) / 1e6
     assert abs(ours - paper) <= 0.05, (ours, paper)
 
@@ -262,3 +254,16 @@ def test_pretrained_layout_equals_mmpose(checkpoint):
             assert any(k.startswith('stage3.') for k in ours)
         else:
             assert ours == ref, path
+
+
+def test_model_zoo_is_generated_from_its_sources():
+    """model_zoo.md equals what the metafiles and recipes.yml give."""
+    import importlib.util
+    spec = importlib.util.spec_from_file_location(
+        'generate_model_zoo',
+        osp.join(REPO, 'tools', 'misc', 'generate_model_zoo.py'))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    with open(osp.join(REPO, 'model_zoo.md')) as f:
+        assert f.read() == module.render(REPO), (
+            'model_zoo.md is stale: run tools/misc/generate_model_zoo.py')

@@ -61,11 +61,11 @@ def test_simba_res50_simdr_256x192_params_as_the_paper(rows):
     row = rows['simdr_res50_4xb32-140e_coco-256x192']
     assert row.params == expected
     assert row.paper.params_m == 36.8
-    assert abs(row.params / 36.8e6 - 1) <= PARAMS_TOLERANCE
+    assert abs(row.params / 1e6 - 36.8) <= PARAMS_TOLERANCE
     # and the heatmap network is the same without the classifiers (34.0M)
     heatmap = rows['heatmap_res50_4xb32-140e_coco-256x192']
     assert heatmap.params == expected - classifiers
-    assert abs(heatmap.params_ratio - 1) <= PARAMS_TOLERANCE
+    assert abs(heatmap.params / 1e6 - 34.0) <= PARAMS_TOLERANCE
 
 
 def test_gflops_count_deconvolutions_as_the_authors(rows):
@@ -91,7 +91,7 @@ def test_markdown_table_says_what_is_counted(rows):
     # the quickstart has no paper value
     assert quick.count('—') >= 4
     assert 'conv' in text and 'linear' in text and '1024^3' in text
-    assert '2 of 2 rows with a paper #Params are within 2%' in text
+    assert '2 of 2 rows with a paper #Params are within 0.05 M' in text
 
 
 def test_paper_values_are_keyed_by_existing_configs(repo_root):

@@ -22,7 +22,7 @@ model = dict(
     test_cfg=dict(
         flip_test=True,
         flip_mode='heatmap',
-        shift_heatmap=False,
+        shift_heatmap=True,
     ))
 
 # 4 GPUs x 24 images

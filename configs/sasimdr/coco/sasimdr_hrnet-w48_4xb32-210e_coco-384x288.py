@@ -31,8 +31,8 @@ model = dict(
 # 4 GPUs x 32 images
 auto_scale_lr = dict(base_batch_size=128)
 
-# rescoring: mean of the keypoint scores above 0.005
-val_evaluator = dict(keypoint_score_thr=0.005)
+# rescoring: mean of the keypoint scores above 0.05
+val_evaluator = dict(keypoint_score_thr=0.05)
 test_evaluator = val_evaluator
 
 train_dataloader = dict(

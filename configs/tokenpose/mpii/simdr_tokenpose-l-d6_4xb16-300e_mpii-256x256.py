@@ -12,7 +12,7 @@ codec = dict(
     type='SimDRLabel',
     input_size=(256, 256),
     split_ratio=2.0,
-    label_smoothing=0.1)
+    label_smoothing=0.2)
 
 model = dict(
     backbone=dict(input_size=codec['input_size'], patch_size=(4, 4), depth=2, num_heads=8, num_keypoints=16),
