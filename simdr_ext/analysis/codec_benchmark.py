@@ -690,9 +690,10 @@ def benchmark_pipeline(size: str = '256x192',
     GenerateTarget(encoder) -> PackPoseInputs`` over every person of the
     bundled COCO file (``tests/data/coco``, read from disk on every pass,
     as training does), with the simdr_ext codec and with the mmpose codec
-    of each pair, sample by sample in turn (interleaved), one warm-up
-    pass; the pass time of a side is the sum of its per-sample medians
-    over ``repeats`` rounds.
+    of each pair, sample by sample in turn (interleaved; which side goes
+    first alternates from sample to sample), one warm-up pass; the pass
+    time of a side is the sum of its per-sample medians over ``repeats``
+    rounds.
 
     Args:
         size (str): ``'HxW'`` input size. Defaults to ``'256x192'``.
@@ -721,13 +722,20 @@ def benchmark_pipeline(size: str = '256x192',
             def sample(dataset, i):
                 return lambda: dataset[i]
 
-            # sample i with our codec, then with mmpose's, for every i in
-            # every round: both sides see the same load within
-            # milliseconds; a side's pass time is the sum of its per-sample
-            # medians
-            calls = [sample(d, i) for i in range(count) for d in sets]
+            # sample i through both pipelines in turn, for every i in every
+            # round: both sides see the same load within milliseconds; who
+            # goes first alternates with i (the second read of an image
+            # finds it in the CPU caches); a side's pass time is the sum of
+            # its per-sample medians
+            calls, sides = [], []
+            for i in range(count):
+                order = (0, 1) if i % 2 == 0 else (1, 0)
+                calls += [sample(sets[side], i) for side in order]
+                sides += order
             seconds, _ = time_calls(calls, repeats, warmup=1)
-            t_ours, t_mm = sum(seconds[0::2]), sum(seconds[1::2])
+            t_ours, t_mm = (
+                sum(t for t, side in zip(seconds, sides) if side == which)
+                for which in (0, 1))
             rows.append(
                 dict(
                     pair=pair.name,

@@ -250,7 +250,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
               'TopdownAffine -> GenerateTarget(encode) -> PackPoseInputs, '
               'no random augmentation) over the people of '
               'tests/data/coco/test_coco.json, images read from disk; '
-              'each sample through both pipelines in turn, '
+              'each sample through both pipelines in turn (who goes first '
+              'alternates from sample to sample), '
               f'{args.pipeline_repeats} rounds, the sum of the per-sample '
               f'medians; {args.threads or "default"} thread(s):')
         print()
