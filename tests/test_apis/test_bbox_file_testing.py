@@ -1,6 +1,8 @@
 # Copyright (c) simdr_ext contributors. All rights reserved.
 """Testing with person detections (bbox_file) end to end."""
+import json
 import os.path as osp
+import pickle
 import subprocess
 
 import pytest
@@ -9,30 +11,99 @@ from mmengine.registry import init_default_scope
 from mmpose.registry import DATASETS
 
 
-def test_coco_ap_with_detected_boxes(trained_quickstart, tmp_path, python,
-                                     repo_root, quickstart_config):
-    dets = osp.join(repo_root, 'tests', 'data', 'coco',
-                    'test_coco_det_AP_H_56.json')
+BUNDLED_DETS = osp.join('tests', 'data', 'coco', 'test_coco_det_AP_H_56.json')
+
+
+def run_test(python, repo_root, config, checkpoint, work_dir, bbox_file,
+             *options):
+    """tools/test.py with a bbox_file; (process, metrics or None)."""
+    out = work_dir / 'metrics.json'
     proc = subprocess.run([
-        python, 'tools/test.py', quickstart_config, trained_quickstart,
-        '--work-dir',
-        str(tmp_path), '--out',
-        str(tmp_path / 'metrics.json'), '--cfg-options',
-        f'test_dataloader.dataset.bbox_file={dets}',
+        python, 'tools/test.py', config, checkpoint, '--work-dir',
+        str(work_dir), '--out',
+        str(out), '--cfg-options',
+        f'test_dataloader.dataset.bbox_file={bbox_file}',
+        'test_dataloader.dataset.type=CheckedCocoDataset',
+        'test_evaluator.type=CheckedCocoMetric',
         'test_dataloader.num_workers=0',
-        'test_dataloader.persistent_workers=False'
+        'test_dataloader.persistent_workers=False', *options
     ],
                           cwd=repo_root,
                           capture_output=True,
                           text=True,
                           timeout=600)
+    metrics = json.loads(out.read_text()) if out.is_file() else None
+    return proc, metrics
+
+
+def test_coco_ap_with_detected_boxes(trained_quickstart, tmp_path, python,
+                                     repo_root, quickstart_config):
+    """The bundled detections, then the same file with a negative-score
+    copy of every detection: the copies are skipped with a warning (the
+    rule of the README) and the AP is the same. (Kept, the copies would
+    not change the AP either: they predict the same keypoints at a lower
+    score and mmpose's OKS NMS drops them; the warning is what tells.)"""
+    proc, metrics = run_test(python, repo_root, quickstart_config,
+                             trained_quickstart, tmp_path / 'plain',
+                             osp.join(repo_root, BUNDLED_DETS))
     assert proc.returncode == 0, proc.stderr[-3000:]
     out = proc.stdout + proc.stderr
     assert 'Epoch(test) [10/10]' in out  # 118 detections at batch 12
-    import json
-    ap = json.loads((tmp_path / 'metrics.json').read_text())['coco/AP']
+    ap = metrics['coco/AP']
     print(f'quickstart (80 epochs) COCO AP with detected boxes: {ap:.3f}')
     assert ap > 0.1
+
+    dets = json.loads(open(osp.join(repo_root, BUNDLED_DETS)).read())
+    negative = tmp_path / 'negative.json'
+    negative.write_text(
+        json.dumps(dets + [dict(d, score=-d['score']) for d in dets]))
+    proc, metrics = run_test(python, repo_root, quickstart_config,
+                             trained_quickstart, tmp_path / 'negative',
+                             str(negative))
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert 'skipped detections: 118 with bad score' in proc.stderr
+    assert metrics['coco/AP'] == ap
+
+
+def test_no_usable_detection_evaluates_everyone_as_a_miss(
+        trained_quickstart, tmp_path, python, repo_root, quickstart_config):
+    """An empty detection file, and one with only another category: AP 0
+    with a warning, exit 0."""
+    for name, dets in [('empty', []),
+                       ('cats', [dict(image_id=785, category_id=17,
+                                      bbox=[280, 44, 218, 346],
+                                      score=0.9)])]:
+        path = tmp_path / f'{name}.json'
+        path.write_text(json.dumps(dets))
+        proc, metrics = run_test(python, repo_root, quickstart_config,
+                                 trained_quickstart, tmp_path / name,
+                                 str(path))
+        assert proc.returncode == 0, proc.stderr[-3000:]
+        assert 'every person counts as a miss' in proc.stderr
+        assert metrics['coco/AP'] == 0.0 and metrics['coco/AR'] == 0.0
+
+
+class Touch:
+    """A pickle whose loading creates ``path`` (a harmless stand-in for
+    code that a pickle can run)."""
+
+    def __init__(self, path):
+        self.path = str(path)
+
+    def __reduce__(self):
+        return (open, (self.path, 'w'))
+
+
+def test_a_pickled_bbox_file_is_refused_and_does_not_run(
+        trained_quickstart, tmp_path, python, repo_root, quickstart_config):
+    marker = tmp_path / 'payload_ran'
+    path = tmp_path / 'dets.pkl'
+    path.write_bytes(pickle.dumps([Touch(marker)]))
+    proc, _ = run_test(python, repo_root, quickstart_config,
+                       trained_quickstart, tmp_path / 'work', str(path))
+    assert proc.returncode != 0
+    assert f'bbox file {path}: only JSON files' in proc.stderr
+    assert not marker.exists()
 
 
 def test_crowdpose_detections_load_through_the_pipeline(repo_root):
@@ -61,7 +132,6 @@ def test_crowdpose_detections_load_through_the_pipeline(repo_root):
 
 @pytest.mark.parametrize('name', ['test_coco_det_AP_H_56.json'])
 def test_bundled_detection_file_is_valid(repo_root, name):
-    import json
     dets = json.loads(
         open(osp.join(repo_root, 'tests', 'data', 'coco', name)).read())
     assert len(dets) == 118
