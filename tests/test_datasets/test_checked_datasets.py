@@ -4,6 +4,7 @@ import json
 import os.path as osp
 import pickle
 import shutil
+import subprocess
 
 import pytest
 from mmengine.registry import init_default_scope
@@ -279,3 +280,26 @@ def test_metainfo_does_not_depend_on_the_working_directory(
     ds = build(coco_copy)
     assert ds.metainfo['dataset_name'] == 'coco'
     assert ds.metainfo['num_keypoints'] == 17
+
+
+def test_a_bad_annotation_file_stops_training_before_any_iteration(
+        coco_copy, python, repo_root, quickstart_config, tmp_path):
+    """tools/train.py on a file where one person has 16 keypoints (mmpose
+    would stack it with the 17-keypoint ones inside the head)."""
+    write_ann(coco_copy, BAD_ANNOTATIONS[0][1])
+    proc = subprocess.run([
+        python, 'tools/train.py', quickstart_config, '--work-dir',
+        str(tmp_path / 'work'), '--cfg-options',
+        f'train_dataloader.dataset.data_root={coco_copy}/',
+        'train_dataloader.num_workers=0',
+        'train_dataloader.persistent_workers=False', 'train_cfg.max_epochs=1'
+    ],
+                          cwd=repo_root,
+                          capture_output=True,
+                          text=True,
+                          timeout=600)
+    assert proc.returncode != 0
+    assert (f'DataFileError: annotation file {coco_copy}/test_coco.json: 1 '
+            f'problem(s): annotation id {FIRST}: "keypoints" has 16 '
+            'keypoints, the data set has 17') in proc.stderr
+    assert 'Epoch(train)' not in proc.stdout + proc.stderr
