@@ -115,6 +115,12 @@ class InputCheckMixin:
                           f'{shown}')
             gone = set(missing)
             data_list = [d for d in data_list if d.get('img_path') not in gone]
+            if not data_list and not self.bbox_file:
+                raise FileNotFoundError(
+                    f'{type(self).__name__}: none of the {len(missing)} '
+                    'image files of annotation file '
+                    f'{self.ann_file} exists (looked in '
+                    f'{osp.dirname(missing[0]) or "."})')
         return data_list
 
     def prepare_data(self, idx: int):

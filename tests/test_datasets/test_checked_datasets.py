@@ -92,6 +92,15 @@ def test_missing_image_files_are_reported_and_skipped(coco_copy):
                for i in range(len(ds)))
 
 
+def test_no_image_file_at_all_stops_the_build(coco_copy):
+    for image in coco_copy.glob('*.jpg'):
+        image.unlink()
+    with pytest.raises(FileNotFoundError,
+                       match=f'none of the 4 image files .* exists '
+                       f'\\(looked in {coco_copy}\\)'):
+        build(coco_copy)
+
+
 def test_corrupt_image_stops_a_test_run_naming_the_file(coco_copy):
     (coco_copy / '000000000785.jpg').write_bytes(b'not a jpeg')
     ds = build(coco_copy, test_mode=True)
