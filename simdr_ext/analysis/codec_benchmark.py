@@ -681,7 +681,7 @@ def _pipeline_dataset(codec: dict, input_size: Tuple[int, int]):
 
 
 def benchmark_pipeline(size: str = '256x192',
-                       repeats: int = 5,
+                       repeats: int = 15,
                        pairs: Optional[Sequence[str]] = None,
                        threads: Optional[int] = 1) -> List[dict]:
     """Samples/s of the top-down training data pipeline, per codec pair.
@@ -689,23 +689,30 @@ def benchmark_pipeline(size: str = '256x192',
     ``LoadImage -> GetBBoxCenterScale -> TopdownAffine ->
     GenerateTarget(encoder) -> PackPoseInputs`` over every person of the
     bundled COCO file (``tests/data/coco``, read from disk on every pass,
-    as training does), with the simdr_ext codec and with the mmpose codec
-    of each pair, sample by sample in turn (interleaved; which side goes
-    first alternates from sample to sample), one warm-up pass; the pass
-    time of a side is the sum of its per-sample medians over ``repeats``
-    rounds.
+    as training does). The first three steps are the same code on the same
+    input for both codecs, so they are timed once per sample (the
+    ``shared`` part, median over ``repeats`` rounds); ``GenerateTarget +
+    PackPoseInputs`` (the ``tail``, the only part a codec changes) is timed
+    on that sample's shared output with the simdr_ext codec and with the
+    mmpose codec in turn, who goes first alternating from sample to sample,
+    each the median over the rounds. A side's pass time is the sum over
+    the samples of shared + its tail: a whole pipeline, without the
+    shared part's noise (several % on a busy machine) hiding a codec's
+    difference.
 
     Args:
         size (str): ``'HxW'`` input size. Defaults to ``'256x192'``.
-        repeats (int): Timed passes per side. Defaults to 5.
+        repeats (int): Timed rounds. Defaults to 15.
         pairs (Sequence[str], optional): Keep only these simdr_ext codecs.
             Defaults to ``None`` (all).
         threads (int, optional): torch / OpenCV threads (one core: 1).
             Defaults to 1.
 
     Returns:
-        list: ``dict(pair, size, samples, sps_ours, sps_mmpose, ratio)``
-        per pair, ``ratio = sps_ours / sps_mmpose``.
+        list: ``dict(pair, size, samples, shared_ms, tail_us_ours,
+        tail_us_mmpose, sps_ours, sps_mmpose, ratio)`` per pair
+        (``shared_ms`` per sample, tails in µs per sample,
+        ``ratio = sps_ours / sps_mmpose``).
     """
     input_size = parse_size(size)
     rows = []
@@ -718,32 +725,52 @@ def benchmark_pipeline(size: str = '256x192',
                 for cfg in (pair.ours, pair.mmpose)
             ]
             count = len(sets[0])
+            head = sets[0].pipeline.transforms[:3]
+            tails = [d.pipeline.transforms[3:] for d in sets]
 
-            def sample(dataset, i):
-                return lambda: dataset[i]
+            def shared(i):
 
-            # sample i through both pipelines in turn, for every i in every
-            # round: both sides see the same load within milliseconds; who
-            # goes first alternates with i (the second read of an image
-            # finds it in the CPU caches); a side's pass time is the sum of
-            # its per-sample medians
+                def run():
+                    results = sets[0].get_data_info(i)
+                    for transform in head:
+                        results = transform(results)
+                    return results
+
+                return run
+
+            def tail(transforms, results):
+
+                def run():
+                    out = dict(results)
+                    for transform in transforms:
+                        out = transform(out)
+                    return out
+
+                return run
+
+            shared_calls = [shared(i) for i in range(count)]
+            shared_s, outputs = time_calls(shared_calls, repeats, warmup=1)
             calls, sides = [], []
-            for i in range(count):
+            for i, results in enumerate(outputs):
                 order = (0, 1) if i % 2 == 0 else (1, 0)
-                calls += [sample(sets[side], i) for side in order]
+                calls += [tail(tails[side], results) for side in order]
                 sides += order
-            seconds, _ = time_calls(calls, repeats, warmup=1)
-            t_ours, t_mm = (
-                sum(t for t, side in zip(seconds, sides) if side == which)
+            tail_s, _ = time_calls(calls, repeats, warmup=1)
+            tail_ours, tail_mm = (
+                sum(t for t, side in zip(tail_s, sides) if side == which)
                 for which in (0, 1))
+            base = sum(shared_s)
             rows.append(
                 dict(
                     pair=pair.name,
                     size=size,
                     samples=count,
-                    sps_ours=count / t_ours,
-                    sps_mmpose=count / t_mm,
-                    ratio=t_mm / t_ours))
+                    shared_ms=base / count * 1e3,
+                    tail_us_ours=tail_ours / count * 1e6,
+                    tail_us_mmpose=tail_mm / count * 1e6,
+                    sps_ours=count / (base + tail_ours),
+                    sps_mmpose=count / (base + tail_mm),
+                    ratio=(base + tail_mm) / (base + tail_ours)))
     return rows
 
 

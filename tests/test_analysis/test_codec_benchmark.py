@@ -162,6 +162,11 @@ def test_pipeline_runs_the_bundled_people_through_both_codecs():
     assert r['samples'] == 12
     assert r['sps_ours'] > 0 and r['sps_mmpose'] > 0
     assert r['ratio'] == pytest.approx(r['sps_ours'] / r['sps_mmpose'])
+    # a pass = the shared steps + each side's GenerateTarget + Pack
+    for side in ('ours', 'mmpose'):
+        per_sample_us = r['shared_ms'] * 1e3 + r[f'tail_us_{side}']
+        assert r[f'sps_{side}'] == pytest.approx(1e6 / per_sample_us)
+    assert r['shared_ms'] > 0
 
 
 def test_forward_is_timed_per_crop():
