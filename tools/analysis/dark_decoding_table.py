@@ -34,7 +34,7 @@ import cv2
 import numpy as np
 
 from simdr_ext.codecs.utils.dark import (SHARPEST, STEP_LIMIT, WIDEST,
-                                         border_extrapolate, heatmap_argmax,
+                                         blur_extended, heatmap_argmax,
                                          refine_dark)
 from simdr_ext.codecs.utils.gaussian import kernel_sigma
 
@@ -162,19 +162,11 @@ def hessian_range(maps: np.ndarray, locs: np.ndarray,
                   kernel_size: int) -> Tuple[float, float]:
     """Extreme Hessian eigenvalues of the log map at concave argmaxes.
 
-    The maps are extended as simdr_ext does (``border_extrapolate``) and
-    blurred with ``cv2.GaussianBlur``; simdr_ext steps only where both
-    eigenvalues lie in ``[-SHARPEST / k^2, -1 / (2 (WIDEST k)^2)]``.
+    The log of simdr_ext's extended, blurred map (``blur_extended``);
+    simdr_ext steps only where both eigenvalues lie in
+    ``[-SHARPEST / k^2, -1 / (2 (WIDEST k)^2)]``.
     """
-    pad = kernel_size // 2 + 2
-    wide = border_extrapolate(maps, pad)
-    half = kernel_size // 2
-    logs = np.log(
-        np.maximum(
-            np.stack([
-                cv2.GaussianBlur(m, (kernel_size, kernel_size),
-                                 0)[half:-half, half:-half] for m in wide
-            ]), 1e-10))
+    logs = np.log(np.maximum(blur_extended(maps, kernel_size), 1e-10))
     dx, dy, dxx, dyy, dxy, _ = taylor_terms(logs, locs + 2)
     mid = 0.5 * (dxx + dyy)
     rad = np.sqrt(0.25 * (dxx - dyy)**2 + dxy**2)

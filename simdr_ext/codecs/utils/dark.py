@@ -24,13 +24,15 @@ keypoint near the border inwards (a clean unbiased Gaussian of sigma 2
 centred 0.3 px from the edge comes out about 0.9 px inside with kernel
 11), and both codes skip the Taylor step within 2 px of the border. Edge
 replication is worse (it adds mass outside: about 2 px outwards). Here
-the map is extended beyond its border by the quadratic through the log of
-the three outermost pixels of each row (then of each column), i.e. by the
-Gaussian through them, capped at the edge value (the map of a keypoint
-whose rounded centre is on the map does not grow outwards): exact on a
-Gaussian, so the blur and the Taylor step see the untruncated blob and
-keypoints on the border are refined like interior ones.
-:func:`border_extrapolate` does this on whole maps and
+the separable blur runs axis by axis, and before each pass the map is
+extended beyond its border along that axis by the quadratic through the
+log of its three outermost pixels, i.e. by the Gaussian through them,
+capped at the edge value (the map of a keypoint whose rounded centre is on
+the map does not grow outwards): x first on each row, then y on each
+column of the x-blurred map. This is exact on a Gaussian (blurred along x
+it is still a Gaussian in y), so the Taylor step sees the untruncated blob
+and keypoints on the border are refined like interior ones.
+:func:`border_extrapolate` extends whole maps and
 :func:`refine_dark_full` is the full-map reference of the windowed
 :func:`refine_dark`, to rounding. Maps narrower than 3 px on either axis
 hold no parabola and are not refined.
@@ -322,34 +324,35 @@ def _extend_last_axis(patch: np.ndarray, start: np.ndarray,
         size (int): Axis length.
 
     Returns:
-        np.ndarray: Float64 patches in shape (S, R, P).
+        np.ndarray: ``patch``, changed in place.
     """
-    width = patch.shape[-1]
-    coord = start[:, None] + np.arange(width)  # (S, P)
-    steps = np.arange(3)
-    logs, weights = [], []
-    for first, sign, dist in ((0, 1, -coord), (size - 1, -1,
-                                               coord - (size - 1))):
-        # the outermost three map coordinates of this side in the patch
-        at = np.clip(first + sign * steps - start[:, None], 0, width - 1)
-        logs.append(
-            np.log(
-                np.maximum(np.take_along_axis(patch, at[:, None, :], 2),
-                           EPS)))
-        off = dist > 0
-        dist = np.maximum(dist, 0).astype(np.float64)
-        weights.append([w * off for w in _lagrange_weights(dist)])
-    # the two sides as one batched product: (S, R, 6) logs times (S, 6, P)
-    # Lagrange weights, and (S, 6, P) picks of the edge log for the cap
-    lo, hi = weights
-    zero = np.zeros_like(lo[0])
-    ext = np.concatenate(logs, -1) @ np.concatenate([
-        np.stack(lo + hi, 1),
-        np.stack([lo[0] != 0, zero, zero, hi[0] != 0, zero, zero], 1)
-    ], 2)
-    ext = np.minimum(ext[..., :width], ext[..., width:])
-    off = (coord < 0) | (coord >= size)
-    return np.where(off[:, None, :], np.exp(ext), patch)
+    num, rows, width = patch.shape
+    flat = patch.reshape(-1)
+    base = (np.arange(num * rows) * width).reshape(num, rows, 1)
+    for first, sign in ((0, 1), (size - 1, -1)):
+        # off-map distance of the patch's outermost column on this side
+        far = sign * (first - start) if sign > 0 else \
+            start + width - 1 - first
+        if not (far > 0).any():
+            continue
+        # logs of the side's three outermost map coordinates (in the patch)
+        at = np.clip(first + sign * np.arange(3) - start[:, None], 0,
+                     width - 1)
+        f0, f1, f2 = np.moveaxis(
+            np.log(np.maximum(np.take(flat, base + at[:, None, :]), EPS)),
+            -1, 0)
+        # quadratic through (0, f0), (1, f1), (2, f2) at -d: f0 + d (a d - b)
+        a = 0.5 * (f0 - 2 * f1 + f2)
+        b = 0.5 * (4 * f1 - 3 * f0 - f2)
+        # every (patch, distance) pair whose column exists, in one go
+        which, dist = np.nonzero(far[:, None] > np.arange(far.max()))
+        dist += 1
+        col = first - sign * dist - start[which]
+        dist = dist[:, None].astype(np.float64)
+        edge = f0[which]
+        patch[which, :, col] = np.exp(
+            np.minimum(edge + dist * (a[which] * dist - b[which]), edge))
+    return patch
 
 
 def _keep_on_map(locs: np.ndarray, offset: np.ndarray, height: int,
@@ -383,16 +386,15 @@ def refine_dark(heatmaps: np.ndarray,
     """DARK eq. (10) + (9), windowed: O(ks^2) work per keypoint.
 
     Gathers the ``(ks + 4)^2`` patch around each argmax that the 5x5 Taylor
-    window needs; where it leaves the map, extends the map by the capped
-    log-quadratic of the module docstring (first along x from the three
-    outermost columns of each row, then along y from the three outermost
-    rows of that result), blurs it, clamps at ``EPS``, takes the log and
-    adds :func:`taylor_offset` (with the kernel's sigma, so windows that are
-    no blurred blob get no step), keeping the result where it rounds onto the
-    map (``[-0.5, W - 0.5] x [-0.5, H - 0.5]``). Every keypoint with an
-    argmax is refined, border included; ``-1`` locations and maps under
-    3x3 are returned unchanged. Equal to :func:`refine_dark_full` to
-    rounding.
+    window needs and blurs it axis by axis, each pass on the patch extended
+    along its axis by the capped log-quadratic of the module docstring where it
+    leaves the map (x: from the three outermost columns of each row; y: from
+    the three outermost rows of the x-blurred patch); then clamps at ``EPS``,
+    takes the log and adds :func:`taylor_offset` (with the kernel's sigma, so
+    windows that are no blurred blob get no step), keeping the result where it
+    rounds onto the map (``[-0.5, W - 0.5] x [-0.5, H - 0.5]``). Every keypoint
+    with an argmax is refined, border included; ``-1`` locations and maps under
+    3x3 are returned unchanged. Equal to :func:`refine_dark_full` to rounding.
 
     Args:
         heatmaps (np.ndarray): Heatmaps in shape (..., H, W).
@@ -417,15 +419,18 @@ def refine_dark(heatmaps: np.ndarray,
              (ys.clip(0, height - 1) * width)[:, :, None] +
              xs.clip(0, width - 1)[:, None, :])
     patch = np.take(maps.reshape(-1), index).astype(np.float64)
-    # only the patches that leave the map are extended (x, then y)
-    out = np.nonzero((xs[:, 0] < 0) | (xs[:, -1] >= width) | (ys[:, 0] < 0)
-                     | (ys[:, -1] >= height))[0]
-    if len(out):
-        part = _extend_last_axis(patch[out], xs[out, 0], width)
-        part = _extend_last_axis(part.swapaxes(1, 2), ys[out, 0], height)
-        patch[out] = part.swapaxes(1, 2)
     kernel = gaussian_kernel_1d(kernel_size)
+    # along x: extend the patches that leave the map, blur -> (M, P, 5)
+    out = np.nonzero((xs[:, 0] < 0) | (xs[:, -1] >= width))[0]
+    if len(out):
+        patch[out] = _extend_last_axis(patch[out], xs[out, 0], width)
     blur_x = sliding_window_view(patch, kernel_size, axis=2) @ kernel
+    # along y: the same on the x-blurred columns, blur -> (M, 5, 5)
+    out = np.nonzero((ys[:, 0] < 0) | (ys[:, -1] >= height))[0]
+    if len(out):
+        cols = np.ascontiguousarray(blur_x[out].swapaxes(1, 2))
+        blur_x[out] = _extend_last_axis(cols, ys[out, 0],
+                                        height).swapaxes(1, 2)
     blurred = sliding_window_view(blur_x, kernel_size, axis=1) @ kernel
     offset = taylor_offset(
         np.log(np.maximum(blurred, EPS)), step_limit,
@@ -463,24 +468,26 @@ def refine_dark_torch(heatmaps: Tensor,
     m = torch.arange(maps.shape[0], device=maps.device)[:, None, None]
     row = ey[:, :, None]
     patch = maps[m, row, ex[:, None, :]].double()
+    # along x: extend every patch (no data-dependent branch, so the graph
+    # exports), blur -> (M, P, 5)
     logs = [
         maps[m, row, c[:, None, :]].double().clamp(min=EPS).log()
         for c in (ex, x1, x2)
     ]
-    # always computed (no data-dependent branch, so the graph exports)
-    ext_x = _log_quadratic(*logs, dist_x[:, None, :].double()).exp()
-    log_x = ext_x.clamp(min=EPS).log()
-    size = 2 * half + 1
-    at = [(r - ys[:, :1]).clamp(0, size - 1)[:, :, None].expand(-1, -1, size)
-          for r in (y1, y2)]
-    ext_y = _log_quadratic(log_x, log_x.gather(1, at[0]),
-                           log_x.gather(1, at[1]), dist_y[:, :, None].double())
-    patch = torch.where(dist_x[:, None, :] > 0, ext_x, patch)
-    patch = torch.where(dist_y[:, :, None] > 0, ext_y.exp(), patch)
+    ext = _log_quadratic(*logs, dist_x[:, None, :].double()).exp()
+    patch = torch.where(dist_x[:, None, :] > 0, ext, patch)
     kernel = gaussian_kernel_1d(kernel_size).tolist()
     # separable blur as a sum over the ks taps (slices, not unfold, so that
     # the graph exports to ONNX with a dynamic number of keypoints)
     blur_x = sum(k * patch[:, :, j:j + 5] for j, k in enumerate(kernel))
+    # along y on the x-blurred columns: rows y1, y2 sit at y1 - ys[:, 0]
+    log_x = blur_x.clamp(min=EPS).log()
+    size = 2 * half + 1
+    at = [(r - ys[:, :1]).clamp(0, size - 1)[:, :, None].expand(-1, -1, 5)
+          for r in (y1, y2)]
+    ext = _log_quadratic(log_x, log_x.gather(1, at[0]),
+                         log_x.gather(1, at[1]), dist_y[:, :, None].double())
+    blur_x = torch.where(dist_y[:, :, None] > 0, ext.exp(), blur_x)
     blurred = sum(k * blur_x[:, j:j + 5, :] for j, k in enumerate(kernel))
     offset = taylor_offset_torch(blurred.clamp(min=EPS).log(), step_limit,
                                  kernel_sigma(kernel_size))
@@ -493,34 +500,52 @@ def refine_dark_torch(heatmaps: Tensor,
     return torch.where(ok, refined, flat).reshape(locs.shape)
 
 
-def border_extrapolate(heatmaps: np.ndarray, pad: int) -> np.ndarray:
-    """Extend whole maps by ``pad`` pixels with the capped log-quadratic.
+def border_extrapolate(heatmaps: np.ndarray, pad: int,
+                       axis: int) -> np.ndarray:
+    """Extend whole maps by ``pad`` pixels along one axis.
 
-    Along x (from the three outermost columns of each row), then along y
-    (from the three outermost rows of that result); on-map pixels keep
-    their values. A Gaussian extends to the same Gaussian.
+    Each line along ``axis`` is extended on both sides by the capped
+    log-quadratic through its three outermost values (module docstring);
+    on-map values are kept. A Gaussian extends to the same Gaussian.
+
+    Args:
+        heatmaps (np.ndarray): Maps in shape (M, H, W), at least 3 long
+            along ``axis``.
+        pad (int): Pixels added on each side, >= 0.
+        axis (int): 1 (y) or 2 (x).
+
+    Returns:
+        np.ndarray: Float64 maps, ``2 pad`` longer along ``axis``.
+    """
+    lines = np.moveaxis(heatmaps.astype(np.float64), axis, 0)
+    logs = np.log(np.maximum(lines, EPS))
+    dist = np.arange(pad, 0, -1, dtype=np.float64)[:, None, None]
+    lo = _log_quadratic(logs[0], logs[1], logs[2], dist)  # outermost first
+    hi = _log_quadratic(logs[-1], logs[-2], logs[-3], dist[::-1])
+    return np.moveaxis(
+        np.concatenate([np.exp(lo), lines, np.exp(hi)], 0), 0, axis)
+
+
+def blur_extended(heatmaps: np.ndarray, kernel_size: int) -> np.ndarray:
+    """The blur of :func:`refine_dark` on whole maps, 2 px beyond them.
+
+    :func:`border_extrapolate` along x by ``ks // 2 + 2``, blur along x,
+    the same along y.
 
     Args:
         heatmaps (np.ndarray): Heatmaps in shape (M, H, W), H, W >= 3.
-        pad (int): Pixels added on each side, >= 0.
+        kernel_size (int): Odd blur kernel size ``ks``.
 
     Returns:
-        np.ndarray: Float64 maps in shape (M, H + 2 pad, W + 2 pad).
+        np.ndarray: Float64 blurred maps in shape (M, H + 4, W + 4); map
+        pixel ``(x, y)`` is at ``[y + 2, x + 2]``.
     """
-    out = heatmaps.astype(np.float64)
-    dist = np.arange(pad, 0, -1, dtype=np.float64)  # outermost first
-    for axis in (2, 1):
-        logs = np.log(np.maximum(np.moveaxis(out, axis, 0), EPS))
-        lo = _log_quadratic(logs[0], logs[1], logs[2], dist[:, None, None])
-        hi = _log_quadratic(logs[-1], logs[-2], logs[-3],
-                            dist[::-1, None, None])
-        out = np.concatenate([
-            np.exp(lo),
-            np.moveaxis(out, axis, 0),
-            np.exp(hi)
-        ], 0)
-        out = np.moveaxis(out, 0, axis)
-    return out
+    pad = kernel_size // 2 + 2
+    kernel = gaussian_kernel_1d(kernel_size)
+    maps = border_extrapolate(heatmaps, pad, 2)
+    blur_x = sliding_window_view(maps, kernel_size, axis=2) @ kernel
+    blur_x = border_extrapolate(blur_x, pad, 1)
+    return sliding_window_view(blur_x, kernel_size, axis=1) @ kernel
 
 
 def modulate_heatmaps(heatmaps: np.ndarray, kernel_size: int) -> np.ndarray:
@@ -555,12 +580,11 @@ def refine_dark_full(heatmaps: np.ndarray,
                      step_limit: float = STEP_LIMIT) -> np.ndarray:
     """Reference DARK refinement on full maps (O(H W ks) per keypoint).
 
-    :func:`border_extrapolate` by ``ks // 2 + 2``, blur of the whole
-    extended map (kept 2 px beyond the map for the 5x5 window), clamp at
-    ``EPS``, log, then :func:`taylor_offset` on the 5x5 window around each
-    argmax, kept on the map as :func:`refine_dark`. The rescale of eq.
-    (11) is left out: it changes no derivative of the log (module
-    docstring).
+    :func:`blur_extended` (the extended, blurred map 2 px beyond the map for
+    the 5x5 window), clamp at ``EPS``, log, then :func:`taylor_offset` on the
+    5x5 window around each argmax, kept on the map as :func:`refine_dark`. The
+    rescale of eq. (11) is left out: it changes no derivative of the log
+    (module docstring).
 
     Args:
         heatmaps (np.ndarray): Heatmaps in shape (..., H, W).
@@ -575,11 +599,7 @@ def refine_dark_full(heatmaps: np.ndarray,
     height, width = heatmaps.shape[-2:]
     if height < 3 or width < 3:
         return locs.astype(np.float64)
-    padded = border_extrapolate(
-        heatmaps.reshape(-1, height, width), kernel_size // 2 + 2)
-    kernel = gaussian_kernel_1d(kernel_size)
-    blur_x = sliding_window_view(padded, kernel_size, axis=2) @ kernel
-    blurred = sliding_window_view(blur_x, kernel_size, axis=1) @ kernel
+    blurred = blur_extended(heatmaps.reshape(-1, height, width), kernel_size)
     logmap = np.log(np.maximum(blurred, EPS))  # (M, H + 4, W + 4)
     flat = locs.reshape(-1, 2)
     span = np.arange(5)  # map pixel x is column x + 2 of logmap
