@@ -115,7 +115,7 @@ def recipe_of(cfg: Config) -> dict:
         flip_test_shift=test_cfg.get('shift_heatmap', False)
         if heatmap else None,
         score_threshold=evaluator.get('keypoint_score_thr', 0.2)
-        if evaluator['type'] == 'CocoMetric' else None,
+        if evaluator['type'].endswith('CocoMetric') else None,
         pretrained=pretrained,
     )
 

@@ -5,7 +5,7 @@
 # end to end; it says nothing about accuracy on unseen people.
 
 _base_ = [
-    '../_base_/default_runtime.py', '../_base_/datasets/coco_mini.py',
+    '../_base_/default_runtime.py', '../_base_/data/coco_mini.py',
     '../_base_/models/topdown.py'
 ]
 

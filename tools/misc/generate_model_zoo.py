@@ -48,10 +48,12 @@ FOOTER = """\
 `mim search simdr_ext` lists every config above (`model-index.yml` imports
 each folder's `metafile.yml`); `mim train simdr_ext NAME` finds a config by
 its name. `mim download simdr_ext --config NAME --dest DIR` downloads an
-entry's weights and writes its config as `DIR/NAME.py`; openmim 0.3.9 stops
-on entries without `Weights` (all but mmpose's released models) with
-`AttributeError: 'float' object has no attribute 'split'` before writing
-the config: take those configs from `configs/`.
+entry's weights and writes its config as `DIR/NAME.py`. Entries without
+published weights carry `Weights: ['']`: openmim 0.3.9 splits the field of
+every entry and stops with `'float' object has no attribute 'split'` when it
+is missing; with an empty entry it writes the config alone (printing
+` exists in DIR` for the empty name). Every entry is tested through mim's
+own download code.
 
 ## Converting the authors' checkpoints
 
@@ -109,7 +111,11 @@ def render(repo: str = REPO) -> str:
             paper = model.get('Metadata', {}).get('Paper', {})
             row = recipes[name]
             w, h = row['input_size']
-            weights = model.get('Weights')
+            weights = model['Weights']
+            # openmim needs a Weights field on every entry; [''] means none
+            # (see the footer)
+            weights = weights if isinstance(weights, str) else ','.join(
+                w for w in weights if w)
             parts.append(
                 f"| [{name}]({model['Config']}) | {h}x{w} | "
                 f"{_num(paper.get('Params (M)'))} | "

@@ -33,5 +33,6 @@ val_dataloader = dict(
         test_mode=True))
 test_dataloader = val_dataloader
 
-val_evaluator = dict(type='CocoMetric', ann_file=data_root + 'test_coco.json')
+val_evaluator = dict(
+    type='CheckedCocoMetric', ann_file=data_root + 'test_coco.json')
 test_evaluator = val_evaluator

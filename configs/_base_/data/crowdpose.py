@@ -37,7 +37,7 @@ val_dataloader = dict(
 test_dataloader = val_dataloader
 
 val_evaluator = dict(
-    type='CocoMetric',
+    type='CheckedCocoMetric',
     ann_file=data_root + 'annotations/mmpose_crowdpose_test.json',
     use_area=False,
     iou_type='keypoints_crowd',

@@ -3,7 +3,7 @@
 # in place of the +-1/4 px shift; same network as the heatmap config.
 
 _base_ = [
-    '../../_base_/datasets/coco.py',
+    '../../_base_/data/coco.py',
     '../../_base_/augmentation/hrnet.py',
     '../../_base_/schedules/adam_210e.py',
     '../../_base_/models/hrnet_w48.py'

@@ -2,7 +2,7 @@
 # extra post-processing, i.e. the +-1/4 px shift MSRAHeatmap decodes with).
 
 _base_ = [
-    '../../_base_/datasets/coco.py',
+    '../../_base_/data/coco.py',
     '../../_base_/augmentation/simplebaseline.py',
     '../../_base_/schedules/adam_140e.py',
     '../../_base_/models/resnet50.py'

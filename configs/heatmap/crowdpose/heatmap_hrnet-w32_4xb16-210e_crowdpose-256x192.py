@@ -2,7 +2,7 @@
 # (batch size 64 in all, as the paper).
 
 _base_ = [
-    '../../_base_/datasets/crowdpose.py',
+    '../../_base_/data/crowdpose.py',
     '../../_base_/augmentation/hrnet.py',
     '../../_base_/schedules/adam_210e.py',
     '../../_base_/models/hrnet_w32.py'

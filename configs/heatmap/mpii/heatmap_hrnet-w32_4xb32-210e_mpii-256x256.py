@@ -2,7 +2,7 @@
 # (augmentation as on COCO, as the paper says).
 
 _base_ = [
-    '../../_base_/datasets/mpii.py',
+    '../../_base_/data/mpii.py',
     '../../_base_/augmentation/hrnet_mpii.py',
     '../../_base_/schedules/adam_210e.py',
     '../../_base_/models/hrnet_w32.py'

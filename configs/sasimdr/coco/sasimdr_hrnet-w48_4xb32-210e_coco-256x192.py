@@ -1,7 +1,7 @@
 # HRNet-W48, SimDR* (space-aware SimDR), COCO 256x192: SimDR paper Table 3.
 
 _base_ = [
-    '../../_base_/datasets/coco.py',
+    '../../_base_/data/coco.py',
     '../../_base_/augmentation/hrnet.py',
     '../../_base_/schedules/adam_210e.py',
     '../../_base_/models/hrnet_w48.py'

@@ -4,7 +4,7 @@
 # unchanged: a 1x1 conv to K maps on the stride-32 map (t = 1).
 
 _base_ = [
-    '../../_base_/datasets/coco.py',
+    '../../_base_/data/coco.py',
     '../../_base_/augmentation/mmpose.py',
     '../../_base_/schedules/simcc_210e.py',
     '../../_base_/models/mobilenetv2.py'

@@ -2,7 +2,7 @@
 # README (73.4 AP, beside SimDR's 73.0 of Appendix A, Table 6).
 
 _base_ = [
-    '../../_base_/datasets/coco.py',
+    '../../_base_/data/coco.py',
     '../../_base_/augmentation/simplebaseline.py',
     '../../_base_/schedules/adam_140e.py',
     '../../_base_/models/resnet50.py'

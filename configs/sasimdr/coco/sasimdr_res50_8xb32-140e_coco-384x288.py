@@ -3,7 +3,7 @@
 # (simcc_res50_8xb32-140e_coco-384x288), whose weights load unchanged.
 
 _base_ = [
-    '../../_base_/datasets/coco.py',
+    '../../_base_/data/coco.py',
     '../../_base_/augmentation/mmpose.py',
     '../../_base_/schedules/simcc_140e.py',
     '../../_base_/models/resnet50.py'

@@ -4,7 +4,7 @@
 # the network is the one of SimDR paper Table 2 (SimBa-Res50 SimDR 256x192).
 
 _base_ = [
-    '../../_base_/datasets/coco.py',
+    '../../_base_/data/coco.py',
     '../../_base_/augmentation/mmpose.py',
     '../../_base_/schedules/simcc_210e.py',
     '../../_base_/models/resnet50.py'

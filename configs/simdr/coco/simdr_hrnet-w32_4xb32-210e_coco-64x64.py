@@ -3,7 +3,7 @@
 # flattened, then the two linear classifiers (Sec. 4.1.1).
 
 _base_ = [
-    '../../_base_/datasets/coco.py',
+    '../../_base_/data/coco.py',
     '../../_base_/augmentation/hrnet.py',
     '../../_base_/schedules/adam_210e.py',
     '../../_base_/models/hrnet_w32.py'

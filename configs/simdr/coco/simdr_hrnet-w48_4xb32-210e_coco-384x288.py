@@ -2,7 +2,7 @@
 # paper's example of naive SimDR overfitting at high resolution).
 
 _base_ = [
-    '../../_base_/datasets/coco.py',
+    '../../_base_/data/coco.py',
     '../../_base_/augmentation/hrnet.py',
     '../../_base_/schedules/adam_210e.py',
     '../../_base_/models/hrnet_w48.py'

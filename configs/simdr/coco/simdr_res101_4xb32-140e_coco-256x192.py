@@ -3,7 +3,7 @@
 # each flattened to one embedding, then the two linear classifiers.
 
 _base_ = [
-    '../../_base_/datasets/coco.py',
+    '../../_base_/data/coco.py',
     '../../_base_/augmentation/simplebaseline.py',
     '../../_base_/schedules/adam_140e.py',
     '../../_base_/models/resnet101.py'

@@ -1,7 +1,7 @@
 # SimBa-Res50, SimDR, COCO 384x288: SimDR paper Appendix A, Table 6.
 
 _base_ = [
-    '../../_base_/datasets/coco.py',
+    '../../_base_/data/coco.py',
     '../../_base_/augmentation/simplebaseline.py',
     '../../_base_/schedules/adam_140e.py',
     '../../_base_/models/resnet50.py'

@@ -5,7 +5,7 @@
 # experiments/coco/resnet/simdr/upsample_free/*_256x192_*cpj28.yaml).
 
 _base_ = [
-    '../../_base_/datasets/coco.py',
+    '../../_base_/data/coco.py',
     '../../_base_/augmentation/simplebaseline.py',
     '../../_base_/schedules/adam_140e.py',
     '../../_base_/models/resnet50.py'

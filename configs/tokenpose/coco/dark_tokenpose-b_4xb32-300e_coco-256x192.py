@@ -2,7 +2,7 @@
 # #Params, 74.7 AP as quoted by third-party tables).
 
 _base_ = [
-    '../../_base_/datasets/coco.py',
+    '../../_base_/data/coco.py',
     '../../_base_/augmentation/hrnet.py',
     '../../_base_/schedules/adam_300e.py',
     '../../_base_/models/tokenpose_b.py'

@@ -2,7 +2,7 @@
 # Table 2 (57.1 AP with DARK post-processing, 4.9M #Params).
 
 _base_ = [
-    '../../_base_/datasets/coco.py',
+    '../../_base_/data/coco.py',
     '../../_base_/augmentation/hrnet.py',
     '../../_base_/schedules/adam_210e.py',
     '../../_base_/models/tokenpose_s.py'

@@ -4,7 +4,7 @@
 # TokenPose SimDR configs are short deltas from this one.
 
 _base_ = [
-    '../../_base_/datasets/coco.py',
+    '../../_base_/data/coco.py',
     '../../_base_/augmentation/hrnet.py',
     '../../_base_/schedules/adam_210e.py',
     '../../_base_/models/tokenpose_s.py'

@@ -1,7 +1,7 @@
 # TokenPose-L/D6 with DARK heatmaps, MPII 256x256 (TokenPose Sec. 4.3).
 
 _base_ = [
-    '../../_base_/datasets/mpii.py',
+    '../../_base_/data/mpii.py',
     '../../_base_/augmentation/hrnet_mpii.py',
     '../../_base_/schedules/adam_300e.py',
     '../../_base_/models/tokenpose_l.py'
