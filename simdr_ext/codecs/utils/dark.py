@@ -309,50 +309,52 @@ def _border_indices(coords, size: int):
     return edge, edge + step, edge + 2 * step, dist
 
 
-def _extend_last_axis(patch: np.ndarray, start: np.ndarray,
-                      size: int) -> np.ndarray:
-    """Replace a patch's off-map columns by the capped log-quadratic.
+def _extend_axis(arr: np.ndarray, keys: np.ndarray, start: np.ndarray,
+                 size: int, axis: int) -> None:
+    """Overwrite off-map lines of some patches by the capped log-quadratic.
 
     Args:
-        patch (np.ndarray): Float64 patches in shape (S, R, P) whose last
-            axis covers map coordinates ``start .. start + P - 1`` of an
-            axis of ``size >= 3`` pixels, off-map ones holding anything;
-            if a side leaves the map, its three outermost on-map
-            coordinates are in the patch (``P >= 5`` around an on-map
-            centre).
-        start (np.ndarray): First map coordinate per patch, shape (S, ).
-        size (int): Axis length.
-
-    Returns:
-        np.ndarray: ``patch``, changed in place.
+        arr (np.ndarray): C-contiguous float64 patches in shape (M, A, B),
+            changed in place; along ``axis`` a patch covers map coordinates
+            ``start .. start + len - 1`` of an axis of ``size >= 3``
+            pixels, off-map ones holding anything; if a side leaves the
+            map, its three outermost on-map coordinates are in the patch
+            (``len >= 5`` around an on-map centre).
+        keys (np.ndarray): Indices of the patches to extend, shape (S, ).
+        start (np.ndarray): First map coordinate of each, shape (S, ).
+        size (int): Map length along the axis.
+        axis (int): 1 or 2, the axis of ``arr`` to extend along.
     """
-    num, rows, width = patch.shape
-    flat = patch.reshape(-1)
-    base = (np.arange(num * rows) * width).reshape(num, rows, 1)
+    _, len_a, len_b = arr.shape
+    length = arr.shape[axis]
+    # flat index = patch * A B + position * stride + other * step
+    stride, step = (len_b, 1) if axis == 1 else (1, len_b)
+    other = np.arange(len_b if axis == 1 else len_a) * step  # (O, )
+    flat = arr.reshape(-1)
+    base = keys * (len_a * len_b)
     for first, sign in ((0, 1), (size - 1, -1)):
-        # off-map distance of the patch's outermost column on this side
-        far = sign * (first - start) if sign > 0 else \
-            start + width - 1 - first
+        # off-map distance of the patch's outermost line on this side
+        far = -start if sign > 0 else start + length - 1 - first
         if not (far > 0).any():
             continue
         # logs of the side's three outermost map coordinates (in the patch)
         at = np.clip(first + sign * np.arange(3) - start[:, None], 0,
-                     width - 1)
-        f0, f1, f2 = np.moveaxis(
-            np.log(np.maximum(np.take(flat, base + at[:, None, :]), EPS)),
-            -1, 0)
+                     length - 1)
+        f0, f1, f2 = np.log(
+            np.maximum(
+                flat[(base[:, None] + at * stride)[:, :, None] + other],
+                EPS)).transpose(1, 0, 2)  # (S, O) each
         # quadratic through (0, f0), (1, f1), (2, f2) at -d: f0 + d (a d - b)
         a = 0.5 * (f0 - 2 * f1 + f2)
         b = 0.5 * (4 * f1 - 3 * f0 - f2)
-        # every (patch, distance) pair whose column exists, in one go
+        # every (patch, distance) pair whose line exists, in one go
         which, dist = np.nonzero(far[:, None] > np.arange(far.max()))
         dist += 1
-        col = first - sign * dist - start[which]
+        pos = first - sign * dist - start[which]
         dist = dist[:, None].astype(np.float64)
         edge = f0[which]
-        patch[which, :, col] = np.exp(
+        flat[(base[which] + pos * stride)[:, None] + other] = np.exp(
             np.minimum(edge + dist * (a[which] * dist - b[which]), edge))
-    return patch
 
 
 def _keep_on_map(locs: np.ndarray, offset: np.ndarray, height: int,
@@ -423,14 +425,13 @@ def refine_dark(heatmaps: np.ndarray,
     # along x: extend the patches that leave the map, blur -> (M, P, 5)
     out = np.nonzero((xs[:, 0] < 0) | (xs[:, -1] >= width))[0]
     if len(out):
-        patch[out] = _extend_last_axis(patch[out], xs[out, 0], width)
-    blur_x = sliding_window_view(patch, kernel_size, axis=2) @ kernel
+        _extend_axis(patch, out, xs[out, 0], width, 2)
+    blur_x = np.ascontiguousarray(
+        sliding_window_view(patch, kernel_size, axis=2) @ kernel)
     # along y: the same on the x-blurred columns, blur -> (M, 5, 5)
     out = np.nonzero((ys[:, 0] < 0) | (ys[:, -1] >= height))[0]
     if len(out):
-        cols = np.ascontiguousarray(blur_x[out].swapaxes(1, 2))
-        blur_x[out] = _extend_last_axis(cols, ys[out, 0],
-                                        height).swapaxes(1, 2)
+        _extend_axis(blur_x, out, ys[out, 0], height, 1)
     blurred = sliding_window_view(blur_x, kernel_size, axis=1) @ kernel
     offset = taylor_offset(
         np.log(np.maximum(blurred, EPS)), step_limit,
