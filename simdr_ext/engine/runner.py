@@ -15,7 +15,7 @@ from mmengine.runner.checkpoint import _load_checkpoint_to_model
 from .checkpoint import (DIGEST_KEY, CheckpointError, SafeCheckpointHook,
                          check_fits, find_resumable_checkpoint, fsync_dir,
                          fsync_file, read_checked_checkpoint, remove_quietly,
-                         state_dict_of, weights_digest)
+                         weights_digest)
 
 
 def refused_checkpoint_error(filename: str,
