@@ -34,6 +34,8 @@ import torch
 from mmengine.dist import is_main_process
 from mmengine.hooks import CheckpointHook
 
+from mmpose.registry import HOOKS
+
 DIGEST_KEY = 'weights_sha256'
 LOCK_NAME = '.simdr_ext.lock'
 
@@ -338,6 +340,7 @@ def find_resumable_checkpoint(work_dir: str, logger=None) -> Optional[str]:
     return None
 
 
+@HOOKS.register_module()
 class SafeCheckpointHook(CheckpointHook):
     """mmengine's ``CheckpointHook`` with a crash-safe order.
 

@@ -12,6 +12,8 @@ from mmengine.model import is_model_wrapper
 from mmengine.runner import Runner
 from mmengine.runner.checkpoint import _load_checkpoint_to_model
 
+from mmpose.registry import HOOKS, RUNNERS
+
 from .checkpoint import (DIGEST_KEY, CheckpointError, SafeCheckpointHook,
                          check_fits, find_resumable_checkpoint, fsync_dir,
                          fsync_file, read_checked_checkpoint, remove_quietly,
@@ -31,6 +33,7 @@ def refused_checkpoint_error(filename: str,
         'TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD=1. Details: ' + str(err))
 
 
+@HOOKS.register_module()
 class KeypointCountCheckHook(Hook):
     """Stops a run whose datasets and head disagree on the keypoint count.
 
@@ -60,6 +63,7 @@ class KeypointCountCheckHook(Hook):
                     'data set or set out_channels to match')
 
 
+@HOOKS.register_module()
 class NonFiniteLossHook(Hook):
     """Stops training at the first iteration whose loss is NaN or inf.
 
@@ -126,6 +130,7 @@ def optimizer_differences(current: Dict, saved: Dict) -> list:
     return lines
 
 
+@RUNNERS.register_module()
 class SimDRRunner(Runner):
     """mmengine's ``Runner`` with crash-safe checkpoints and checked loading.
 
@@ -147,6 +152,10 @@ class SimDRRunner(Runner):
       mis-shaped or integer-for-float key into an error that lists them.
     - :class:`KeypointCountCheckHook` checks the data sets against the head;
       :class:`NonFiniteLossHook` stops a run whose loss is NaN or inf.
+
+    ``tools/train.py``, ``tools/test.py`` and ``mim`` use it; mmpose's own
+    ``tools/train.py`` does with ``runner_type = 'SimDRRunner'`` in the
+    config.
     """
 
     strict_load = False

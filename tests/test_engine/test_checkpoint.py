@@ -266,3 +266,13 @@ def test_a_non_finite_loss_stops_training_naming_the_iteration():
         hook.after_train_iter(FakeRunner(), 1, outputs={
             'loss': torch.tensor(float('nan')),
             'loss_kpt': torch.tensor(float('inf'))})
+
+
+def test_mmposes_own_train_tool_can_name_the_runner_and_hooks():
+    """mmpose's tools/train.py builds ``RUNNERS.build(cfg)`` when a config
+    sets ``runner_type``; hooks by name from ``custom_hooks``."""
+    from mmpose.registry import HOOKS, RUNNERS
+    from simdr_ext.engine import SafeCheckpointHook
+    assert RUNNERS.get('SimDRRunner') is SimDRRunner
+    assert HOOKS.get('NonFiniteLossHook') is NonFiniteLossHook
+    assert HOOKS.get('SafeCheckpointHook') is SafeCheckpointHook
