@@ -215,13 +215,12 @@ def test_dark_heatmap_decodes_any_map_like_its_torch_twin(data):
     assert decoded.shape == (n, k, 2) and scores.shape == (n, k)
     assert np.all(np.isfinite(decoded))
     lam = codec.scale_factor
-    if codec.decode_mode != 'dark':
-        # argmax (+ 1/4 px) lies within half a pixel of the map, or at -1;
-        # DARK's Newton step (mmpose's det != 0 rule) is unbounded on noise
-        inside = (
-            (decoded >= -lam / 2 - F32_TOL) &
-            (decoded <= (np.array([width, height]) - 0.5) * lam + F32_TOL))
-        assert np.all(inside.all(-1) | (scores <= 0))
+    # argmax (+ 1/4 px) lies within half a pixel of the map, or at -1;
+    # DARK's step is clipped and its result clamped to the same range
+    inside = (
+        (decoded >= -lam / 2 - F32_TOL) &
+        (decoded <= (np.array([width, height]) - 0.5) * lam + F32_TOL))
+    assert np.all(inside.all(-1) | (scores <= 0))
     kp_t, sc_t = codec.decode_torch(torch.from_numpy(maps))
     np.testing.assert_allclose(kp_t.numpy(), decoded, atol=1e-4 * lam.max())
     np.testing.assert_array_equal(sc_t.numpy(), scores)
