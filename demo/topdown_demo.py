@@ -14,9 +14,12 @@ Examples::
 
 It writes ``<name>.png`` with the skeletons and, for SimDR models,
 ``<name>_simdr_<i>.png`` with the crop and the 1D x/y distributions of the
-keypoints given by ``--simdr-keypoints``.
+keypoints given by ``--simdr-keypoints``. A picture without any detected
+person is saved as it is, and the demo says so. All boxes of a picture go
+through the model in batches (``--batch-size``).
 """
 import argparse
+import sys
 
 import simdr_ext  # noqa: F401  (registers the modules)
 from simdr_ext.apis.demo import run_demo
@@ -37,13 +40,20 @@ def main(argv=None) -> None:
     parser.add_argument('--simdr-keypoints', type=int, nargs='+',
                         default=[0, 9, 10], help='keypoint ids to plot')
     parser.add_argument('--device', default='cpu')
+    parser.add_argument('--batch-size', type=int, default=16,
+                        help='crops per forward pass')
     args = parser.parse_args(argv)
-    files = run_demo(args.pose_config, args.pose_checkpoint, args.input,
-                     args.out_dir, args.det_config, args.det_checkpoint,
-                     args.bbox_file, args.det_score_thr, args.kpt_thr,
-                     args.simdr_keypoints, args.device)
+    try:
+        files = run_demo(args.pose_config, args.pose_checkpoint, args.input,
+                         args.out_dir, args.det_config, args.det_checkpoint,
+                         args.bbox_file, args.det_score_thr, args.kpt_thr,
+                         args.simdr_keypoints, args.device, args.batch_size)
+    except (FileNotFoundError, ValueError) as err:
+        print(f'error: {err}', file=sys.stderr)
+        return 1
     print(f'\nwrote {len(files)} pictures to {args.out_dir}')
+    return 0
 
 
 if __name__ == '__main__':
-    main()
+    sys.exit(main())

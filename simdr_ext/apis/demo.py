@@ -1,9 +1,12 @@
 # Copyright (c) simdr_ext contributors. All rights reserved.
 """Images → person boxes → simdr_ext pose model → pictures.
 
-Used by ``demo/topdown_demo.py``. Everything goes through mmpose's own
-``init_model`` / ``inference_topdown`` and its visualiser; simdr_ext adds
-the picture of SimDR's 1D x/y distributions beside the crop.
+Used by ``demo/topdown_demo.py``. The model is built by mmpose's
+``init_model`` and run by the batched top-down API
+(:class:`simdr_ext.apis.inference.BatchedTopdownInferencer`: every box of a
+picture in one batch, decoded on the model's device); pictures are drawn by
+mmpose's visualiser, and simdr_ext adds the picture of SimDR's 1D x/y
+distributions beside the crop.
 """
 import os
 import os.path as osp
@@ -12,6 +15,7 @@ from typing import Dict, Iterator, List, Optional, Sequence, Tuple
 import cv2
 import numpy as np
 
+from simdr_runtime.crops import box_center_scale, read_image, warp_matrices
 from .detection import IMAGE_SUFFIXES
 
 VIDEO_SUFFIXES = ('.mp4', '.avi', '.mov', '.mkv')
@@ -47,10 +51,7 @@ def iter_frames(source: str) -> Iterator[Tuple[str, np.ndarray]]:
     else:
         paths = [source]
     for path in paths:
-        img = cv2.imread(path)
-        if img is None:
-            raise FileNotFoundError(f'cannot read image {path}')
-        yield osp.splitext(osp.basename(path))[0], img
+        yield osp.splitext(osp.basename(path))[0], read_image(path)
 
 
 def count_frames(source: str) -> int:
@@ -89,21 +90,23 @@ def boxes_by_image(bbox_file: str,
     return {k: np.array(v, np.float32) for k, v in out.items()}
 
 
-def crop_of(img: np.ndarray, center: np.ndarray, scale: np.ndarray,
-            input_size: Tuple[int, int]) -> np.ndarray:
-    """The model's input crop, as mmpose's ``TopdownAffine`` makes it.
+def crop_of(img: np.ndarray, box: np.ndarray, input_size: Tuple[int, int],
+            padding: float = 1.25, use_udp: bool = False) -> np.ndarray:
+    """The model's input crop of one xyxy box, as ``TopdownAffine`` makes it.
 
     Args:
         img (np.ndarray): Image in shape (H, W, 3).
-        center (np.ndarray): Box centre (2, ).
-        scale (np.ndarray): Box scale (w, h) after aspect-ratio fixing, (2, ).
+        box (np.ndarray): The box ``(x1, y1, x2, y2)``, shape (4, ).
         input_size (tuple): ``(w, h)`` of the model input.
+        padding (float): Box enlargement. Defaults to 1.25.
+        use_udp (bool): UDP warp. Defaults to ``False``.
 
     Returns:
         np.ndarray: The crop in shape (h, w, 3).
     """
-    from mmpose.structures.bbox import get_warp_matrix
-    warp = get_warp_matrix(center, scale, 0, output_size=input_size)
+    center, scale = box_center_scale(
+        np.asarray(box, np.float32).reshape(1, 4), input_size, padding)
+    warp = warp_matrices(center, scale, input_size, use_udp)[0]
     return cv2.warpAffine(
         img, warp, tuple(int(v) for v in input_size), flags=cv2.INTER_LINEAR)
 
@@ -153,6 +156,32 @@ def draw_simdr_distributions(crop: np.ndarray, x_probs: np.ndarray,
     plt.close(fig)
 
 
+def load_pose_model(pose_config: str, pose_checkpoint: Optional[str],
+                    device: str = 'cpu'):
+    """The pose model of a config and checkpoint, by mmpose's
+    ``init_model``."""
+    from mmpose.apis import init_model
+
+    from ..engine import load_checked_checkpoint
+    model = init_model(pose_config, None, device=device)
+    load_checked_checkpoint(model, pose_checkpoint)
+    return model
+
+
+def to_data_sample(result: Dict, img_shape: Tuple[int, int]):
+    """One picture's results as a ``PoseDataSample`` for the visualiser."""
+    from mmengine.structures import InstanceData
+
+    from mmpose.structures import PoseDataSample
+    sample = PoseDataSample(metainfo=dict(img_shape=img_shape))
+    sample.pred_instances = InstanceData(
+        keypoints=result['keypoints'],
+        keypoint_scores=result['keypoint_scores'],
+        bboxes=result['bboxes'],
+        bbox_scores=np.ones(len(result['bboxes']), np.float32))
+    return sample
+
+
 def run_demo(pose_config: str,
              pose_checkpoint: Optional[str],
              source: str,
@@ -163,12 +192,16 @@ def run_demo(pose_config: str,
              det_score_thr: float = 0.3,
              kpt_thr: float = 0.3,
              simdr_keypoints: Sequence[int] = (0, 9, 10),
-             device: str = 'cpu') -> List[str]:
+             device: str = 'cpu',
+             batch_size: int = 16,
+             log=print) -> List[str]:
     """Run top-down pose estimation and save pictures.
 
     Boxes come from an mmdet detector (``det_config``), from a detection
     file (``bbox_file``, matched by the numeric file name as COCO image id),
-    or, with neither, the whole picture is one box.
+    or, with neither, the whole picture is one box. A picture in which the
+    detector or the file has no person is saved without any pose, and
+    ``log`` says so.
 
     Args:
         pose_config (str): simdr_ext (or mmpose) pose config.
@@ -184,26 +217,29 @@ def run_demo(pose_config: str,
         simdr_keypoints (Sequence[int]): Keypoints whose 1D distributions
             are drawn for SimDR models. Defaults to nose and wrists.
         device (str): Device. Defaults to ``'cpu'``.
+        batch_size (int): Crops per forward pass. Defaults to 16.
+        log (callable): Where messages go. Defaults to ``print``.
 
     Returns:
         list[str]: The files written.
     """
     from mmengine.utils import ProgressBar
 
-    from mmpose.apis import inference_topdown, init_model
     from mmpose.registry import VISUALIZERS
-    from mmpose.structures import merge_data_samples
 
-    model = init_model(
-        pose_config,
-        pose_checkpoint,
-        device=device,
-        cfg_options=dict(model=dict(test_cfg=dict(output_heatmaps=True))))
+    from .inference import BatchedTopdownInferencer
+
+    model = load_pose_model(pose_config, pose_checkpoint, device)
+    inferencer = BatchedTopdownInferencer(model, batch_size=batch_size)
+    decoder = getattr(model.head, 'decoder', None)
+    # SimDR (simdr_ext) and SimCC (mmpose) heads output x/y vectors
+    with_dists = hasattr(decoder, 'num_bins') or hasattr(
+        decoder, 'simcc_split_ratio')
     visualizer = VISUALIZERS.build(model.cfg.visualizer)
     visualizer.set_dataset_meta(model.dataset_meta)
     names = [model.dataset_meta['keypoint_id2name'][i]
              for i in range(model.dataset_meta['num_keypoints'])]
-    input_size = tuple(model.cfg.codec['input_size'])
+    geometry = inferencer.geometry
     detector = person = None
     if det_config is not None:
         from mmdet.apis import inference_detector, init_detector
@@ -218,6 +254,7 @@ def run_demo(pose_config: str,
     written: List[str] = []
     progress = ProgressBar(count_frames(source))
     for name, img in iter_frames(source):
+        h, w = img.shape[:2]
         if detector is not None:
             pred = inference_detector(detector, img).pred_instances.cpu()
             keep = (pred.labels.numpy() == person) & (
@@ -227,30 +264,28 @@ def run_demo(pose_config: str,
             image_id = int(name) if name.isdigit() else None
             bboxes = file_boxes.get(image_id, np.zeros((0, 4), np.float32))
         else:
-            bboxes = None  # whole picture
-        samples = inference_topdown(model, img, bboxes)
+            bboxes = np.array([[0, 0, w, h]], np.float32)  # whole picture
         out_file = osp.join(out_dir, f'{name}.png')
-        if samples:
-            merged = merge_data_samples(samples)
-            visualizer.add_datasample(
-                name, img[..., ::-1], merged, draw_gt=False,
-                draw_heatmap=False, kpt_thr=kpt_thr, show=False,
-                out_file=out_file)
-            written.append(out_file)
-        else:
+        written.append(out_file)
+        if len(bboxes) == 0:
+            log(f'\n{name}: no person detected (score >= {det_score_thr}); '
+                'saved without a pose')
             cv2.imwrite(out_file, img)
-            written.append(out_file)
-        for i, sample in enumerate(samples):
-            inst = sample.pred_instances
-            if 'keypoint_x_labels' not in inst:
-                continue  # not a SimDR model
-            # the centre and scale TopdownAffine used for this crop
-            crop = crop_of(img, sample.metainfo['input_center'],
-                           sample.metainfo['input_scale'], input_size)
-            dist_file = osp.join(out_dir, f'{name}_simdr_{i}.png')
-            draw_simdr_distributions(crop, inst.keypoint_x_labels[0],
-                                     inst.keypoint_y_labels[0],
-                                     simdr_keypoints, names, dist_file)
-            written.append(dist_file)
+            progress.update()
+            continue
+        result = inferencer(img, bboxes, return_distributions=with_dists)[0]
+        visualizer.add_datasample(
+            name, img[..., ::-1], to_data_sample(result, (h, w)),
+            draw_gt=False, draw_heatmap=False, kpt_thr=kpt_thr, show=False,
+            out_file=out_file)
+        if with_dists:
+            for i, box in enumerate(result['bboxes']):
+                crop = crop_of(img, box, geometry.input_size,
+                               geometry.padding, geometry.use_udp)
+                dist_file = osp.join(out_dir, f'{name}_simdr_{i}.png')
+                draw_simdr_distributions(crop, result['simcc_x'][i],
+                                         result['simcc_y'][i],
+                                         simdr_keypoints, names, dist_file)
+                written.append(dist_file)
         progress.update()
     return written

@@ -300,13 +300,16 @@ def export_and_check(config: str,
     return result
 
 
-def run_onnx(onnx_file: str, crops: np.ndarray) -> np.ndarray:
-    """Keypoints (N, K, 2) of float32 crops (N, 3, h, w) by onnxruntime on
-    the CPU."""
+def run_onnx(onnx_file: str,
+             crops: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
+    """Keypoints (N, K, 2) and scores (N, K) of float32 crops
+    (N, 3, h, w) by onnxruntime on the CPU."""
     import onnxruntime as ort
     session = ort.InferenceSession(
         onnx_file, providers=['CPUExecutionProvider'])
-    return session.run(['keypoints'], {'crops': crops})[0]
+    keypoints, scores = session.run(['keypoints', 'scores'],
+                                    {'crops': crops})
+    return keypoints, scores
 
 
 def half_precision_parity(model: nn.Module,
@@ -331,25 +334,28 @@ def half_precision_parity(model: nn.Module,
 
     Returns:
         dict: ``fp16`` and ``fp16-naive`` fractions (of N x K keypoints),
-        their largest deviation ``max_px_*``, ``num_keypoints`` and
-        ``backend`` per precision.
+        their largest deviation ``max_px_*``, the largest score difference
+        ``max_score_diff_*``, ``num_keypoints`` and ``backend`` per
+        precision.
     """
     import os.path as osp
-    keypoints, backend = {}, {}
+    keypoints, scores, backend = {}, {}, {}
     for precision in PRECISIONS:
         out_file = osp.join(folder, f'{precision}.onnx')
         wrapper = export_onnx(model, out_file, flip_test=flip_test,
                               precision=precision, distributions=False)
         try:
-            keypoints[precision] = run_onnx(out_file, crops)
+            keypoints[precision], scores[precision] = run_onnx(
+                out_file, crops)
             backend[precision] = 'onnxruntime CPU'
         except Exception as err:  # no float16 CPU kernel for an operator
             if 'NOT_IMPLEMENTED' not in str(err) and \
                     'Could not find an implementation' not in str(err):
                 raise
             with torch.no_grad():
-                keypoints[precision] = wrapper(
-                    torch.from_numpy(crops))[0].numpy()
+                out = wrapper(torch.from_numpy(crops))
+            keypoints[precision], scores[precision] = (out[0].numpy(),
+                                                       out[1].numpy())
             backend[precision] = 'PyTorch CPU (onnxruntime CPU has no ' \
                 'float16 kernel for an operator of this graph)'
     ref = keypoints['fp32']
@@ -359,6 +365,8 @@ def half_precision_parity(model: nn.Module,
         dist = np.linalg.norm(keypoints[precision] - ref, axis=-1)
         result[precision] = float(np.mean(dist <= tolerance))
         result[f'max_px_{precision}'] = float(dist.max())
+        result[f'max_score_diff_{precision}'] = float(
+            np.abs(scores[precision] - scores['fp32']).max())
     return result
 
 

@@ -68,18 +68,57 @@ def test_demo_writes_pictures_with_a_detection_file(trained_quickstart,
     assert cv2.imread(str(dists[0])) is not None
 
 
-@pytest.mark.parametrize('bad', ['missing.jpg'])
-def test_demo_reports_a_missing_input(bad, trained_quickstart,
-                                      quickstart_config, python, repo_root,
-                                      tmp_path):
+@pytest.mark.parametrize('content,message', [
+    (None, 'no such file'),
+    (b'', 'the file is empty'),
+    (b'\xff\xd8\xff\xe0 truncated', 'not an image OpenCV can decode'),
+])
+def test_demo_reports_a_bad_input_by_name(content, message,
+                                          trained_quickstart,
+                                          quickstart_config, python,
+                                          repo_root, tmp_path):
+    bad = tmp_path / 'bad.jpg'
+    if content is not None:
+        bad.write_bytes(content)
     proc = subprocess.run([
         python, 'demo/topdown_demo.py', quickstart_config,
-        trained_quickstart, '--input', bad, '--out-dir',
-        str(tmp_path)
+        trained_quickstart, '--input',
+        str(bad), '--out-dir',
+        str(tmp_path / 'out')
     ],
                           cwd=repo_root,
                           capture_output=True,
                           text=True,
                           timeout=300)
     assert proc.returncode != 0
-    assert 'cannot read image missing.jpg' in proc.stderr
+    assert f'cannot read image {bad}: {message}' in proc.stderr
+    assert 'Traceback' not in proc.stderr
+
+
+def test_demo_draws_nothing_where_nobody_was_detected(trained_quickstart,
+                                                      quickstart_config,
+                                                      python, repo_root,
+                                                      tmp_path):
+    """A detection file without this image: the picture is saved as it is
+    (no pose over the whole picture) and the demo says so."""
+    dets = tmp_path / 'dets.json'
+    # a detection of another image only (COCO results layout)
+    dets.write_text('[{"image_id": 785, "category_id": 1, '
+                    '"bbox": [280, 45, 220, 330], "score": 0.99}]')
+    proc = subprocess.run([
+        python, 'demo/topdown_demo.py', quickstart_config,
+        trained_quickstart, '--input', IMAGE, '--bbox-file',
+        str(dets), '--out-dir',
+        str(tmp_path / 'out')
+    ],
+                          cwd=repo_root,
+                          capture_output=True,
+                          text=True,
+                          timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert '000000196141: no person detected' in proc.stdout
+    import cv2
+    written = cv2.imread(str(tmp_path / 'out' / '000000196141.png'))
+    original = cv2.imread(osp.join(repo_root, IMAGE))
+    np.testing.assert_array_equal(written, original)
+    assert not list((tmp_path / 'out').glob('*_simdr_*.png'))

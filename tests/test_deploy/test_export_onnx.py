@@ -63,3 +63,44 @@ def test_onnxruntime_matches_pytorch_on_real_crops(kind, tmp_path,
     # disagreement in an argmax would show as >= 1 / k px
     assert result['max_abs_keypoints'] < 1e-3
     assert result['max_abs_scores'] < 1e-4
+
+
+@pytest.mark.parametrize('value', ['0', '-3'])
+def test_export_refuses_no_crops(value, python, repo_root, quickstart_config,
+                                 tmp_path):
+    import subprocess
+    proc = subprocess.run([
+        python, 'tools/deploy/export_onnx.py', quickstart_config, 'none',
+        '--out',
+        str(tmp_path / 'm.onnx'), '--max-crops', value
+    ],
+                          cwd=repo_root,
+                          capture_output=True,
+                          text=True,
+                          timeout=300)
+    assert proc.returncode == 2, proc.stderr[-2000:]
+    assert 'at least 1 crop is needed' in proc.stderr
+    assert 'Traceback' not in proc.stderr
+    assert not (tmp_path / 'm.onnx').exists()
+
+
+def test_export_writes_the_runtime_metadata(tmp_path, repo_root,
+                                            quickstart_config):
+    import onnx
+    coco = osp.join(repo_root, 'tests', 'data', 'coco')
+    torch.manual_seed(0)
+    result = export_and_check(quickstart_config, None,
+                              str(tmp_path / 'm.onnx'), coco,
+                              osp.join(coco, 'test_coco.json'), max_crops=2,
+                              flip_test=True)
+    assert result['max_abs_keypoints'] < 1e-3
+    meta = {p.key: p.value
+            for p in onnx.load(str(tmp_path / 'm.onnx')).metadata_props}
+    assert meta['simdr.input_size'] == '[96, 128]'
+    assert meta['simdr.flip_test'] == 'true'
+    assert meta['simdr.padding'] == '1.25'
+    assert meta['simdr.decoder'] == '"SimDRLabel"'
+    with pytest.raises(ValueError, match='max_crops must be a positive'):
+        export_and_check(quickstart_config, None, str(tmp_path / 'n.onnx'),
+                         coco, osp.join(coco, 'test_coco.json'),
+                         max_crops=0)

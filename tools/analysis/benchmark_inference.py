@@ -27,9 +27,9 @@ def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--config', default=DEFAULT_CONFIG,
                         help='model of the paths table (random weights)')
-    parser.add_argument('--num-crops', type=int, default=48)
+    parser.add_argument('--num-crops', type=int, default=36)
     parser.add_argument('--threads', type=int, default=2)
-    parser.add_argument('--rounds', type=int, default=3)
+    parser.add_argument('--rounds', type=int, default=2)
     parser.add_argument('--device', default=None)
     parser.add_argument('--fp16', action='store_true',
                         help='also time CUDA autocast (GPU only)')
