@@ -182,3 +182,25 @@ def test_fp16_needs_cuda(tmp_path, quickstart_config):
     else:
         with pytest.raises(ValueError, match='needs a CUDA model'):
             BatchedTopdownInferencer(model, fp16=True)
+
+
+@pytest.mark.parametrize('config', [
+    'body_2d_keypoint/simcc/coco/simcc_res50_8xb64-210e_coco-256x192.py',
+    'body_2d_keypoint/topdown_heatmap/coco/'
+    'td-hm_res50_8xb64-210e_coco-256x192.py'
+])
+def test_mmpose_configs_and_codecs(config):
+    """mmpose's own SimCC and heatmap configs: their codecs (SimCCLabel,
+    MSRAHeatmap) have no torch twin and decode as their heads do."""
+    import mmpose
+    from mmpose.apis import inference_topdown, init_model
+    path = osp.join(osp.dirname(mmpose.__file__), '.mim', 'configs', config)
+    torch.manual_seed(0)
+    model = init_model(path, None, device='cpu')
+    image, boxes = next(iter(detections().items()))
+    boxes = boxes[:5]
+    res = batch_inference_topdown(model, image, boxes, batch_size=2)[0]
+    samples = inference_topdown(model, image, boxes)
+    ref = np.concatenate([s.pred_instances.keypoints for s in samples])
+    assert res['keypoints'].shape == ref.shape == (5, 17, 2)
+    assert np.abs(res['keypoints'] - ref).max() < 1e-3
