@@ -16,7 +16,7 @@ import cv2
 import numpy as np
 
 from simdr_runtime.crops import box_center_scale, read_image, warp_matrices
-from .detection import IMAGE_SUFFIXES
+from .detection import IMAGE_SUFFIXES, boxes_by_image
 
 VIDEO_SUFFIXES = ('.mp4', '.avi', '.mov', '.mkv')
 
@@ -65,29 +65,6 @@ def count_frames(source: str) -> int:
         cap.release()
         return n
     return 1
-
-
-def boxes_by_image(bbox_file: str,
-                   score_thr: float = 0.0) -> Dict[int, np.ndarray]:
-    """Person boxes of a detection-result file, by image id.
-
-    Args:
-        bbox_file (str): COCO results layout (``image_id``, ``bbox`` xywh,
-            ``score``, ``category_id``).
-        score_thr (float): Minimum score. Defaults to 0.0.
-
-    Returns:
-        dict: ``image_id -> (M, 4)`` xyxy boxes.
-    """
-    from mmengine.fileio import load
-    out: Dict[int, List] = {}
-    for det in load(bbox_file):
-        if det.get('category_id', 1) != 1 or det['score'] < score_thr:
-            continue
-        x, y, w, h = det['bbox'][:4]
-        if w > 0 and h > 0:
-            out.setdefault(det['image_id'], []).append([x, y, x + w, y + h])
-    return {k: np.array(v, np.float32) for k, v in out.items()}
 
 
 def crop_of(img: np.ndarray, box: np.ndarray, input_size: Tuple[int, int],

@@ -122,3 +122,39 @@ def test_demo_draws_nothing_where_nobody_was_detected(trained_quickstart,
     original = cv2.imread(osp.join(repo_root, IMAGE))
     np.testing.assert_array_equal(written, original)
     assert not list((tmp_path / 'out').glob('*_simdr_*.png'))
+
+
+class _Payload:
+    """Unpickling this creates the file at ``path`` (stands for any code a
+    pickle can run)."""
+
+    def __init__(self, path):
+        self.path = path
+
+    def __reduce__(self):
+        return (open, (self.path, 'w'))
+
+
+@pytest.mark.parametrize('name', ['dets.pkl', 'dets.json'])
+def test_demo_never_unpickles_a_detection_file(name, trained_quickstart,
+                                               quickstart_config, python,
+                                               repo_root, tmp_path):
+    """A pickle given as --bbox-file (by its name or under a .json name)
+    is refused by the one detection reader before anything runs."""
+    import pickle
+    marker = tmp_path / 'payload_ran'
+    dets = tmp_path / name
+    dets.write_bytes(pickle.dumps([_Payload(str(marker))]))
+    proc = subprocess.run([
+        python, 'demo/topdown_demo.py', quickstart_config,
+        trained_quickstart, '--input', IMAGE, '--bbox-file',
+        str(dets), '--out-dir',
+        str(tmp_path / 'out')
+    ],
+                          cwd=repo_root,
+                          capture_output=True,
+                          text=True,
+                          timeout=300)
+    assert not marker.exists(), 'the pickle payload ran'
+    assert proc.returncode != 0
+    assert str(dets) in proc.stderr
