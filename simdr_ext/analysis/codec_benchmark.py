@@ -154,8 +154,8 @@ def codec_pairs(input_size: Tuple[int, int],
                 split_ratio: Optional[float] = None,
                 label_smoothing: float = 0.1,
                 simdr_sigma: float = 6.0,
-                heatmap_sigma: float = 2.0,
-                blur_kernel_size: int = 11) -> List[CodecPair]:
+                heatmap_sigma: Optional[float] = None,
+                blur_kernel_size: Optional[int] = None) -> List[CodecPair]:
     """The three compared pairs, with settings that mean the same thing.
 
     Args:
@@ -165,15 +165,22 @@ def codec_pairs(input_size: Tuple[int, int],
         label_smoothing (float): SimDR's ``eps`` (mmpose's
             ``label_smooth_weight``). Defaults to 0.1.
         simdr_sigma (float): SimDR* sigma in bins. Defaults to 6.0.
-        heatmap_sigma (float): Heatmap sigma in heatmap pixels. Defaults
-            to 2.0.
-        blur_kernel_size (int): DARK modulation kernel (11 for sigma 2).
-            Defaults to 11.
+        heatmap_sigma (float, optional): Heatmap sigma in heatmap pixels;
+            ``None`` takes the configs' value at this size (1 up to 128 px,
+            else 2; configs/recipes.yml). Defaults to None.
+        blur_kernel_size (int, optional): DARK modulation kernel; ``None``
+            takes the configs' value (3 with sigma 1, as DarkPose's
+            w32_128x96 file; else 11). Defaults to None.
 
     Returns:
         list: Three :class:`CodecPair`.
     """
     k = paper_split_ratio(input_size) if split_ratio is None else split_ratio
+    small = max(input_size) <= 128
+    if heatmap_sigma is None:
+        heatmap_sigma = 1.0 if small else 2.0
+    if blur_kernel_size is None:
+        blur_kernel_size = 3 if small else 11
     input_size = tuple(input_size)
     heatmap_size = (input_size[0] // 4, input_size[1] // 4)
     simdr = CodecPair(

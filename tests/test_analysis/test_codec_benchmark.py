@@ -200,6 +200,11 @@ def test_pairs_use_the_papers_settings():
     assert coco[1].mmpose['smoothing_type'] == 'gaussian'
     assert coco[2].ours['heatmap_size'] == coco[2].mmpose['heatmap_size'] == (
         48, 64)
+    # the heatmap settings of the configs at each size (recipes.yml)
+    assert small[2].ours['sigma'] == small[2].mmpose['sigma'] == 1.0
+    assert small[2].ours['blur_kernel_size'] == 3
+    assert coco[2].ours['sigma'] == 2.0
+    assert coco[2].ours['blur_kernel_size'] == 11
     for pair in coco:  # every config builds
         KEYPOINT_CODECS.build(pair.ours)
         KEYPOINT_CODECS.build(pair.mmpose)
