@@ -13,8 +13,7 @@ from mmengine.registry import HOOKS
 @HOOKS.register_module()
 class RecordRankHook(Hook):
     """Writes ``rank{r}.json`` (instance ids seen) and ``rank{r}.pth`` (the
-    parameters; BN running statistics are per rank, as mmengine's DDP does
-    not broadcast buffers)."""
+    parameters) and ``rank{r}_buffers.pth`` (BN running statistics)."""
 
     def __init__(self) -> None:
         self.seen = []
@@ -32,3 +31,5 @@ class RecordRankHook(Hook):
         params = {k: v.detach() for k, v in model.named_parameters()}
         torch.save(params,
                    osp.join(runner.work_dir, f'rank{rank}.pth'))
+        torch.save({k: v for k, v in model.named_buffers()},
+                   osp.join(runner.work_dir, f'rank{rank}_buffers.pth'))

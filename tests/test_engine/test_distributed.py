@@ -54,6 +54,12 @@ default_hooks = dict(checkpoint=dict(interval=100))
     assert len(w0) > 50  # every parameter of ResNet-18 + head
     for k in w0:
         assert torch.equal(w0[k], w1[k]), f'{k} differs between ranks'
+    # BatchNorm running statistics stay per rank (README): each rank saw
+    # other people
+    b0, b1 = (torch.load(tmp_path / 'work' / f'rank{r}_buffers.pth')
+              for r in range(2))
+    stats = [k for k in b0 if 'running_mean' in k]
+    assert stats and any(not torch.equal(b0[k], b1[k]) for k in stats)
 
 
 def two_node_config(tmp_path, quickstart_config):
