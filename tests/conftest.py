@@ -47,3 +47,25 @@ def trained_quickstart(tmp_path_factory) -> str:
 # every test sees simdr_ext's modules registered, as configs do through
 # custom_imports
 import simdr_ext  # noqa: E402,F401
+
+#: fixtures whose tests start processes (``python``), train
+#: (``trained_quickstart``) or go through mim: the ``slow`` tier
+SLOW_FIXTURES = {'python', 'trained_quickstart'}
+#: modules whose every test exports, runs ONNX or trains
+SLOW_MODULES = {
+    'test_export_onnx.py', 'test_onnx_runtime.py', 'test_half_precision.py',
+    'test_resume.py', 'test_distributed.py', 'test_bbox_file_testing.py',
+    'test_batched_inference.py'
+}
+
+
+def pytest_collection_modifyitems(config, items):
+    """Mark subprocess, training, mim and export tests ``slow``:
+    ``pytest -m "not slow"`` is the quick tier run while editing; the
+    README's test command runs everything."""
+    for item in items:
+        fixtures = set(getattr(item, 'fixturenames', ()))
+        if (fixtures & SLOW_FIXTURES or item.path.name in SLOW_MODULES
+                or 'mim' in item.name or 'train' in item.name
+                or 'released_weights' in item.name):
+            item.add_marker(pytest.mark.slow)
