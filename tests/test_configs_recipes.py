@@ -12,6 +12,8 @@ the architecture against the paper and against mmpose's own configs.
   state-dict keys and shapes equal those of the mmpose config that loads
   the same file (built here, nothing downloaded).
 """
+import copy
+import functools
 import glob
 import os.path as osp
 
@@ -43,8 +45,15 @@ def scope():
     init_default_scope('mmpose')
 
 
-def load(path: str) -> Config:
+@functools.lru_cache(maxsize=None)
+def _parsed(path: str) -> Config:
     return Config.fromfile(path)
+
+
+def load(path: str) -> Config:
+    """The config at ``path``, parsed once per file; a copy, as callers
+    drop ``init_cfg``."""
+    return copy.deepcopy(_parsed(path))
 
 
 def _transform(pipeline: list, name: str):
