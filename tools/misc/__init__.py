@@ -1,0 +1,1 @@
+# Copyright (c) simdr_ext contributors. All rights reserved.
