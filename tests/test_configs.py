@@ -33,7 +33,7 @@ from mmengine.hub import get_config
 from mmengine.registry import init_default_scope
 
 from mmpose.registry import DATASETS, MODELS
-from simdr_ext.analysis.model_table import PAPER, build_model, load_config
+from tools.analysis.model_table import PAPER, build_model, load_config
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 CONFIG_ROOT = osp.join(REPO, 'configs')

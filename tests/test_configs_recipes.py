@@ -24,7 +24,7 @@ from mmengine.config import Config
 from mmengine.registry import init_default_scope
 
 from mmpose.registry import MODELS
-from simdr_ext.analysis.model_table import PAPER
+from tools.analysis.model_table import PAPER
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 CONFIG_ROOT = osp.join(REPO, 'configs')
