@@ -261,12 +261,11 @@ def test_crowdpose_and_mpii_files_are_checked(tmp_path, repo_root):
 
 def test_checked_sets_take_mmpose_arguments(coco_copy):
     """Drop-in: every argument of mmpose's CocoDataset is accepted and
-    gives the same data list on a good file."""
-    from mmpose.datasets import CocoDataset
-    from simdr_ext.datasets.checked_datasets import mmpose_metainfo
+    gives the same data list and pipeline on a good file."""
+    from simdr_ext.datasets import CheckedCocoDataset
     kwargs = dict(data_root=str(coco_copy), data_mode='topdown',
                   ann_file='test_coco.json', data_prefix=dict(img=''),
-                  metainfo=mmpose_metainfo(CocoDataset), pipeline=PIPELINE,
+                  metainfo=CheckedCocoDataset.METAINFO, pipeline=PIPELINE,
                   test_mode=True, indices=5, serialize_data=False,
                   lazy_init=False, max_refetch=3, sample_interval=1)
     ours = DATASETS.build(dict(type='CheckedCocoDataset', **kwargs))
@@ -274,6 +273,70 @@ def test_checked_sets_take_mmpose_arguments(coco_copy):
     assert len(ours) == len(theirs) == 5
     assert [ours.get_data_info(i)['id'] for i in range(5)] == \
         [theirs.get_data_info(i)['id'] for i in range(5)]
+    # without a codec the pipeline is taken as given
+    assert ours.codec is None
+    assert repr(ours.pipeline) == repr(theirs.pipeline)
+
+
+# the codec of a 48x64 SimDR model; pipelines leave its values out
+CODEC = dict(type='SimDRLabel', input_size=(48, 64), split_ratio=2.0)
+ARGLESS = [
+    dict(type='LoadImage'),
+    dict(type='GetBBoxCenterScale'),
+    dict(type='TopdownAffine'),
+    dict(type='GenerateTarget'),
+    dict(type='PackPoseInputs'),
+]
+
+
+def test_the_codec_fills_input_size_and_encoder(coco_copy):
+    pipeline = copy.deepcopy(ARGLESS)
+    ds = build(coco_copy, codec=CODEC, pipeline=pipeline)
+    affine, target = ds.pipeline.transforms[2:4]
+    assert affine.input_size == (48, 64)
+    assert target.encoder.input_size == (48, 64)
+    assert target.encoder.split_ratio == 2.0
+    assert pipeline == ARGLESS, 'the given pipeline is not changed'
+    sample = ds[0]
+    assert sample['inputs'].shape[-2:] == (64, 48)
+    labels = sample['data_samples'].gt_instance_labels
+    assert labels.keypoint_x_labels.shape[-1] == 96  # 48 px x split ratio 2
+    assert labels.keypoint_y_labels.shape[-1] == 128
+    # values equal to the codec's (tuple or list) are accepted
+    stated = [dict(t) for t in ARGLESS]
+    stated[2].update(input_size=[48, 64])
+    stated[3].update(encoder=dict(CODEC, input_size=[48, 64]))
+    ds = build(coco_copy, codec=CODEC, pipeline=stated)
+    assert ds.pipeline.transforms[2].input_size == [48, 64]
+
+
+@pytest.mark.parametrize('step,key,value,shown', [
+    (2, 'input_size', (64, 64), 'TopdownAffine states input_size=(64, 64) '
+     'but the codec gives (48, 64)'),
+    (3, 'encoder', dict(CODEC, split_ratio=3.0), 'GenerateTarget states '
+     "encoder={'type': 'SimDRLabel', 'input_size': (48, 64), 'split_ratio': "
+     '3.0}'),
+], ids=['affine', 'target'])
+def test_a_transform_that_contradicts_the_codec_is_refused(
+        coco_copy, step, key, value, shown):
+    pipeline = copy.deepcopy(ARGLESS)
+    pipeline[step][key] = value
+    with pytest.raises(ValueError) as err:
+        build(coco_copy, codec=CODEC, pipeline=pipeline)
+    assert str(err.value).startswith(f'CheckedCocoDataset: {shown}')
+
+
+@pytest.mark.parametrize('codec', [(48, 64), dict(type='SimDRLabel')],
+                         ids=['not a dict', 'no input size'])
+def test_a_bad_codec_is_named(coco_copy, codec):
+    with pytest.raises(ValueError) as err:
+        build(coco_copy, codec=codec, pipeline=ARGLESS)
+    assert str(err.value).startswith(f'CheckedCocoDataset got codec={codec!r}')
+
+
+def test_without_a_codec_argless_transforms_fail_as_in_mmpose(coco_copy):
+    with pytest.raises(TypeError, match='input_size'):
+        build(coco_copy, pipeline=ARGLESS)
 
 
 def test_metainfo_does_not_depend_on_the_working_directory(
