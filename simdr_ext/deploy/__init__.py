@@ -1,2 +1,7 @@
 # Copyright (c) simdr_ext contributors. All rights reserved.
-"""Deployment helpers (ONNX export); needs the ``onnx`` extra."""
+"""ONNX export with the decoder in the graph (needs the ``onnx`` extra)."""
+from .onnx_export import (PRECISIONS, DecodedPoseModel, crop_geometry,
+                          export_onnx, head_outputs)
+
+__all__ = ['PRECISIONS', 'DecodedPoseModel', 'crop_geometry', 'export_onnx',
+           'head_outputs']

@@ -10,7 +10,7 @@ pytest.importorskip(
     'onnxruntime', reason='onnxruntime is an optional extra '
     '(requirements/onnx.txt; tools/setup_env.sh installs it)')
 
-from simdr_ext.deploy.onnx_export import export_and_check  # noqa: E402
+from tools.deploy.export_onnx import export_and_check  # noqa: E402
 
 SASIMDR = '''
 _base_ = [{base!r}]

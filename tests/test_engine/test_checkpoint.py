@@ -124,7 +124,7 @@ def test_onnx_export_refuses_an_unsound_checkpoint(tmp_path, model,
                                                    quickstart_config,
                                                    repo_root):
     """The export builds the model and loads through the checked loader."""
-    from simdr_ext.deploy.onnx_export import export_and_check
+    from tools.deploy.export_onnx import export_and_check
     state = model.state_dict()
     state['head.mlp_head_x.bias'] = state['head.mlp_head_x.bias'] * \
         float('nan')

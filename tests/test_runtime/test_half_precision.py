@@ -25,7 +25,7 @@ def bundled_crops(bundled_detections, input_size):
 
 def test_fp16_parity_on_bundled_crops(trained_quickstart, pose_model_factory,
                                       bundled_detections, tmp_path):
-    from simdr_ext.deploy.onnx_export import half_precision_parity
+    from tools.deploy.export_onnx import half_precision_parity
     model = pose_model_factory('simdr', trained_quickstart)
     crops = bundled_crops(bundled_detections, (96, 128))
     result = half_precision_parity(model, crops, str(tmp_path),

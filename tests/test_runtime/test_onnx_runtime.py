@@ -56,7 +56,7 @@ def test_runtime_matches_the_torch_path(kind, flip, pose_model_factory,
     (same crops, same float32 network; rounding of ~1e-6 relative only,
     against >= 1 / k px for any argmax disagreement)."""
     from simdr_ext.apis.inference import BatchedTopdownInferencer
-    from simdr_ext.deploy.onnx_export import export_onnx
+    from simdr_ext.deploy import export_onnx
     model = pose_model_factory(kind)
     model.test_cfg['flip_test'] = flip
     onnx_file = str(tmp_path / 'm.onnx')
@@ -84,7 +84,7 @@ def test_runtime_matches_the_torch_path(kind, flip, pose_model_factory,
 def test_runtime_reads_the_exported_metadata(pose_model_factory, tmp_path):
     from simdr_runtime import OnnxPoseRuntime
 
-    from simdr_ext.deploy.onnx_export import export_onnx
+    from simdr_ext.deploy import export_onnx
     model = pose_model_factory('simdr')
     onnx_file = str(tmp_path / 'm.onnx')
     export_onnx(model, onnx_file, flip_test=True)
