@@ -4,7 +4,6 @@ import os.path as osp
 import subprocess
 
 import pytest
-import torch
 
 from tools.analysis.model_table import (PAPER, PARAMS_TOLERANCE,
                                         find_configs, markdown_table, measure,
@@ -25,16 +24,6 @@ def linear(i, o):
 
 def batchnorm(c):
     return 2 * c
-
-
-@pytest.fixture(scope='module', autouse=True)
-def one_thread():
-    """One intra-op thread: the 2-core machine is shared, and competing
-    OpenMP thread pools slow each other down many times over."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 @pytest.fixture(scope='module')

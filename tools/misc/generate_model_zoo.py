@@ -62,12 +62,14 @@ The SimDR authors' checkpoints (leeyegy/SimCC `pose_resnet`,
 to these configs' keys with
 
 ```shell
-python tools/misc/convert_simdr_checkpoint.py SRC.pth DST.pth --config CONFIG.py
-python tools/misc/convert_tokenpose_checkpoint.py SRC.pth DST.pth --config CONFIG.py
+python tools/model_converters/convert_authors_checkpoint.py --model simdr \\
+    SRC.pth DST.pth --config CONFIG.py
+python tools/model_converters/convert_authors_checkpoint.py --model tokenpose \\
+    SRC.pth DST.pth --config CONFIG.py
 ```
 
-which check the result against the config's model and exit non-zero on any
-unmapped key.
+which checks the result against the config's model and exits non-zero on
+any unmapped key.
 """
 
 
