@@ -8,8 +8,8 @@ from torch import Tensor
 from mmpose.codecs.base import BaseKeypointCodec
 from mmpose.registry import KEYPOINT_CODECS
 from mmpose.utils.tensor_utils import to_numpy
-from .utils.dark import (heatmap_argmax, heatmap_argmax_torch, refine_dark,
-                         refine_dark_torch, refine_shift, refine_shift_torch)
+from .utils.dark import (heatmap_argmax, refine_dark, refine_dark_torch,
+                         refine_shift)
 from .utils.gaussian import gaussian_heatmaps
 from .utils.simdr import keypoint_bins
 from .utils.validation import (check_choice, check_input_size,
@@ -192,9 +192,9 @@ class DarkHeatmap(BaseKeypointCodec):
         self._check_heatmaps(heatmaps)
         if heatmaps.ndim == 3:
             heatmaps = heatmaps[None]
-        locs, scores = heatmap_argmax_torch(heatmaps)
+        locs, scores = heatmap_argmax(heatmaps)
         if self.decode_mode == 'shift':
-            locs = refine_shift_torch(heatmaps, locs)
+            locs = refine_shift(heatmaps, locs)
         elif self.decode_mode == 'dark':
             locs = refine_dark_torch(heatmaps, locs, self.blur_kernel_size)
         scale = torch.from_numpy(self.scale_factor).to(heatmaps.device)

@@ -6,9 +6,8 @@ from torch import Tensor
 
 from mmpose.registry import KEYPOINT_CODECS
 from .base_simdr_codec import BaseSimDRCodec
-from .utils.gaussian import (decode_gaussian_simdr,
-                             decode_gaussian_simdr_torch, gaussian_labels_1d,
-                             label_peak_probability)
+from .utils.gaussian import gaussian_labels_1d, label_peak_probability
+from .utils.simdr import decode_simdr
 from .utils.validation import check_sigma_pair
 
 
@@ -110,12 +109,11 @@ class SASimDRLabel(BaseSimDRCodec):
             tuple: keypoints (N, K, 2) in input pixels and scores (N, K):
             ``softmax peak / target peak`` in [0, 1], the smaller of x and y.
         """
-        return decode_gaussian_simdr(simcc_x, simcc_y, self.split_ratio,
-                                     self.peaks, self.decode_refine)
+        return decode_simdr(simcc_x, simcc_y, self.split_ratio, self.peaks,
+                            self.decode_refine)
 
     def decode_tensors(self, simcc_x: Tensor,
                        simcc_y: Tensor) -> Tuple[Tensor, Tensor]:
         """Torch twin of :meth:`decode_arrays`, same shapes."""
-        return decode_gaussian_simdr_torch(simcc_x, simcc_y,
-                                           self.split_ratio, self.peaks,
-                                           self.decode_refine)
+        return decode_simdr(simcc_x, simcc_y, self.split_ratio, self.peaks,
+                            self.decode_refine)

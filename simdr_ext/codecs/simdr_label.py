@@ -6,7 +6,7 @@ from torch import Tensor
 
 from mmpose.registry import KEYPOINT_CODECS
 from .base_simdr_codec import BaseSimDRCodec
-from .utils.simdr import decode_simdr, decode_simdr_torch, smoothed_one_hot
+from .utils.simdr import decode_simdr, smoothed_one_hot
 from .utils.validation import check_range
 
 
@@ -91,4 +91,4 @@ class SimDRLabel(BaseSimDRCodec):
     def decode_tensors(self, simcc_x: Tensor,
                        simcc_y: Tensor) -> Tuple[Tensor, Tensor]:
         """Torch twin of :meth:`decode_arrays`, same shapes."""
-        return decode_simdr_torch(simcc_x, simcc_y, self.split_ratio)
+        return decode_simdr(simcc_x, simcc_y, self.split_ratio)

@@ -15,9 +15,10 @@ from mmpose.datasets.transforms import GenerateTarget, PackPoseInputs
 from mmpose.registry import KEYPOINT_CODECS, MODELS
 from mmpose.structures import PoseDataSample
 from simdr_ext.codecs.utils import (gaussian_heatmaps, gaussian_kernel_1d,
-                                    heatmap_argmax, kernel_sigma,
-                                    modulate_heatmaps, refine_dark,
-                                    refine_dark_full, refine_shift)
+                                    heatmap_argmax, kernel_sigma, refine_dark,
+                                    refine_shift)
+from tools.analysis.dark_decoding_table import (modulate_heatmaps,
+                                                refine_dark_full)
 
 INPUT_SIZE, HEATMAP_SIZE = (48, 64), (12, 16)  # lambda = 4 on both axes
 SMALL_CODEC = dict(

@@ -14,9 +14,9 @@ from mmpose.codecs.utils.gaussian_heatmap import \
 from mmpose.codecs.utils.refinement import refine_keypoints_dark
 from mmpose.registry import KEYPOINT_CODECS
 from simdr_ext.codecs.utils import (heatmap_argmax, refine_dark,
-                                    refine_dark_full, refine_dark_torch,
-                                    taylor_offset, taylor_offset_torch)
+                                    refine_dark_torch, taylor_offset)
 from simdr_ext.codecs.utils.dark import STEP_LIMIT
+from tools.analysis.dark_decoding_table import refine_dark_full
 
 HEATMAP_SIZE = (48, 64)  # (W, H), mmpose's COCO 256x192 setting
 SIGMA, KERNEL = 2.0, 11
@@ -190,7 +190,7 @@ def test_step_only_where_the_hessian_is_a_blurred_blob():
     blob = np.array([True, True, False, False, True, False, False])
     np.testing.assert_allclose(guarded[blob], free[blob], atol=0)
     assert not guarded[~blob].any()
-    twin = taylor_offset_torch(torch.from_numpy(windows), blur_sigma=2.0)
+    twin = taylor_offset(torch.from_numpy(windows), blur_sigma=2.0)
     np.testing.assert_allclose(twin.numpy(), guarded, atol=1e-12)
     # the clip: a peak 5 px away is reached only up to the limit
     far = taylor_offset(parabola_windows([-0.125], (5.0, -4.0)))

@@ -20,6 +20,10 @@ DARK eq. 14), argmax-decodes them and refines the argmax with:
   ``cv2.GaussianBlur``, ``max(hm, 1e-10)``, log, the Taylor step wherever
   ``det(H) != 0`` and ``1 < x < W - 2`` and ``1 < y < H - 2``.
 
+The module also holds the full-map DARK references that the tests compare
+the windowed decoder with: :func:`modulate_heatmaps` (mmpose's
+``gaussian_blur``, eq. 10-11) and :func:`refine_dark_full`.
+
 Prints a markdown table of the mean / 95th-percentile / max Euclidean error
 in heatmap pixels per case and rule, and for the garbage maps (uniform
 noise, no truth) how far each rule moves the argmax. Exits 1 when the
@@ -33,15 +37,127 @@ from typing import Callable, Dict, List, Optional, Sequence, Tuple
 import cv2
 import numpy as np
 
-from simdr_ext.codecs.utils.dark import (SHARPEST, STEP_LIMIT, WIDEST,
-                                         blur_extended, heatmap_argmax,
-                                         refine_dark)
-from simdr_ext.codecs.utils.gaussian import kernel_sigma
+from numpy.lib.stride_tricks import sliding_window_view
+
+from simdr_ext.codecs.utils.dark import (EPS, SHARPEST, STEP_LIMIT, WIDEST,
+                                         gaussian_kernel_1d, heatmap_argmax,
+                                         keep_on_map, kernel_sigma,
+                                         log_quadratic, refine_dark,
+                                         taylor_offset)
 
 NOISE_LEVELS = (0.0, 0.05, 0.1, 0.2)
 # keypoints of the interior cases stay this far from the border, so that
 # no blur patch (kernel radius + 2 = 7 px for kernel 11) reaches it
 INTERIOR_MARGIN = 10.0
+
+
+def border_extrapolate(heatmaps: np.ndarray, pad: int,
+                       axis: int) -> np.ndarray:
+    """Extend whole maps by ``pad`` pixels along one axis.
+
+    Each line along ``axis`` is extended on both sides by the capped
+    log-quadratic through its three outermost values (``log_quadratic``);
+    on-map values are kept. A Gaussian extends to the same Gaussian.
+
+    Args:
+        heatmaps (np.ndarray): Maps in shape (M, H, W), at least 3 long
+            along ``axis``.
+        pad (int): Pixels added on each side, >= 0.
+        axis (int): 1 (y) or 2 (x).
+
+    Returns:
+        np.ndarray: Float64 maps, ``2 pad`` longer along ``axis``.
+    """
+    lines = np.moveaxis(heatmaps.astype(np.float64), axis, 0)
+    logs = np.log(np.maximum(lines, EPS))
+    dist = np.arange(pad, 0, -1, dtype=np.float64)[:, None, None]
+    lo = log_quadratic(logs[0], logs[1], logs[2], dist)  # outermost first
+    hi = log_quadratic(logs[-1], logs[-2], logs[-3], dist[::-1])
+    return np.moveaxis(
+        np.concatenate([np.exp(lo), lines, np.exp(hi)], 0), 0, axis)
+
+
+def blur_extended(heatmaps: np.ndarray, kernel_size: int) -> np.ndarray:
+    """The blur of ``refine_dark`` on whole maps, 2 px beyond them.
+
+    :func:`border_extrapolate` along x by ``ks // 2 + 2``, blur along x,
+    the same along y.
+
+    Args:
+        heatmaps (np.ndarray): Heatmaps in shape (M, H, W), H, W >= 3.
+        kernel_size (int): Odd blur kernel size ``ks``.
+
+    Returns:
+        np.ndarray: Float64 blurred maps in shape (M, H + 4, W + 4); map
+        pixel ``(x, y)`` is at ``[y + 2, x + 2]``.
+    """
+    pad = kernel_size // 2 + 2
+    kernel = gaussian_kernel_1d(kernel_size)
+    maps = border_extrapolate(heatmaps, pad, 2)
+    blur_x = sliding_window_view(maps, kernel_size, axis=2) @ kernel
+    blur_x = border_extrapolate(blur_x, pad, 1)
+    return sliding_window_view(blur_x, kernel_size, axis=1) @ kernel
+
+
+def modulate_heatmaps(heatmaps: np.ndarray, kernel_size: int) -> np.ndarray:
+    """DARK eq. (10)-(11) on whole maps, as mmpose's ``gaussian_blur``.
+
+    Zero-padded 'same' Gaussian blur, clamp at ``EPS``, then rescale to the
+    original max where that factor is positive (no min-subtraction).
+
+    Args:
+        heatmaps (np.ndarray): Heatmaps in shape (M, H, W).
+        kernel_size (int): Odd blur kernel size ``ks``.
+
+    Returns:
+        np.ndarray: Float64 modulated heatmaps in shape (M, H, W), > 0.
+    """
+    half = kernel_size // 2
+    padded = np.pad(
+        heatmaps.astype(np.float64), ((0, 0), (half, half), (half, half)))
+    kernel = gaussian_kernel_1d(kernel_size)
+    rows = sliding_window_view(padded, kernel_size, axis=2) @ kernel
+    blurred = np.maximum(
+        sliding_window_view(rows, kernel_size, axis=1) @ kernel, EPS)
+    with np.errstate(divide='ignore', invalid='ignore'):
+        scale = heatmaps.max((1, 2)) / blurred.max((1, 2))
+    scale = np.where(np.isfinite(scale) & (scale > 0), scale, 1.0)
+    return blurred * scale[:, None, None]
+
+
+def refine_dark_full(heatmaps: np.ndarray,
+                     locs: np.ndarray,
+                     kernel_size: int,
+                     step_limit: float = STEP_LIMIT) -> np.ndarray:
+    """Reference of ``refine_dark`` on full maps (O(H W ks) per keypoint).
+
+    :func:`blur_extended`, clamp at ``EPS``, log, then ``taylor_offset``
+    on the 5x5 window around each argmax, kept on the map as
+    ``refine_dark`` does. The rescale of eq. (11) is left out: it changes no
+    derivative of the log.
+
+    Args:
+        heatmaps (np.ndarray): Heatmaps in shape (..., H, W).
+        locs (np.ndarray): Integer argmax ``(x, y)`` in shape (..., 2).
+        kernel_size (int): Odd blur kernel size ``ks``.
+        step_limit (float): Largest Taylor step per axis in heatmap
+            pixels. Defaults to ``STEP_LIMIT`` (3).
+
+    Returns:
+        np.ndarray: Float64 locations in shape (..., 2).
+    """
+    height, width = heatmaps.shape[-2:]
+    if height < 3 or width < 3:
+        return locs.astype(np.float64)
+    blurred = blur_extended(heatmaps.reshape(-1, height, width), kernel_size)
+    logmap = np.log(np.maximum(blurred, EPS))  # (M, H + 4, W + 4)
+    flat = locs.reshape(-1, 2)
+    span = np.arange(5)  # map pixel x is column x + 2 of logmap
+    ys = np.clip(flat[:, 1:] + span, 0, height + 3)[:, :, None]
+    xs = np.clip(flat[:, :1] + span, 0, width + 3)[:, None, :]
+    logwin = logmap[np.arange(len(logmap))[:, None, None], ys, xs]
+    offset = taylor_offset(logwin, step_limit, kernel_sigma(kernel_size))
+    return keep_on_map(flat, offset, height, width).reshape(locs.shape)
 
 
 def gaussian_maps(centres: np.ndarray, size: Tuple[int, int],

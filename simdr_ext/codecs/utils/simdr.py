@@ -1,29 +1,29 @@
 # Copyright (c) simdr_ext contributors. All rights reserved.
-"""Pure numpy/torch functions behind the SimDR codecs.
+"""1D bins: SimDR binning, one-hot labels and the 1D decoders.
 
-Coordinate convention (shared by every SimDR function here): a keypoint at
-``x`` input pixels means the centre of pixel ``x`` (mmpose's convention), and
-bin ``i`` of a vector of ``round(w * k)`` bins covers ``x * k`` in
-``[i - 1/2, i + 1/2)``, so bin ``i`` decodes to ``i / k`` pixels.
+Coordinate convention: a keypoint at ``x`` input pixels is the centre of
+pixel ``x`` (mmpose's), and bin ``i`` of a vector of ``round(w * k)`` bins
+covers ``x * k`` in ``[i - 1/2, i + 1/2)``, so bin ``i`` decodes to
+``i / k`` pixels.
 """
 import functools
 import math
 from typing import Tuple
 
 import numpy as np
-import torch
-from torch import Tensor
+
+from .backend import Array, arange, cast, namespace
 
 
 def num_bins(length: int, split_ratio: float) -> int:
-    """Number of bins of a SimDR vector for an axis of ``length`` pixels.
+    """``round(length * k)``, the ``W * k`` bins of SimDR eq. (3).
 
     Args:
         length (int): Axis length in input pixels (``w`` or ``h``).
         split_ratio (float): The splitting factor ``k >= 1``.
 
     Returns:
-        int: ``round(length * k)`` (the ``W * k`` of SimDR eq. (3)).
+        int: The number of bins, halves rounded up.
     """
     return math.floor(length * split_ratio + 0.5)
 
@@ -33,11 +33,10 @@ def keypoint_bins(keypoints: np.ndarray, keypoints_visible: np.ndarray,
                   split_ratio: float) -> Tuple[np.ndarray, np.ndarray]:
     """SimDR eq. (2): the target bin of every keypoint, and its weight.
 
-    ``x' = round(x * k)`` with halves rounded up, so bin ``i`` covers
-    ``x * k`` in ``[i - 1/2, i + 1/2)``. A keypoint gets weight 0 when it is
-    invisible (``keypoints_visible < 0.5``), not finite, or its bin falls
-    outside ``[0, round(w * k) - 1]`` (likewise for y); its bin is then set
-    to 0 so that it can still index arrays safely.
+    ``x' = round(x * k)`` with halves rounded up. A keypoint gets weight 0
+    and bin 0 (a safe index) when it is invisible (``keypoints_visible <
+    0.5``), not finite, or its bin falls outside ``[0, round(w * k) - 1]``
+    (likewise for y). DARK uses it with ``k = 1`` on heatmap pixels.
 
     Args:
         keypoints (np.ndarray): Keypoints in input pixels, shape (N, K, 2).
@@ -47,7 +46,7 @@ def keypoint_bins(keypoints: np.ndarray, keypoints_visible: np.ndarray,
 
     Returns:
         tuple:
-        - bins (np.ndarray): Integer bins ``(x', y')`` in shape (N, K, 2).
+        - bins (np.ndarray): Int64 bins ``(x', y')`` in shape (N, K, 2).
         - weights (np.ndarray): Float32 weights (0 or 1) in shape (N, K).
     """
     scaled = keypoints[..., :2] * split_ratio
@@ -74,10 +73,10 @@ def _bin_counts(input_size: Tuple[int, int],
 
 def smoothed_one_hot(bins: np.ndarray, weights: np.ndarray, length: int,
                      label_smoothing: float) -> np.ndarray:
-    """SimDR eq. (3)/(4) with label smoothing, for many keypoints at once.
+    """SimDR eq. (3)/(4) with label smoothing ``eps``.
 
     The target bin gets ``1 - eps``, every other bin ``eps / (L - 1)``, so
-    each label sums to 1. Keypoints with weight 0 get an all-zero label.
+    a label sums to 1; weight-0 keypoints get an all-zero label.
 
     Args:
         bins (np.ndarray): Integer target bins in shape (N, K).
@@ -89,10 +88,9 @@ def smoothed_one_hot(bins: np.ndarray, weights: np.ndarray, length: int,
         np.ndarray: Float32 labels in shape (N, K, L).
     """
     off = label_smoothing / (length - 1) if length > 1 else 0.0
-    valid = weights > 0
     labels = np.zeros(bins.shape + (length, ), dtype=np.float32)
     flat = labels.reshape(-1, length)  # a view
-    rows = valid.ravel()
+    rows = (weights > 0).ravel()
     if off:
         flat[rows] = off
     # plain indexing: put_along_axis costs ~10 us per call on ~17 rows
@@ -100,94 +98,98 @@ def smoothed_one_hot(bins: np.ndarray, weights: np.ndarray, length: int,
     return labels
 
 
-def softmax_argmax(vectors: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
+def softmax_argmax(vectors: Array) -> Tuple[Array, Array]:
     """Argmax bin and its softmax probability along the last axis.
 
-    Non-finite logits follow the limits: ``+inf`` bins share the whole mass
-    (one ``+inf`` bin has probability 1), ``-inf`` bins get 0, an all
-    ``-inf`` vector is uniform (probability ``1 / L``); a NaN logit is the
-    argmax (numpy's and torch's rule) with a NaN probability.
+    Non-finite logits follow the limits: ``+inf`` bins share the whole mass,
+    ``-inf`` bins get 0, an all ``-inf`` vector is uniform (``1 / L``); a
+    NaN logit is the argmax (numpy's and torch's rule), probability NaN.
 
     Args:
-        vectors (np.ndarray): Float logits in shape (..., L).
+        vectors (np.ndarray | Tensor): Float logits in shape (..., L).
 
     Returns:
-        tuple:
-        - index (np.ndarray): Argmax bins in shape (...).
-        - prob (np.ndarray): ``softmax(vectors)[index]`` in shape (...),
-          in (0, 1], float32.
+        tuple: int64 argmax bins (...) and their float32 probabilities
+        (...), of the input's kind.
     """
-    index = np.argmax(vectors, axis=-1)
-    # the value at the argmax (NaN where a NaN is the argmax, as np.max);
-    # max is cheaper than take_along_axis on small arrays
-    peak = vectors.max(-1, keepdims=True)
-    if np.isfinite(peak).all():
-        # softmax at the argmax = 1 / sum(exp(v - v_max)): no overflow
-        shifted = vectors - peak
-    else:
-        # inf - inf: the +inf bins are the peak (0); NaN stays NaN
-        with np.errstate(invalid='ignore'):
-            shifted = np.where(vectors == peak, 0.0, vectors - peak)
-    prob = 1.0 / np.exp(shifted).sum(-1)
-    return index, prob.astype(np.float32)
-
-
-def softmax_argmax_torch(vectors: Tensor) -> Tuple[Tensor, Tensor]:
-    """Torch twin of :func:`softmax_argmax` (same index, same rules).
-
-    Args:
-        vectors (Tensor): Float logits in shape (..., L).
-
-    Returns:
-        tuple: int64 argmax bins (...) and float32 probabilities (...).
-    """
+    xp = namespace(vectors)
     index = vectors.argmax(-1)
-    peak = vectors.gather(-1, index[..., None])
-    shifted = torch.where(vectors == peak, torch.zeros_like(vectors),
-                          vectors - peak)
-    prob = 1.0 / shifted.exp().sum(-1)
-    return index, prob.float()
+    # the value at the argmax (NaN where a NaN is the argmax)
+    peak = xp.amax(vectors, -1)[..., None]
+    if xp is np and np.isfinite(peak).all():
+        shifted = vectors - peak  # no inf - inf: skip the where
+    else:
+        with np.errstate(invalid='ignore'):  # the +inf bins are the peak
+            shifted = xp.where(vectors == peak, 0.0, vectors - peak)
+    # softmax at the argmax = 1 / sum(exp(v - v_max)): no overflow
+    return index, cast(1.0 / xp.exp(shifted).sum(-1), 'float32')
 
 
-def decode_simdr(simcc_x: np.ndarray, simcc_y: np.ndarray,
-                 split_ratio: float) -> Tuple[np.ndarray, np.ndarray]:
-    """SimDR eq. (5): ``x = argmax_i o_x(i) / k`` and likewise for y.
+def parabola_offset_1d(logits: Array, index: Array) -> Array:
+    """Sub-bin peak offset: a parabola through 3 log-probabilities.
 
-    The score of a keypoint is the smaller of the two softmax probabilities
-    at the argmax bins (a keypoint is as sure as its less sure axis), so it
-    lies in (0, 1].
+    ``d = (l[i-1] - l[i+1]) / (2 (l[i-1] - 2 l[i] + l[i+1]))``, the 1D
+    Taylor step ``-l' / l''`` (DARK eq. 9 in 1D) at the argmax ``i``, on
+    logits (the log-softmax differs by a constant). Exact for a Gaussian
+    label; clamped to ``[-0.5, 0.5]`` (beyond, another bin would be the
+    argmax); 0 at the first and last bin and on flat or non-finite
+    neighbourhoods.
 
     Args:
-        simcc_x (np.ndarray): x logits in shape (N, K, Wx).
-        simcc_y (np.ndarray): y logits in shape (N, K, Wy).
+        logits (np.ndarray | Tensor): Logits in shape (M, L).
+        index (np.ndarray | Tensor): Integer argmax bins in shape (M, ).
+
+    Returns:
+        np.ndarray | Tensor: Float64 offsets in bins, shape (M, ).
+    """
+    xp, length = namespace(logits), logits.shape[-1]
+    inside = (index > 0) & (index < length - 1)
+    nbr = (index[:, None] + arange(3, index) - 1).clip(0, length - 1)
+    rows = arange(logits.shape[0], logits)[:, None]
+    lm, l0, lp = cast(logits, 'float64')[rows, nbr].T
+    with np.errstate(divide='ignore', invalid='ignore'):  # -inf logits
+        curvature = lm - 2 * l0 + lp
+        offset = 0.5 * (lm - lp) / curvature
+        ok = inside & (curvature < 0) & xp.isfinite(offset)
+    return xp.where(ok, offset.clip(-0.5, 0.5), 0.0)
+
+
+def decode_simdr(simcc_x: Array,
+                 simcc_y: Array,
+                 split_ratio: float,
+                 peaks: Tuple[float, float] = (1.0, 1.0),
+                 refine: bool = False) -> Tuple[Array, Array]:
+    """SimDR eq. (5) ``x = argmax_i o_x(i) / k``, and SimDR* decoding.
+
+    With ``refine`` the argmax moves by :func:`parabola_offset_1d`. The
+    score of an axis is its softmax peak divided by ``peak`` (SimDR: 1;
+    SimDR*: the target's peak, :func:`label_peak_probability`), clipped to
+    [0, 1]; a keypoint scores the smaller of x and y (it is as sure as its
+    less sure axis). Arrays in, arrays out; tensors in, tensors out.
+
+    Args:
+        simcc_x (np.ndarray | Tensor): Float x logits in shape (N, K, Wx).
+        simcc_y (np.ndarray | Tensor): Float y logits in shape (N, K, Wy).
         split_ratio (float): The splitting factor ``k``.
+        peaks (tuple): Peak probabilities ``(p_x, p_y)`` that score 1.
+            Defaults to ``(1.0, 1.0)``.
+        refine (bool): Add the parabola step. Defaults to ``False``.
 
     Returns:
         tuple:
-        - keypoints (np.ndarray): Float32 input pixels in shape (N, K, 2).
-        - scores (np.ndarray): Float32 scores in shape (N, K).
+        - keypoints (np.ndarray | Tensor): Float32 input pixels, (N, K, 2).
+        - scores (np.ndarray | Tensor): Float32 scores in shape (N, K).
     """
-    ix, px = softmax_argmax(simcc_x)
-    iy, py = softmax_argmax(simcc_y)
-    keypoints = np.stack([ix, iy], -1).astype(np.float32) / split_ratio
-    return keypoints, np.minimum(px, py)
-
-
-def decode_simdr_torch(simcc_x: Tensor, simcc_y: Tensor,
-                       split_ratio: float) -> Tuple[Tensor, Tensor]:
-    """Torch twin of :func:`decode_simdr` (same results, exportable).
-
-    Args:
-        simcc_x (Tensor): Float x logits in shape (N, K, Wx).
-        simcc_y (Tensor): Float y logits in shape (N, K, Wy).
-        split_ratio (float): The splitting factor ``k``.
-
-    Returns:
-        tuple:
-        - keypoints (Tensor): Input pixels in shape (N, K, 2).
-        - scores (Tensor): Scores in shape (N, K).
-    """
-    ix, px = softmax_argmax_torch(simcc_x)
-    iy, py = softmax_argmax_torch(simcc_y)
-    keypoints = torch.stack([ix, iy], -1).float() / split_ratio
-    return keypoints, torch.minimum(px, py)
+    xp = namespace(simcc_x)
+    coords, scores = [], []
+    for simcc, peak in zip((simcc_x, simcc_y), peaks):
+        index, prob = softmax_argmax(simcc)
+        coord = cast(index, 'float64')
+        if refine:
+            flat = simcc.reshape(-1, simcc.shape[-1])
+            coord = coord + parabola_offset_1d(flat, index.reshape(
+                -1)).reshape(index.shape)
+        coords.append(coord / split_ratio)
+        scores.append((prob / peak).clip(0.0, 1.0))
+    keypoints = cast(xp.stack(coords, -1), 'float32')
+    return keypoints, xp.minimum(*scores)

@@ -1,0 +1,36 @@
+# Copyright (c) simdr_ext contributors. All rights reserved.
+"""One function body for numpy arrays and torch tensors.
+
+numpy and torch share the names the codec maths calls (``where``,
+``stack``, ``sign``, ``sqrt``, ``isfinite``, ``amax``, ``.clip``), so a
+function written against :func:`namespace` computes the same numbers for
+both; on a tensor it stays on its device and traces to ONNX.
+"""
+from types import ModuleType
+from typing import Union
+
+import numpy as np
+import torch
+from torch import Tensor
+
+Array = Union[np.ndarray, Tensor]
+
+
+def namespace(a: Array) -> ModuleType:
+    """``torch`` for a tensor, ``numpy`` for anything else."""
+    return torch if isinstance(a, Tensor) else np
+
+
+def cast(a: Array, dtype: str) -> Array:
+    """``a`` as ``'float32'``, ``'float64'`` or ``'int64'``, same kind."""
+    if isinstance(a, Tensor):
+        return a.to(getattr(torch, dtype))
+    return a.astype(dtype)
+
+
+def arange(n: int, like: Array) -> Array:
+    """``[0, n)`` as int64, on the device of ``like`` for a tensor (``n``
+    may be a traced size: the count stays dynamic in ONNX export)."""
+    if isinstance(like, Tensor):
+        return torch.arange(n, device=like.device)
+    return np.arange(n)
