@@ -14,7 +14,7 @@ from mmpose.registry import DATASETS, KEYPOINT_CODECS, MODELS
 EXPECTED = {
     KEYPOINT_CODECS: ['SimDRLabel', 'SASimDRLabel', 'DarkHeatmap'],
     MODELS: [
-        'SimDRHead', 'LabelSmoothCELoss', 'SimDRKLLoss', 'TokenPose',
+        'SimDRHead', 'SoftLabelCELoss', 'SimDRKLLoss', 'TokenPose',
         'TokenPoseHeatmapHead'
     ],
     DATASETS: [

@@ -119,9 +119,9 @@ def test_distributions_are_the_heads_softmax(tmp_path, quickstart_config):
     model.test_cfg['output_heatmaps'] = True
     samples = inference_topdown(model, path, bxs[:5])
     ref_x = np.concatenate(
-        [s.pred_instances.keypoint_x_labels for s in samples])
+        [s.pred_instances.keypoint_x_probs for s in samples])
     ref_y = np.concatenate(
-        [s.pred_instances.keypoint_y_labels for s in samples])
+        [s.pred_instances.keypoint_y_probs for s in samples])
     assert res['simcc_x'].shape == ref_x.shape == (5, 17, 192)
     np.testing.assert_allclose(res['simcc_x'], ref_x, atol=1e-6)
     np.testing.assert_allclose(res['simcc_y'], ref_y, atol=1e-6)

@@ -6,14 +6,12 @@ import torch
 from mmcv.cnn import build_conv_layer
 from torch import Tensor, nn
 
-from mmpose.evaluation.functional import simcc_pck_accuracy
 from mmpose.models.heads.base_head import BaseHead
 from mmpose.registry import KEYPOINT_CODECS, MODELS
 from mmpose.utils.tensor_utils import to_numpy
 from mmpose.utils.typing import (ConfigType, Features, InstanceList,
                                  OptConfigType, OptSampleList)
-from ...codecs.utils.simdr import num_bins
-from ..utils.simdr_flip import flip_simdr_vectors
+from ..utils import decoded_pck_accuracy, flip_simdr_vectors
 
 OptIntSeq = Optional[Sequence[int]]
 
@@ -21,9 +19,9 @@ OptIntSeq = Optional[Sequence[int]]
 def strided_size(size: int, stride: int) -> int:
     """Feature-map length after ``log2(stride)`` stride-2 stages.
 
-    Each stride-2 conv or pool with "same" padding gives ``ceil(n / 2)``,
-    which is what mmpose's ResNet, MobileNetV2 and HRNet (its stride-4 stem)
-    do at any input size, e.g. 64 px -> 2 at stride 32, 16 at stride 4.
+    Each stride-2 stage with "same" padding gives ``ceil(n / 2)``, as
+    mmpose's ResNet, MobileNetV2 and HRNet (stride-4 stem) do at any input
+    size, e.g. 64 px -> 2 at stride 32, 16 at stride 4.
 
     Args:
         size (int): Input length in pixels.
@@ -43,38 +41,31 @@ def strided_size(size: int, stride: int) -> int:
 class SimDRHead(BaseHead):
     """SimDR head: one embedding per keypoint, two shared linear classifiers.
 
-    Fig. 2 of `SimCC`_ (first published as SimDR): the encoder yields one
-    embedding per keypoint, and one linear layer shared by all keypoints
-    projects it to ``round(w * k)`` x logits, another to ``round(h * k)`` y
-    logits. The head covers every encoder form of the paper:
+    Fig. 2 of `SimCC`_ (first published as SimDR): one linear layer shared by
+    all keypoints maps each keypoint's embedding to ``Wx`` x logits, another
+    to ``Wy`` y logits. Every encoder form of the paper:
 
     - **SimpleBaseline** (Table 2): ``deconv_out_channels=(256, 256, 256)``;
-      the deconvolutions and a 1x1 conv to K maps (``deconv_head``, an
-      mmpose ``HeatmapHead``) turn the stride-32 map into K stride-4 maps,
-      each flattened to one embedding of ``D = (h / 4) (w / 4)``.
-    - **Upsample-free** (Table 4): ``deconv_out_channels=None`` and
-      ``channels_per_joint=t``; a 1x1 conv (``final_layer``) maps the
-      stride-32 map to ``K t`` channels and each keypoint's ``t`` maps are
-      flattened together, ``D = t (h / 32) (w / 32)`` (the authors'
-      ``'b (k t) h w -> b k (t h w)'``; ``t = 28`` gives their
-      ``HEAD_INPUT = 1344`` at 256x192).
+      deconvolutions and a 1x1 conv to K maps (``deconv_head``, an mmpose
+      ``HeatmapHead``), each stride-4 map flattened, ``D = (h/4) (w/4)``.
+    - **Upsample-free** (Table 4): ``deconv_out_channels=None``,
+      ``channels_per_joint=t``; a 1x1 conv (``final_layer``) to ``K t``
+      maps, each keypoint's ``t`` maps flattened together,
+      ``D = t (h/32) (w/32)`` (the authors' ``'b (k t) h w -> b k (t h w)'``;
+      ``t = 28`` gives their ``HEAD_INPUT = 1344`` at 256x192).
     - **HRNet** (Sec. 4.1.1): ``deconv_out_channels=None``,
-      ``in_featuremap_stride=4``; the 1x1 conv to K maps on HRNet's stride-4
-      branch (HRNet's own final layer) is flattened, ``D = (h / 4) (w / 4)``.
-    - **Token embeddings** (TokenPose, Sec. 4.1.1): ``embedding_dim=D`` and
-      ``deconv_out_channels=None``; the last feature is already one token per
-      keypoint, (B, K, D), and only the two linear layers are built.
+      ``in_featuremap_stride=4``: the 1x1 conv on the stride-4 branch.
+    - **Token embeddings** (TokenPose, Sec. 4.1.1): ``embedding_dim=D``,
+      ``deconv_out_channels=None``: (B, K, D) tokens, only the linear layers.
 
-    The flattened length is derived from ``input_size`` and
-    ``in_featuremap_stride`` (:func:`strided_size`), so the same config
-    works at every input size and the user never computes a feature-map
-    size (the ``mat1 and mat2 shapes cannot be multiplied`` of mmpose's
-    ``SimCCHead`` on HRNet, open-mmlab/mmpose#2118); a backbone whose map
-    disagrees is reported with both sizes at the first forward.
-
-    Parameter names equal mmpose's ``SimCCHead`` (``deconv_head``,
-    ``final_layer``, ``mlp_head_x``, ``mlp_head_y``), so its checkpoints of the
-    same architecture load unchanged.
+    Geometry comes from the decoder, built first: ``input_size`` ``(w, h)``,
+    ``split_ratio`` ``k`` and the bin counts ``(Wx, Wy)``; with
+    ``in_featuremap_stride`` (:func:`strided_size`) they give the flattened
+    length, so no config computes a feature-map size (the ``mat1 and mat2
+    shapes cannot be multiplied`` of mmpose's ``SimCCHead`` on HRNet,
+    open-mmlab/mmpose#2118). Parameter names equal ``SimCCHead``'s
+    (``deconv_head``, ``final_layer``, ``mlp_head_x``, ``mlp_head_y``), so
+    its checkpoints of the same architecture load unchanged.
 
     Note:
         - batch size: B, keypoint number: K, embedding length: D
@@ -82,31 +73,24 @@ class SimDRHead(BaseHead):
         - Wx = round(w * k), Wy = round(h * k)
 
     Args:
-        in_channels (int, optional): Channels of the backbone's last feature
-            map. ``None`` is allowed only with ``embedding_dim`` (token
-            input), where it must otherwise equal ``embedding_dim``.
+        in_channels (int, optional): Channels of the backbone's last map;
+            ``None`` or ``embedding_dim`` for token input.
         out_channels (int): Number of keypoints K.
-        input_size (tuple): Input image size ``(w, h)``.
-        split_ratio (float): The splitting factor ``k``. Defaults to 2.0.
-        in_featuremap_stride (int): Stride of the backbone's last feature
-            map: 32 for ResNet and MobileNetV2, 4 for HRNet. Unused for
-            token input. Defaults to 32.
+        decoder (dict): Config of a SimDR codec (``SimDRLabel``,
+            ``SASimDRLabel``): the head's geometry and its decoding.
+        in_featuremap_stride (int): Stride of the last map: 32 for ResNet
+            and MobileNetV2, 4 for HRNet. Defaults to 32.
         deconv_out_channels (Sequence[int], optional): Channels of each
             deconvolution; ``None`` or ``()`` for none. Defaults to
             ``(256, 256, 256)``.
         deconv_kernel_sizes (Sequence[int], optional): Kernel size of each
             deconvolution. Defaults to ``(4, 4, 4)``.
-        channels_per_joint (int): Maps per keypoint of the final 1x1 conv
-            (``t`` of the upsample-free design). Defaults to 1.
-        embedding_dim (int, optional): Length D of per-keypoint token
-            embeddings (B, K, D) given directly by the backbone (TokenPose);
-            the head then has no convolutional part. Defaults to ``None``
-            (feature-map input).
-        loss (dict): Loss config. Defaults to
-            ``dict(type='LabelSmoothCELoss', use_target_weight=True)``.
-        decoder (dict, optional): Codec config used to decode predictions;
-            its ``input_size`` and ``split_ratio`` must equal the head's.
-            Defaults to ``None``.
+        channels_per_joint (int): Maps per keypoint ``t`` of the final 1x1
+            conv. Defaults to 1.
+        embedding_dim (int, optional): Token length D of (B, K, D) input.
+            Defaults to ``None`` (feature-map input).
+        loss (dict, optional): Loss config. Defaults to ``None``:
+            ``dict(type='SoftLabelCELoss', use_target_weight=True)``.
         init_cfg (dict, optional): Initialisation config. Defaults to
             :attr:`default_init_cfg`.
 
@@ -116,63 +100,63 @@ class SimDRHead(BaseHead):
     def __init__(self,
                  in_channels: Optional[int],
                  out_channels: int,
-                 input_size: Tuple[int, int],
-                 split_ratio: float = 2.0,
+                 decoder: ConfigType,
                  in_featuremap_stride: int = 32,
                  deconv_out_channels: OptIntSeq = (256, 256, 256),
                  deconv_kernel_sizes: OptIntSeq = (4, 4, 4),
                  channels_per_joint: int = 1,
                  embedding_dim: Optional[int] = None,
-                 loss: ConfigType = dict(
-                     type='LabelSmoothCELoss', use_target_weight=True),
-                 decoder: OptConfigType = None,
+                 loss: OptConfigType = None,
                  init_cfg: OptConfigType = None) -> None:
         super().__init__(init_cfg or self.default_init_cfg)
+        self.decoder = KEYPOINT_CODECS.build(decoder)
+        if not all(
+                hasattr(self.decoder, a)
+                for a in ('input_size', 'split_ratio', 'num_bins',
+                          'decode_torch')):
+            raise ValueError(
+                f'SimDRHead got decoder {type(self.decoder).__name__}: it '
+                'needs a SimDR codec (SimDRLabel or SASimDRLabel) with '
+                'input_size, split_ratio, num_bins and decode_torch')
+        self.input_size = tuple(self.decoder.input_size)
+        self.split_ratio = self.decoder.split_ratio
         self.in_channels = in_channels
         self.out_channels = out_channels
-        self.input_size = tuple(input_size)
-        self.split_ratio = split_ratio
-        self.channels_per_joint = channels_per_joint
-        self.loss_module = MODELS.build(loss)
-        self.decoder = KEYPOINT_CODECS.build(decoder) if decoder else None
-        self._check_decoder()
-
-        deconv_out_channels = tuple(deconv_out_channels or ())
+        self.loss_module = MODELS.build(
+            loss or dict(type='SoftLabelCELoss', use_target_weight=True))
+        deconvs = tuple(deconv_out_channels or ())
         if channels_per_joint < 1:
             raise ValueError('SimDRHead got channels_per_joint='
                              f'{channels_per_joint}: it must be >= 1')
         self.token_input = embedding_dim is not None
+        self.deconv_head = self.final_layer = self.featuremap_size = None
         if self.token_input:
-            self._check_token_args(in_channels, embedding_dim,
-                                   deconv_out_channels, channels_per_joint)
-            self.deconv_head = None
-            self.final_layer = None
-            self.featuremap_size = None
+            self._check_token_args(in_channels, embedding_dim, deconvs,
+                                   channels_per_joint)
             self.embedding_dim = int(embedding_dim)
         else:
             if in_channels is None:
                 raise ValueError('SimDRHead got in_channels=None: give the '
                                  "backbone's channels, or embedding_dim for "
                                  '(B, K, D) token input')
+            scale = 2**len(deconvs)
             feat_w, feat_h = (
-                strided_size(s, in_featuremap_stride) for s in self.input_size)
-            if deconv_out_channels:
-                if channels_per_joint != 1:
-                    raise ValueError('SimDRHead: channels_per_joint > 1 is '
-                                     'the upsample-free design; it takes no '
-                                     'deconvolutions')
+                strided_size(s, in_featuremap_stride) * scale
+                for s in self.input_size)
+            if deconvs and channels_per_joint != 1:
+                raise ValueError('SimDRHead: channels_per_joint > 1 is the '
+                                 'upsample-free design; it takes no '
+                                 'deconvolutions')
+            if deconvs:
                 self.deconv_head = MODELS.build(
                     dict(
                         type='HeatmapHead',
                         in_channels=in_channels,
                         out_channels=out_channels,
-                        deconv_out_channels=deconv_out_channels,
+                        deconv_out_channels=deconvs,
                         deconv_kernel_sizes=deconv_kernel_sizes,
                         final_layer=dict(kernel_size=1)))
-                scale = 2**len(deconv_out_channels)
-                feat_w, feat_h = feat_w * scale, feat_h * scale
             else:
-                self.deconv_head = None
                 self.final_layer = build_conv_layer(
                     dict(
                         type='Conv2d',
@@ -181,14 +165,14 @@ class SimDRHead(BaseHead):
                         kernel_size=1))
             self.featuremap_size = (feat_w, feat_h)
             self.embedding_dim = channels_per_joint * feat_w * feat_h
-        self.num_bins = tuple(
-            num_bins(s, split_ratio) for s in self.input_size)
-        self.mlp_head_x = nn.Linear(self.embedding_dim, self.num_bins[0])
-        self.mlp_head_y = nn.Linear(self.embedding_dim, self.num_bins[1])
+        self.mlp_head_x = nn.Linear(self.embedding_dim,
+                                    self.decoder.num_bins[0])
+        self.mlp_head_y = nn.Linear(self.embedding_dim,
+                                    self.decoder.num_bins[1])
 
     @staticmethod
     def _check_token_args(in_channels: Optional[int], embedding_dim: int,
-                          deconv_out_channels: Tuple[int, ...],
+                          deconvs: Tuple[int, ...],
                           channels_per_joint: int) -> None:
         """Token input has no convolutional part: reject settings for one."""
         if embedding_dim < 1:
@@ -200,75 +184,48 @@ class SimDRHead(BaseHead):
                 f'SimDRHead got in_channels={in_channels} and embedding_dim='
                 f'{embedding_dim}: with token input in_channels is the token '
                 'length D; leave it None or equal to embedding_dim')
-        if deconv_out_channels or channels_per_joint != 1:
+        if deconvs or channels_per_joint != 1:
             raise ValueError(
                 f'SimDRHead got embedding_dim={embedding_dim} (token input) '
-                f'with deconv_out_channels={deconv_out_channels} and '
-                f'channels_per_joint={channels_per_joint}: tokens take no '
-                'convolutional part; set deconv_out_channels=None and '
-                'channels_per_joint=1')
-
-    def _check_decoder(self) -> None:
-        if self.decoder is None:
-            return
-        mine = (self.input_size, float(self.split_ratio))
-        theirs = (tuple(getattr(self.decoder, 'input_size', ())),
-                  float(getattr(self.decoder, 'split_ratio', -1)))
-        if mine != theirs:
-            raise ValueError(
-                f'SimDRHead got input_size={mine[0]}, split_ratio={mine[1]} '
-                f'but its decoder {type(self.decoder).__name__} has '
-                f'input_size={theirs[0]}, split_ratio={theirs[1]}: bind both '
-                'to the same codec settings')
-
-    def _embed_tokens(self, x: Tensor) -> Tensor:
-        """Check (B, K, D) tokens against the head; return them."""
-        if x.dim() != 3:
-            raise ValueError(
-                f'SimDRHead was built for (B, K, D) token input '
-                f'(embedding_dim={self.embedding_dim}) but got a feature of '
-                f'shape {tuple(x.shape)}')
-        _, k, d = x.shape
-        if (k, d) != (self.out_channels, self.embedding_dim):
-            raise ValueError(
-                f'SimDRHead expects tokens of shape (B, {self.out_channels}, '
-                f'{self.embedding_dim}) (K = out_channels, D = '
-                f'embedding_dim), got {tuple(x.shape)}')
-        return x
+                f'with deconv_out_channels={deconvs} and channels_per_joint='
+                f'{channels_per_joint}: tokens take no convolutional part; '
+                'set deconv_out_channels=None and channels_per_joint=1')
 
     def embed(self, feats: Tuple[Tensor, ...]) -> Tensor:
         """Keypoint embeddings from backbone features.
 
         Args:
-            feats (Tuple[Tensor]): Backbone outputs; the last one is used:
-                a map of shape (B, C, h', w'), or (B, K, D) tokens when the
-                head has ``embedding_dim``.
+            feats (Tuple[Tensor]): Backbone outputs; the last is a map
+                (B, C, h', w'), or (B, K, D) tokens with ``embedding_dim``.
 
         Returns:
-            Tensor: Embeddings in shape (B, K, D); for maps ``D = t * H * W``
-            of the map the classifiers read.
+            Tensor: Embeddings in shape (B, K, D).
         """
         x = feats[-1]
         if self.token_input:
-            return self._embed_tokens(x)
+            if x.dim() != 3 or tuple(
+                    x.shape[1:]) != (self.out_channels, self.embedding_dim):
+                raise ValueError(
+                    f'SimDRHead expects tokens of shape (B, '
+                    f'{self.out_channels}, {self.embedding_dim}) (K = '
+                    'out_channels, D = embedding_dim), got '
+                    f'{tuple(x.shape)}')
+            return x
         if x.dim() != 4:
             raise ValueError(
                 f'SimDRHead expects a (B, C, H, W) feature map, got shape '
                 f'{tuple(x.shape)}; for (B, K, D) keypoint tokens build the '
                 'head with embedding_dim=D and deconv_out_channels=None')
-        if self.deconv_head is not None:
-            x = self.deconv_head(feats)
-        else:
-            x = self.final_layer(x)
+        x = self.deconv_head(feats) if self.deconv_head else self.final_layer(
+            x)
         b, _, h, w = x.shape
         if (w, h) != self.featuremap_size:
             raise ValueError(
                 f'SimDRHead expects a {self.featuremap_size[0]}x'
                 f'{self.featuremap_size[1]} (w x h) map for input_size '
-                f'{self.input_size}, got {w}x{h}: check input_size and '
-                'in_featuremap_stride against the backbone')
-        # (B, K t, H, W) -> (B, K, t H W): channel c = k t + j belongs to
-        # keypoint k, the authors' 'b (k t) h w -> b k (t h w)'
+                f'{self.input_size}, got {w}x{h}: check the decoder\'s '
+                'input_size and in_featuremap_stride against the backbone')
+        # channel k t + j belongs to keypoint k: 'b (k t) h w -> b k (t h w)'
         return x.reshape(b, self.out_channels, -1)
 
     def forward(self, feats: Tuple[Tensor, ...]) -> Tuple[Tensor, Tensor]:
@@ -296,22 +253,21 @@ class SimDRHead(BaseHead):
 
         With ``test_cfg['flip_test']`` the features are ``[orig, flipped]``;
         the flipped logits are mapped back by :func:`flip_simdr_vectors`
-        (mirror swap, reversal and the ``(L - 1) - (w - 1) k`` bin shift)
-        and the two sets of logits are averaged before decoding.
+        (mirror swap, reversal, ``(L - 1) - (w - 1) k`` bin shift) and the
+        two sets of logits are averaged before decoding.
 
         Args:
             feats (Tuple[Tensor] | List[Tuple[Tensor]]): Backbone outputs,
                 or two of them for flip test.
             batch_data_samples (List[PoseDataSample]): The data samples.
-            test_cfg (dict, optional): ``flip_test`` (bool) and
-                ``output_heatmaps`` (bool: also return the softmax
-                distributions, for visualisation). Defaults to ``None``.
+            test_cfg (dict, optional): ``flip_test`` and ``output_heatmaps``
+                (bool each). Defaults to ``None``.
 
         Returns:
             List[InstanceData]: ``keypoints`` (1, K, 2) in input pixels and
             ``keypoint_scores`` (1, K) per sample; with ``output_heatmaps``
-            also ``keypoint_x_labels`` (1, K, Wx) and ``keypoint_y_labels``
-            (1, K, Wy), the softmax over the bins.
+            also ``keypoint_x_probs`` (1, K, Wx) and ``keypoint_y_probs``
+            (1, K, Wy), the softmax probability of each bin.
         """
         test_cfg = test_cfg or {}
         if test_cfg.get('flip_test', False):
@@ -322,8 +278,7 @@ class SimDRHead(BaseHead):
                 flip_indices=batch_data_samples[0].metainfo['flip_indices'],
                 input_width=self.input_size[0],
                 split_ratio=self.split_ratio)
-            pred_x = (pred_x + flip_x) * 0.5
-            pred_y = (pred_y + flip_y) * 0.5
+            pred_x, pred_y = (pred_x + flip_x) * 0.5, (pred_y + flip_y) * 0.5
         else:
             pred_x, pred_y = self.forward(feats)
         preds = self.decode((pred_x, pred_y))
@@ -331,37 +286,40 @@ class SimDRHead(BaseHead):
             probs_x = to_numpy(pred_x.float().softmax(-1))
             probs_y = to_numpy(pred_y.float().softmax(-1))
             for pred, px, py in zip(preds, probs_x, probs_y):
-                pred.keypoint_x_labels = px[None]
-                pred.keypoint_y_labels = py[None]
+                pred.keypoint_x_probs = px[None]
+                pred.keypoint_y_probs = py[None]
         return preds
 
     def loss(self,
              feats: Tuple[Tensor, ...],
              batch_data_samples: OptSampleList,
              train_cfg: OptConfigType = None) -> dict:
-        """Loss and SimDR PCK accuracy of a batch.
+        """Loss and, with ``compute_acc``, PCK accuracy of a batch.
 
         Args:
             feats (Tuple[Tensor]): Backbone outputs.
-            batch_data_samples (List[PoseDataSample]): Samples with
-                ``gt_instance_labels`` from the codec.
-            train_cfg (dict, optional): Unused. Defaults to ``None``.
+            batch_data_samples (List[PoseDataSample]): Samples with the
+                codec's ``gt_instance_labels``: ``keypoint_x_labels``
+                (1, K, Wx), ``keypoint_y_labels`` (1, K, Wy) and
+                ``keypoint_weights`` (1, K).
+            train_cfg (dict, optional): ``compute_acc`` (bool, default
+                ``True``). Defaults to ``None``.
 
         Returns:
-            dict: ``loss_kpt`` and ``acc_pose``.
+            dict: ``loss_kpt`` and, with ``compute_acc``, ``acc_pose``
+            (:func:`decoded_pck_accuracy`).
         """
-        pred_x, pred_y = self.forward(feats)
+        train_cfg = train_cfg or {}
+        pred = self.forward(feats)
         labels = [d.gt_instance_labels for d in batch_data_samples]
-        gt_x = torch.cat([lb.keypoint_x_labels for lb in labels])
-        gt_y = torch.cat([lb.keypoint_y_labels for lb in labels])
+        gt = (torch.cat([lb.keypoint_x_labels for lb in labels]),
+              torch.cat([lb.keypoint_y_labels for lb in labels]))
         weights = torch.cat([lb.keypoint_weights for lb in labels])
-        loss = self.loss_module((pred_x, pred_y), (gt_x, gt_y), weights)
-        _, acc, _ = simcc_pck_accuracy(
-            output=to_numpy((pred_x, pred_y)),
-            target=to_numpy((gt_x, gt_y)),
-            simcc_split_ratio=self.split_ratio,
-            mask=to_numpy(weights) > 0)
-        return dict(loss_kpt=loss, acc_pose=torch.tensor(acc))
+        losses = dict(loss_kpt=self.loss_module(pred, gt, weights))
+        if train_cfg.get('compute_acc', True):
+            losses['acc_pose'] = decoded_pck_accuracy(self.decoder, pred, gt,
+                                                      weights)
+        return losses
 
     @property
     def default_init_cfg(self) -> list:

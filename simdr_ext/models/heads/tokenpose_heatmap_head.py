@@ -5,13 +5,12 @@ import torch
 from mmengine.structures import PixelData
 from torch import Tensor, nn
 
-from mmpose.evaluation.functional import pose_pck_accuracy
 from mmpose.models.heads.base_head import BaseHead
 from mmpose.models.utils.tta import flip_heatmaps
 from mmpose.registry import KEYPOINT_CODECS, MODELS
-from mmpose.utils.tensor_utils import to_numpy
-from mmpose.utils.typing import (Features, OptConfigType, OptSampleList,
-                                 Predictions)
+from mmpose.utils.typing import (ConfigType, Features, OptConfigType,
+                                 OptSampleList, Predictions)
+from ..utils import decoded_pck_accuracy
 
 
 def authors_hidden_dim(in_channels: int, heatmap_dim: int) -> Optional[int]:
@@ -42,9 +41,9 @@ class TokenPoseHeatmapHead(BaseHead):
     ``tokenpose_base.py``): ``LN(D) -> Linear(D, hidden) -> LN(hidden) ->
     Linear(hidden, H W)``, or ``LN(D) -> Linear(D, H W)`` when the authors'
     rule (:func:`authors_hidden_dim`) picks one layer, shared by all
-    keypoints, reshaped to (B, K, H, W). Trained with ``KeypointMSELoss``
-    on unbiased Gaussian heatmaps (``DarkHeatmap``), decoded by the codec
-    (DARK). Layer names (``mlp_head.0`` .. ``mlp_head.3``) are the authors'.
+    keypoints, reshaped to (B, K, H, W). The heatmap size ``(W, H)`` is the
+    decoder's (``DarkHeatmap``), which also decodes. Layer names
+    (``mlp_head.0`` .. ``mlp_head.3``) are the authors'.
 
     Note:
         - batch size: B, keypoints: K, token length: D
@@ -53,13 +52,11 @@ class TokenPoseHeatmapHead(BaseHead):
     Args:
         in_channels (int): Token length D (``TokenPose.out_channels``).
         out_channels (int): Number of keypoints K.
-        heatmap_size (tuple): ``(W, H)``, the codec's ``heatmap_size``.
+        decoder (dict): Config of a heatmap codec with ``heatmap_size``.
         hidden_dims (int, optional): Force a two-layer head with this
             width. Defaults to ``None``: the authors' rule.
         loss (dict, optional): Loss config. Defaults to ``None``:
             ``dict(type='KeypointMSELoss', use_target_weight=True)``.
-        decoder (dict, optional): Codec config for decoding; its
-            ``heatmap_size`` must equal the head's. Defaults to ``None``.
         init_cfg (dict, optional): Initialisation. Defaults to
             :attr:`default_init_cfg`.
 
@@ -69,40 +66,35 @@ class TokenPoseHeatmapHead(BaseHead):
     def __init__(self,
                  in_channels: int,
                  out_channels: int,
-                 heatmap_size: Tuple[int, int],
+                 decoder: ConfigType,
                  hidden_dims: Optional[int] = None,
                  loss: OptConfigType = None,
-                 decoder: OptConfigType = None,
                  init_cfg: OptConfigType = None) -> None:
         super().__init__(init_cfg or self.default_init_cfg)
+        self.decoder = KEYPOINT_CODECS.build(decoder)
+        if not all(
+                hasattr(self.decoder, a)
+                for a in ('heatmap_size', 'input_size', 'decode_torch')):
+            raise ValueError(
+                f'{self.__class__.__name__} got decoder '
+                f'{type(self.decoder).__name__}: it needs a heatmap codec '
+                '(DarkHeatmap) with heatmap_size, input_size, decode_torch')
+        self.heatmap_size = tuple(self.decoder.heatmap_size)
         self.in_channels = in_channels
         self.out_channels = out_channels
-        self.heatmap_size = tuple(heatmap_size)
         heatmap_dim = self.heatmap_size[0] * self.heatmap_size[1]
         if hidden_dims is None:
             hidden_dims = authors_hidden_dim(in_channels, heatmap_dim)
         self.hidden_dims = hidden_dims
         self.loss_module = MODELS.build(
             loss or dict(type='KeypointMSELoss', use_target_weight=True))
-        self.decoder = KEYPOINT_CODECS.build(decoder) if decoder else None
-        theirs = getattr(self.decoder, 'heatmap_size', self.heatmap_size)
-        if tuple(theirs) != self.heatmap_size:
-            raise ValueError(
-                f'{self.__class__.__name__} got heatmap_size='
-                f'{self.heatmap_size} but its decoder has heatmap_size='
-                f'{tuple(theirs)}: bind both to the same codec')
+        layers = [nn.LayerNorm(in_channels)]
         if hidden_dims:
-            layers = [
-                nn.LayerNorm(in_channels),
+            layers += [
                 nn.Linear(in_channels, hidden_dims),
-                nn.LayerNorm(hidden_dims),
-                nn.Linear(hidden_dims, heatmap_dim)
+                nn.LayerNorm(hidden_dims)
             ]
-        else:
-            layers = [
-                nn.LayerNorm(in_channels),
-                nn.Linear(in_channels, heatmap_dim)
-            ]
+        layers.append(nn.Linear(hidden_dims or in_channels, heatmap_dim))
         self.mlp_head = nn.Sequential(*layers)
 
     def forward(self, feats: Tuple[Tensor, ...]) -> Tensor:
@@ -116,16 +108,15 @@ class TokenPoseHeatmapHead(BaseHead):
             Tensor: Heatmaps in shape (B, K, H, W).
         """
         x = feats[-1]
+        name = self.__class__.__name__
         if len(x) == 0:
-            raise ValueError(
-                f'{self.__class__.__name__} got a batch of 0 crops (tokens '
-                f'of shape {tuple(x.shape)}): call it with B >= 1 crops')
+            raise ValueError(f'{name} got a batch of 0 crops (tokens of shape '
+                             f'{tuple(x.shape)}): call it with B >= 1 crops')
         if x.dim() != 3 or tuple(
                 x.shape[1:]) != (self.out_channels, self.in_channels):
-            raise ValueError(
-                f'{self.__class__.__name__} expects keypoint tokens of shape '
-                f'(B, {self.out_channels}, {self.in_channels}), got '
-                f'{tuple(x.shape)}')
+            raise ValueError(f'{name} expects keypoint tokens of shape (B, '
+                             f'{self.out_channels}, {self.in_channels}), got '
+                             f'{tuple(x.shape)}')
         w, h = self.heatmap_size
         return self.mlp_head(x).reshape(x.shape[0], self.out_channels, h, w)
 
@@ -151,20 +142,20 @@ class TokenPoseHeatmapHead(BaseHead):
         Returns:
             List[InstanceData] | tuple: ``keypoints`` (1, K, 2) in input
             pixels and ``keypoint_scores`` (1, K) per sample; with
-            ``output_heatmaps`` also a list of ``PixelData`` heatmaps
-            (K, H, W).
+            ``output_heatmaps`` also one ``PixelData`` per sample whose
+            ``heatmaps`` (K, H, W) are the (flip-averaged) predicted
+            Gaussian heatmaps the decoder read.
         """
         test_cfg = test_cfg or {}
         if test_cfg.get('flip_test', False):
             assert isinstance(feats, list) and len(feats) == 2, (
                 'flip test needs [features, flipped features]')
-            heatmaps = self.forward(feats[0])
             flipped = flip_heatmaps(
                 self.forward(feats[1]),
                 flip_indices=batch_data_samples[0].metainfo['flip_indices'],
                 flip_mode=test_cfg.get('flip_mode', 'heatmap'),
                 shift_heatmap=test_cfg.get('shift_heatmap', True))
-            heatmaps = (heatmaps + flipped) * 0.5
+            heatmaps = (self.forward(feats[0]) + flipped) * 0.5
         else:
             heatmaps = self.forward(feats)
         preds = self.decode(heatmaps)
@@ -176,18 +167,19 @@ class TokenPoseHeatmapHead(BaseHead):
              feats: Tuple[Tensor, ...],
              batch_data_samples: OptSampleList,
              train_cfg: OptConfigType = None) -> dict:
-        """MSE loss on heatmaps and PCK accuracy of a batch.
+        """MSE loss on heatmaps and, with ``compute_acc``, PCK accuracy.
 
         Args:
             feats (Tuple[Tensor]): Backbone outputs, tokens (B, K, D) last.
             batch_data_samples (List[PoseDataSample]): Samples with
                 ``gt_fields.heatmaps`` (K, H, W) and
                 ``gt_instance_labels.keypoint_weights`` (1, K).
-            train_cfg (dict, optional): ``compute_acc`` (default ``True``).
-                Defaults to ``None``.
+            train_cfg (dict, optional): ``compute_acc`` (bool, default
+                ``True``). Defaults to ``None``.
 
         Returns:
-            dict: ``loss_kpt`` and, with ``compute_acc``, ``acc_pose``.
+            dict: ``loss_kpt`` and, with ``compute_acc``, ``acc_pose``
+            (:func:`decoded_pck_accuracy`).
         """
         train_cfg = train_cfg or {}
         pred = self.forward(feats)
@@ -197,11 +189,8 @@ class TokenPoseHeatmapHead(BaseHead):
         ])
         losses = dict(loss_kpt=self.loss_module(pred, gt, weights))
         if train_cfg.get('compute_acc', True):
-            _, acc, _ = pose_pck_accuracy(
-                output=to_numpy(pred),
-                target=to_numpy(gt),
-                mask=to_numpy(weights) > 0)
-            losses['acc_pose'] = torch.tensor(acc, device=gt.device)
+            losses['acc_pose'] = decoded_pck_accuracy(self.decoder, pred, gt,
+                                                      weights)
         return losses
 
     @property

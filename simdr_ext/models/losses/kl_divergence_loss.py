@@ -11,26 +11,19 @@ from .simdr_axis_loss import SimDRAxisLoss
 class SimDRKLLoss(SimDRAxisLoss):
     r"""KL divergence between SimDR* Gaussian labels and predicted softmax.
 
-    SimDR* trains its 1D classifiers against Gaussian labels with the
-    Kullback-Leibler divergence (SimDR Sec. 3.3, below eq. (7)). Targets are
-    first normalised to sum 1 per keypoint and axis (a Gaussian divided by
-    ``sigma * sqrt(2 pi)`` sums to 1 only when untruncated; all-zero labels
-    of invisible keypoints stay zero). Per keypoint and axis
+    SimDR* trains against Gaussian labels with the Kullback-Leibler
+    divergence (SimDR Sec. 3.3, below eq. (7)). Targets are first normalised
+    to sum 1 per keypoint and axis (a truncated Gaussian does not; all-zero
+    labels stay zero), then per keypoint and axis
 
     .. math:: KL(t \| \mathrm{softmax}(o)) = \frac{1}{L} \sum_i t_i
               (\log t_i - \log \mathrm{softmax}(o)_i),
 
-    with ``0 log 0 = 0`` and the **mean over the L bins** (as the authors'
-    ``KLDiscretLoss`` and mmpose's, ``torch.mean(kl, dim=1)``); the x and y
-    terms are added, and the result is averaged over the keypoints with
-    weight > 0 (:class:`SimDRAxisLoss`). mmpose's ``KLDiscretLoss``
-    instead sums over instances and divides by K, so its value grows with
-    the batch size. An empty or all-invisible batch gives 0, still attached
-    to the graph.
-
-    Note:
-        - N: number of instances, K: number of keypoints
-        - Wx, Wy: number of x / y bins
+    with ``0 log 0 = 0`` and the **mean over the L bins** (the authors' and
+    mmpose's ``KLDiscretLoss``); x and y are added and averaged over the
+    keypoints with weight > 0 (:class:`SimDRAxisLoss`). mmpose's
+    ``KLDiscretLoss`` instead sums over instances and divides by K, so its
+    value grows with the batch size.
 
     Args:
         use_target_weight (bool): Weigh keypoints by ``target_weight``.
@@ -39,16 +32,7 @@ class SimDRKLLoss(SimDRAxisLoss):
     """
 
     def axis_loss(self, pred: Tensor, target: Tensor) -> Tensor:
-        """Bin-averaged KL divergence of one axis, shape (N, K, L) -> (N, K).
-
-        Args:
-            pred (Tensor): Logits in shape (N, K, L).
-            target (Tensor): Non-negative labels in shape (N, K, L).
-
-        Returns:
-            Tensor: The loss per keypoint in shape (N, K).
-        """
-        self.check_shapes(pred, target)
+        """Bin-averaged KL divergence of one axis, (N, K, L) -> (N, K)."""
         target = target.to(torch.float32)
         mass = target.sum(-1, keepdim=True)
         target = target / mass.clamp(min=torch.finfo(target.dtype).tiny)

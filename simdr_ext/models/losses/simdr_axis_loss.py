@@ -1,5 +1,5 @@
 # Copyright (c) simdr_ext contributors. All rights reserved.
-from typing import Optional
+from typing import Optional, Tuple
 
 import torch
 from torch import Tensor, nn
@@ -7,16 +7,15 @@ from torch import Tensor, nn
 
 def weighted_keypoint_mean(per_keypoint: Tensor,
                            weights: Optional[Tensor]) -> Tensor:
-    """Mean of a per-keypoint loss over the keypoints with weight > 0.
+    """``sum(w * l) / max(sum(w), 1)``: the mean over keypoints with w > 0.
 
-    ``sum(w * l) / max(sum(w), 1)``: a batch whose weights are all 0 (or that
-    is empty) gives exactly 0, still attached to the graph so that
-    ``backward`` works, never ``0 / 0``.
+    An empty or all-zero-weight batch gives exactly 0, still attached to the
+    graph so that ``backward`` works, never ``0 / 0``.
 
     Args:
         per_keypoint (Tensor): Loss per keypoint in shape (N, K).
-        weights (Tensor, optional): Keypoint weights in shape (N, K).
-            ``None`` weighs every keypoint 1.
+        weights (Tensor, optional): Weights in shape (N, K); ``None`` weighs
+            every keypoint 1.
 
     Returns:
         Tensor: A scalar.
@@ -29,11 +28,10 @@ def weighted_keypoint_mean(per_keypoint: Tensor,
 
 class SimDRAxisLoss(nn.Module):
     """Base of the SimDR losses: a per-axis loss, summed over x and y and
-    averaged over weighted keypoints.
+    averaged over weighted keypoints (:func:`weighted_keypoint_mean`).
 
-    Subclasses define :meth:`axis_loss`, mapping logits and targets of one
-    axis, both (N, K, L), to a loss per keypoint (N, K). This class adds the
-    x and y terms and reduces them with :func:`weighted_keypoint_mean`.
+    Subclasses define :meth:`axis_loss`: logits and targets of one axis,
+    both (N, K, L), to a loss per keypoint (N, K).
 
     Note:
         - N: number of instances, K: number of keypoints
@@ -52,19 +50,13 @@ class SimDRAxisLoss(nn.Module):
         self.use_target_weight = use_target_weight
         self.loss_weight = loss_weight
 
-    @staticmethod
-    def check_shapes(pred: Tensor, target: Tensor) -> None:
-        assert pred.shape == target.shape, (
-            f'pred {tuple(pred.shape)} and target {tuple(target.shape)} '
-            'must have the same shape')
-
     def axis_loss(self, pred: Tensor, target: Tensor) -> Tensor:
         """Loss of one axis, (N, K, L) logits and targets -> (N, K)."""
         raise NotImplementedError
 
     def forward(self,
-                pred_simcc: tuple,
-                gt_simcc: tuple,
+                pred_simcc: Tuple[Tensor, Tensor],
+                gt_simcc: Tuple[Tensor, Tensor],
                 target_weight: Optional[Tensor] = None) -> Tensor:
         """Compute the loss.
 
@@ -78,6 +70,10 @@ class SimDRAxisLoss(nn.Module):
         Returns:
             Tensor: The scalar loss.
         """
+        for p, t in zip(pred_simcc, gt_simcc):
+            assert p.shape == t.shape, (
+                f'pred {tuple(p.shape)} and target {tuple(t.shape)} must '
+                'have the same shape')
         per_keypoint = sum(
             self.axis_loss(p, t) for p, t in zip(pred_simcc, gt_simcc))
         weights = target_weight if self.use_target_weight else None

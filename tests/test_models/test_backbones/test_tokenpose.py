@@ -332,7 +332,10 @@ def heatmap_head(in_channels, heatmap_size):
             type='TokenPoseHeatmapHead',
             in_channels=in_channels,
             out_channels=17,
-            heatmap_size=heatmap_size))
+            decoder=dict(
+                type='DarkHeatmap',
+                input_size=tuple(4 * s for s in heatmap_size),
+                heatmap_size=heatmap_size)))
 
 
 def simdr_head(input_size, split_ratio):
@@ -341,8 +344,10 @@ def simdr_head(input_size, split_ratio):
             type='SimDRHead',
             in_channels=None,
             out_channels=17,
-            input_size=input_size,
-            split_ratio=split_ratio,
+            decoder=dict(
+                type='SimDRLabel',
+                input_size=input_size,
+                split_ratio=split_ratio),
             embedding_dim=192,
             deconv_out_channels=None))
 

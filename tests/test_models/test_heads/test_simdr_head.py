@@ -10,20 +10,23 @@ from mmpose.structures import PoseDataSample
 INPUT_SIZE = (48, 64)  # (w, h): ResNet stride-32 map is 2 x 2
 
 
+def codec(input_size=INPUT_SIZE, split_ratio=2.0, **kwargs):
+    return dict(
+        type='SimDRLabel',
+        input_size=input_size,
+        split_ratio=split_ratio,
+        label_smoothing=0.1,
+        **kwargs)
+
+
 def build(**kwargs):
     cfg = dict(
         type='SimDRHead',
         in_channels=32,
         out_channels=5,
-        input_size=INPUT_SIZE,
-        split_ratio=2.0,
         deconv_out_channels=(16, 16),
         deconv_kernel_sizes=(4, 4),
-        decoder=dict(
-            type='SimDRLabel',
-            input_size=INPUT_SIZE,
-            split_ratio=2.0,
-            label_smoothing=0.1))
+        decoder=codec())
     cfg.update(kwargs)
     return MODELS.build(cfg)
 
@@ -92,9 +95,42 @@ def test_predict_with_and_without_flip():
     assert flipped[0].keypoints.shape == (1, 5, 2)
 
 
-def test_decoder_disagreeing_with_head_raises():
-    with pytest.raises(ValueError, match='SimDRHead got .* its decoder'):
-        build(split_ratio=3.0)
+@pytest.mark.parametrize(
+    'decoder', [
+        codec(input_size=(40, 72), split_ratio=1.5),
+        dict(
+            type='SASimDRLabel',
+            input_size=(40, 72),
+            split_ratio=1.5,
+            sigma=3.0)
+    ],
+    ids=['SimDRLabel', 'SASimDRLabel'])
+def test_geometry_is_read_from_the_decoder(decoder):
+    head = build(decoder=decoder, deconv_out_channels=None)
+    assert head.input_size == (40, 72) and head.split_ratio == 1.5
+    # stride-32 map of 40 x 72 px: ceil(40/32) x ceil(72/32) = 2 x 3
+    assert head.featuremap_size == (2, 3)
+    px, py = head((torch.randn(1, 32, 3, 2), ))
+    assert px.shape == (1, 5, 60) and py.shape == (1, 5, 108)
+
+
+@pytest.mark.parametrize(
+    'kwargs,match',
+    [(dict(
+        decoder=dict(
+            type='DarkHeatmap', input_size=(48, 64), heatmap_size=(12, 16))),
+      'decoder DarkHeatmap: it needs a SimDR codec'),
+     (dict(input_size=INPUT_SIZE), "unexpected keyword .*'input_size'"),
+     (dict(split_ratio=2.0), "unexpected keyword .*'split_ratio'")],
+    ids=['heatmap-decoder', 'input-size-arg', 'split-ratio-arg'])
+def test_geometry_stated_outside_the_decoder_is_refused(kwargs, match):
+    with pytest.raises((TypeError, ValueError), match=match):
+        build(**kwargs)
+
+
+def test_decoder_is_required():
+    with pytest.raises(TypeError, match='decoder'):
+        MODELS.build(dict(type='SimDRHead', in_channels=32, out_channels=5))
 
 
 def test_feature_map_of_wrong_size_is_reported():
@@ -155,7 +191,7 @@ def test_upsample_free_embedding_matches_authors_head_input(
             type='SimDRHead',
             in_channels=64,
             out_channels=17,
-            input_size=input_size,
+            decoder=codec(input_size),
             in_featuremap_stride=32,
             deconv_out_channels=None,
             channels_per_joint=28))
@@ -190,8 +226,7 @@ def test_hrnet_form_reads_the_stride4_branch(input_size):
             type='SimDRHead',
             in_channels=8,
             out_channels=5,
-            input_size=input_size,
-            split_ratio=2.0,
+            decoder=codec(input_size),
             in_featuremap_stride=4,
             deconv_out_channels=None))
     w, h = input_size
@@ -217,7 +252,7 @@ def test_resnet_map_derived_at_sizes_not_divisible_by_32(input_size):
                 type='SimDRHead',
                 in_channels=64,
                 out_channels=5,
-                input_size=input_size,
+                decoder=codec(input_size),
                 deconv_out_channels=deconvs,
                 deconv_kernel_sizes=(4, ) if deconvs else None))
         w, h = input_size
@@ -278,7 +313,7 @@ def test_in_channels_equal_to_embedding_dim_is_accepted():
 @pytest.mark.parametrize(
     'shape,match', [((2, 5, 16), r'expects tokens of shape \(B, 5, 24\)'),
                     ((2, 4, 24), r'expects tokens of shape \(B, 5, 24\)'),
-                    ((2, 24, 2, 2), 'built for .B, K, D. token input')],
+                    ((2, 24, 2, 2), r'expects tokens of shape \(B, 5, 24\)')],
     ids=['wrong-D', 'wrong-K', 'map-to-token-head'])
 def test_token_shape_mismatch_raises(shape, match):
     with pytest.raises(ValueError, match=match):
@@ -318,7 +353,7 @@ def test_invalid_arguments_raise(kwargs, match):
 def test_parameter_names_equal_mmpose_simcc_head():
     """Same architecture, same state_dict keys and shapes as SimCCHead."""
     for deconvs in [(16, 16), None]:
-        ours = build(deconv_out_channels=deconvs, decoder=None)
+        ours = build(deconv_out_channels=deconvs)
         theirs = MODELS.build(
             dict(
                 type='SimCCHead',
@@ -338,13 +373,13 @@ def test_parameter_names_equal_mmpose_simcc_head():
         }
 
 
-def test_output_heatmaps_returns_the_softmax_distributions():
+def test_output_heatmaps_returns_the_softmax_probability_of_each_bin():
     head = build().eval()
-    preds = head.predict(feats(), samples(head),
-                         test_cfg=dict(output_heatmaps=True))
-    px = preds[0].keypoint_x_labels
-    assert px.shape == (1, 5, 96) and preds[0].keypoint_y_labels.shape == (
-        1, 5, 128)
+    preds = head.predict(
+        feats(), samples(head), test_cfg=dict(output_heatmaps=True))
+    px = preds[0].keypoint_x_probs
+    assert px.shape == (1, 5, 96) and preds[0].keypoint_y_probs.shape == (1, 5,
+                                                                          128)
     np.testing.assert_allclose(px.sum(-1), 1.0, rtol=1e-5)
     # the decoded x is the argmax bin of the returned distribution / k
     np.testing.assert_allclose(preds[0].keypoints[0, :, 0],
@@ -365,3 +400,74 @@ def test_a_batch_of_zero_crops_is_refused_by_name(token_input):
         head.predict(empty, [])
     with pytest.raises(ValueError, match='SimDRHead got a batch of 0'):
         head.predict([empty, empty], [], dict(flip_test=True))
+
+
+# --- training accuracy, decoded by the head's own decoder -----------------
+
+
+def labels_as_logits(data):
+    labels = [d.gt_instance_labels for d in data]
+    return (torch.cat([lb.keypoint_x_labels for lb in labels]),
+            torch.cat([lb.keypoint_y_labels for lb in labels]))
+
+
+def test_compute_acc_false_gives_no_accuracy():
+    head = build()
+    losses = head.loss(feats(), samples(head), dict(compute_acc=False))
+    assert set(losses) == {'loss_kpt'}
+
+
+@pytest.mark.parametrize(
+    'decoder', [
+        codec(),
+        dict(
+            type='SASimDRLabel',
+            input_size=INPUT_SIZE,
+            sigma=2.0,
+            decode_refine=True)
+    ],
+    ids=['SimDRLabel', 'SASimDRLabel'])
+def test_accuracy_is_one_for_the_targets_and_drops_for_shifted_ones(decoder):
+    head = build(decoder=decoder)
+    data = samples(head)
+    pred_x, pred_y = labels_as_logits(data)
+    head.forward = lambda _: (pred_x, pred_y)
+    assert head.loss(feats(), data)['acc_pose'].item() == 1.0
+    # keypoints 0 and 1 moved 4 px right: 4 / 64 (mmpose normalises x by h)
+    # > 0.05, so they miss in every instance; 2, 3, 4 still hit
+    shifted = pred_x.clone()
+    shifted[:, :2] = pred_x[:, :2].roll(8, -1)
+    head.forward = lambda _: (shifted, pred_y)
+    assert head.loss(feats(), data)['acc_pose'].item() == pytest.approx(0.6)
+
+
+def test_accuracy_ignores_zero_weight_keypoints():
+    head = build()
+    data = samples(head)
+    pred_x, pred_y = labels_as_logits(data)
+    pred_x = pred_x.clone()
+    pred_x[:, 4] = pred_x[:, 4].roll(20, -1)  # miss keypoint 4 ...
+    for d in data:  # ... which is invisible
+        d.gt_instance_labels.keypoint_weights[:, 4] = 0
+    head.forward = lambda _: (pred_x, pred_y)
+    assert head.loss(feats(), data)['acc_pose'].item() == 1.0
+
+
+def test_accuracy_equals_mmpose_simcc_pck_for_argmax_decoding():
+    """SimDRLabel decodes argmax / k, as mmpose's simcc_pck_accuracy; on
+    positive logits (mmpose marks maxima <= 0 invalid) the two agree."""
+    from mmpose.evaluation.functional import simcc_pck_accuracy
+    head = build()
+    data = samples(head, batch=4)
+    gt = labels_as_logits(data)
+    gen = torch.Generator().manual_seed(0)
+    # logits near the target, so that some keypoints hit and some miss
+    pred = tuple(t * 3 + 4 * torch.rand(t.shape, generator=gen) for t in gt)
+    head.forward = lambda _: pred
+    weights = torch.cat([d.gt_instance_labels.keypoint_weights for d in data])
+    _, want, _ = simcc_pck_accuracy(
+        tuple(p.numpy() for p in pred), tuple(t.numpy() for t in gt), 2.0,
+        weights.numpy() > 0)
+    got = head.loss(feats(4), data)['acc_pose'].item()
+    assert 0 < want < 1
+    assert got == pytest.approx(want)

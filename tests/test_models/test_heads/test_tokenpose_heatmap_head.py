@@ -14,17 +14,20 @@ INPUT_SIZE, HEATMAP_SIZE = (48, 64), (12, 16)  # (w, h), (W, H)
 FLIP = [0, 2, 1, 4, 3]
 
 
+def codec(heatmap_size=HEATMAP_SIZE):
+    return dict(
+        type='DarkHeatmap',
+        input_size=INPUT_SIZE,
+        heatmap_size=heatmap_size,
+        sigma=2)
+
+
 def build(**kwargs) -> TokenPoseHeatmapHead:
     cfg = dict(
         type='TokenPoseHeatmapHead',
         in_channels=D,
         out_channels=K,
-        heatmap_size=HEATMAP_SIZE,
-        decoder=dict(
-            type='DarkHeatmap',
-            input_size=INPUT_SIZE,
-            heatmap_size=HEATMAP_SIZE,
-            sigma=2))
+        decoder=codec())
     cfg.update(kwargs)
     head = MODELS.build(cfg)
     head.init_weights()
@@ -67,7 +70,8 @@ def test_authors_layer_rule(in_channels, heatmap_size, hidden, n_layers):
     """hidden = H W // 8, two layers iff D <= hidden / 2 (tokenpose_base)."""
     assert authors_hidden_dim(in_channels,
                               heatmap_size[0] * heatmap_size[1]) == hidden
-    head = TokenPoseHeatmapHead(in_channels, 17, heatmap_size)
+    head = TokenPoseHeatmapHead(in_channels, 17,
+                                dict(codec(heatmap_size), input_size=(48, 64)))
     assert len(head.mlp_head) == n_layers
     assert head.mlp_head[-1].out_features == heatmap_size[0] * heatmap_size[1]
     if hidden:
@@ -84,12 +88,20 @@ def test_forward_shape_and_layout():
     torch.testing.assert_close(heatmaps[1, 3, 5, 7], flat[1, 3, 5 * 12 + 7])
 
 
+def test_heatmap_size_is_read_from_the_decoder():
+    head = build(decoder=codec((24, 32)))
+    assert head.heatmap_size == (24, 32)
+    assert head(tokens()).shape == (2, K, 32, 24)
+
+
 def test_rejects_wrong_tokens_and_decoder():
     head = build()
     with pytest.raises(ValueError, match=r'\(B, 5, 32\)'):
         head((torch.randn(2, K, D + 1), ))
-    with pytest.raises(ValueError, match='heatmap_size'):
-        build(heatmap_size=(24, 32))
+    with pytest.raises(ValueError, match='decoder SimDRLabel: it needs a '):
+        build(decoder=dict(type='SimDRLabel', input_size=INPUT_SIZE))
+    with pytest.raises(TypeError, match="unexpected keyword .*'heatmap_size'"):
+        build(heatmap_size=HEATMAP_SIZE)
 
 
 def test_loss_by_hand_and_every_parameter_gets_gradient():
@@ -162,3 +174,23 @@ def test_a_batch_of_zero_crops_is_refused_by_name():
         head.predict(empty, [])
     with pytest.raises(ValueError, match=match):
         head.predict([empty, empty], [], dict(flip_test=True))
+
+
+def test_compute_acc_false_gives_no_accuracy():
+    head = build()
+    losses = head.loss(tokens(), samples(head), dict(compute_acc=False))
+    assert set(losses) == {'loss_kpt'}
+
+
+def test_accuracy_is_one_for_the_targets_and_drops_for_shifted_ones():
+    head = build()
+    data = samples(head)
+    gt = torch.stack([d.gt_fields.heatmaps for d in data])
+    head.forward = lambda _: gt
+    assert head.loss(tokens(), data)['acc_pose'].item() == 1.0
+    # keypoints 0 and 1 moved 2 heatmap px = 8 input px right: 8 / 64 > 0.05
+    # (mmpose normalises x by h); 2 and 3 still hit, 4 has weight 0
+    shifted = gt.clone()
+    shifted[:, :2] = gt[:, :2].roll(2, -1)
+    head.forward = lambda _: shifted
+    assert head.loss(tokens(), data)['acc_pose'].item() == pytest.approx(0.5)

@@ -8,7 +8,7 @@ from mmpose.registry import MODELS
 
 
 def build(**kwargs):
-    return MODELS.build(dict(type='LabelSmoothCELoss', **kwargs))
+    return MODELS.build(dict(type='SoftLabelCELoss', **kwargs))
 
 
 def test_value_against_hand_computation():
@@ -29,14 +29,13 @@ def test_mean_over_weighted_keypoints_and_loss_weight():
     tx = torch.softmax(torch.randn(2, 3, 8), -1)
     ty = torch.softmax(torch.randn(2, 3, 6), -1)
     w = torch.tensor([[1.0, 0.0, 1.0], [0.0, 0.0, 1.0]])
-    per_kpt = -(tx * px.log_softmax(-1)).sum(-1) - (
-        ty * py.log_softmax(-1)).sum(-1)
+    per_kpt = -(tx * px.log_softmax(-1)).sum(-1) - (ty *
+                                                    py.log_softmax(-1)).sum(-1)
     expected = (per_kpt * w).sum() / w.sum()
     loss = build(loss_weight=2.0)((px, py), (tx, ty), w)
     assert loss.item() == pytest.approx(2 * expected.item(), rel=1e-6)
     unweighted = build(use_target_weight=False)((px, py), (tx, ty), w)
-    assert unweighted.item() == pytest.approx(per_kpt.mean().item(),
-                                              rel=1e-6)
+    assert unweighted.item() == pytest.approx(per_kpt.mean().item(), rel=1e-6)
 
 
 def test_no_visible_keypoint_gives_zero_with_gradient():

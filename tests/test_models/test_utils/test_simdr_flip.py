@@ -40,5 +40,5 @@ def test_shift_bins_integer_and_fractional():
 
 def test_wrong_flip_indices_length_raises():
     with pytest.raises(ValueError, match='flip_indices'):
-        flip_simdr_vectors(torch.zeros(1, 3, 8), torch.zeros(1, 3, 8),
-                           [0, 1], 4, 2.0)
+        flip_simdr_vectors(
+            torch.zeros(1, 3, 8), torch.zeros(1, 3, 8), [0, 1], 4, 2.0)
