@@ -7,11 +7,8 @@ training); import ``simdr_ext.analysis`` explicitly.
 from .codec_benchmark import (CodecPair, benchmark_pair, check_goals,
                               codec_pairs, paper_split_ratio, parse_size,
                               run_benchmark)
-from .representation_oracle import (OracleCodec, People, load_people,
-                                    oracle_codecs, run_oracle, topdown_affine)
 
 __all__ = [
     'CodecPair', 'benchmark_pair', 'check_goals', 'codec_pairs',
-    'paper_split_ratio', 'parse_size', 'run_benchmark', 'OracleCodec',
-    'People', 'load_people', 'oracle_codecs', 'run_oracle', 'topdown_affine'
+    'paper_split_ratio', 'parse_size', 'run_benchmark'
 ]

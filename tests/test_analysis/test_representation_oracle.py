@@ -1,5 +1,5 @@
 # Copyright (c) simdr_ext contributors. All rights reserved.
-"""The representation oracle on the bundled COCO file (12 people).
+"""The representation oracle on the bundled COCO, CrowdPose and MPII files.
 
 The bounds are SimDR Appendix D's: decoding the target itself errs by at
 most ``1 / (2k)`` input px per axis for SimDR and ``lambda / 2`` for an
@@ -8,35 +8,23 @@ so each may be off by half an ulp of the largest coordinate, one ulp
 (``float32_tolerance``) in all.
 """
 import copy
-import importlib.util
 import json
 import os.path as osp
 
-import numpy as np
 import pytest
 
-from mmpose.datasets.transforms import GetBBoxCenterScale, TopdownAffine
-from simdr_ext.analysis.codec_benchmark import parse_size
-from simdr_ext.analysis.representation_oracle import (
-    DEFAULT_ANN_FILE, ROW_FIELDS, coco_metainfo_file, coco_sigmas,
-    float32_tolerance, load_people, mean_oks, oracle_codecs, run_oracle,
-    to_image, topdown_affine)
+from tools.analysis.representation_oracle import (
+    BENCHMARKS, ROW_FIELDS, bound_violations, float32_tolerance, load_people,
+    main, oracle_codecs, parse_size, quantisation_bound, run_oracle)
 
 SIZES = ('64x64', '256x192')
 NUM_PEOPLE = 12  # 14 annotations, two with num_keypoints == 0
-
-
-def load_tool(repo_root, name):
-    path = osp.join(repo_root, 'tools', 'analysis', f'{name}.py')
-    spec = importlib.util.spec_from_file_location(f'tool_{name}', path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+EXACT = ('SASimDRLabel +refine', 'DarkHeatmap unbiased+dark')
 
 
 @pytest.fixture(scope='module')
-def rows():
-    return run_oracle(DEFAULT_ANN_FILE, SIZES)
+def rows(quickstart_config):
+    return run_oracle('coco', SIZES, configs=[quickstart_config])
 
 
 def pick(rows, size, codec):
@@ -45,43 +33,22 @@ def pick(rows, size, codec):
     return found[0]
 
 
-def test_people_are_the_annotated_non_crowd_ones():
-    people = load_people(DEFAULT_ANN_FILE)
-    assert len(people.ann_ids) == NUM_PEOPLE
-    assert people.keypoints.shape == (NUM_PEOPLE, 17, 2)
-    assert (people.visible.sum(1) > 0).all()
-
-
-def test_people_match_mmpose_coco_dataset(repo_root):
-    """Same people, clipped bboxes, keypoints and visibility as mmpose's
-    CocoDataset (topdown) parses them; three bboxes here are clipped."""
-    from mmpose.datasets import CocoDataset
-    people = load_people(DEFAULT_ANN_FILE)
-    dataset = CocoDataset(
-        ann_file=osp.basename(DEFAULT_ANN_FILE),
-        data_root=osp.dirname(DEFAULT_ANN_FILE),
-        data_mode='topdown',
-        test_mode=True,
-        metainfo=dict(from_file=coco_metainfo_file()),
-        pipeline=[])
-    assert len(dataset) == len(people.ann_ids)
-    for i in range(len(dataset)):
-        info = dataset.get_data_info(i)
-        assert info['id'] == people.ann_ids[i]
-        np.testing.assert_array_equal(info['bbox'][0], people.bboxes[i])
-        np.testing.assert_array_equal(info['keypoints'][0],
-                                      people.keypoints[i])
-        np.testing.assert_array_equal(info['keypoints_visible'][0],
-                                      people.visible[i])
+def test_people_are_the_data_sets_non_crowd_annotated_ones():
+    dataset, people = load_people(BENCHMARKS['coco'])
+    assert type(dataset).__name__ == 'CheckedCocoDataset'
+    assert len(people) == NUM_PEOPLE == len(dataset)
+    assert all(p['keypoints'].shape == (1, 17, 2) for p in people)
 
 
 def test_rows_have_expected_fields(rows):
-    assert len(rows) == sum(len(oracle_codecs(parse_size(s))) for s in SIZES)
+    assert len(rows) == sum(len(oracle_codecs(parse_size(s)))
+                            for s in SIZES) + 1
     for r in rows:
         assert set(ROW_FIELDS) <= set(r), sorted(set(ROW_FIELDS) - set(r))
-        assert 0 <= r['mean_oks'] <= 1 and -1 <= r['ap'] <= 1
+        assert 0 <= r['mean_oks'] <= 1 and 0 <= r['score'] <= 1
         # no visible keypoint of this file leaves the input box
         assert r['n_kpt'] == r['n_visible'] > 0
+    assert not bound_violations(rows)
 
 
 @pytest.mark.parametrize('size', SIZES)
@@ -98,6 +65,23 @@ def test_simdr_error_below_half_bin(rows, size, k):
     assert r['mean_err_input'] < 0.5 / k
 
 
+def test_finer_bins_lose_less(rows):
+    """64x64 input: SimDR's error falls with k and OKS rises; heatmap bins
+    of lambda = 4 px cost AP, the exact representations cost nothing."""
+    simdr = [pick(rows, '64x64', f'SimDRLabel k={k}') for k in (1, 2, 3)]
+    errs = [r['mean_err_input'] for r in simdr]
+    assert errs == sorted(errs, reverse=True) and errs[0] > 2 * errs[2]
+    oks = [r['mean_oks'] for r in simdr]
+    assert oks == sorted(oks) and oks[0] < oks[2]
+    coarse = pick(rows, '64x64', 'DarkHeatmap biased+argmax')
+    assert coarse['score'] < 0.9 and coarse['mean_oks'] < oks[0]
+    for size in SIZES:
+        for name in EXACT:
+            r = pick(rows, size, name)
+            assert r['score'] == pytest.approx(1.0), r
+            assert r['mean_oks'] == pytest.approx(1.0, abs=1e-6), r
+
+
 @pytest.mark.parametrize('size', SIZES)
 def test_heatmap_argmax_error_below_half_stride(rows, size):
     """SimDR Appendix D.2: |round(x / lambda) lambda - x| <= lambda / 2."""
@@ -107,12 +91,6 @@ def test_heatmap_argmax_error_below_half_stride(rows, size):
         r = pick(rows, size, codec)
         assert r['bound'] == 4 / 2  # lambda = input / heatmap = 4
         assert r['max_axis_err_input'] < r['bound'] + tol, r
-
-
-def test_simdr_k2_at_256x192_is_near_perfect(rows):
-    r = pick(rows, '256x192', 'SimDRLabel k=2')
-    assert r['ap'] >= 0.99
-    assert r['mean_oks'] > 0.99
 
 
 def test_heatmap_decoder_ordering_at_small_input(rows):
@@ -131,96 +109,113 @@ def test_heatmap_decoder_ordering_at_small_input(rows):
         err['MSRAHeatmap (mmpose, reference)'], abs=1e-6)
 
 
+@pytest.mark.parametrize('size', SIZES)
+def test_simdr_star_argmax_is_mmpose_simcc(rows, size):
+    """Both centre the Gaussian on bin round(x k) and take the argmax."""
+    ours = pick(rows, size, 'SASimDRLabel')
+    theirs = pick(rows, size, 'SimCCLabel (mmpose, reference)')
+    for key in ('mean_err_input', 'max_axis_err_input', 'mean_err_image'):
+        assert ours[key] == pytest.approx(theirs[key], abs=1e-6), key
+
+
 def test_dark_decodes_the_unbiased_target_everywhere(rows):
     """Unbiased encoding + DARK decoding: the log of the target is a
     parabola, border keypoints included (the map is extended by the same
     Gaussian), so what is left is the blur's sampling, below 1e-3 heatmap
     px (tests/test_codecs/test_dark_refinement.py), i.e. 4e-3 input px at
-    lambda = 4; far below the argmax's lambda / 2 and the 0.5 input px
-    that unrefined border keypoints used to cost."""
+    lambda = 4; far below the argmax's lambda / 2."""
     for size in SIZES:
         r = pick(rows, size, 'DarkHeatmap unbiased+dark')
         assert r['max_axis_err_input'] < 4 * 1e-3, r
-        assert r['ap'] == pytest.approx(1.0)
 
 
 def test_simdr_star_refine_recovers_the_centre(rows):
     """log(Gaussian) is a parabola: the 3-point step is exact up to float32
     labels (relative 2**-24 in the log, times sigma^2 = 36 bins of
-    curvature), far below 1e-4 px."""
+    curvature), far below 1e-4 px; mmpose's back-projection then returns
+    the annotation up to float32 rounding of image coordinates (< 640 px:
+    a few ulps of 6e-5)."""
     for size in SIZES:
         r = pick(rows, size, 'SASimDRLabel +refine')
         assert r['max_axis_err_input'] < 1e-4
-        assert r['ap'] == pytest.approx(1.0)
+        assert r['mean_err_image'] < 1e-4
 
 
-def test_affine_matches_mmpose_transforms():
-    """Same centre, scale and input keypoints as GetBBoxCenterScale +
-    TopdownAffine run on the dataset's data info."""
-    people = load_people(DEFAULT_ANN_FILE)
-    input_size = (192, 256)
-    affine = topdown_affine(people, input_size)
-    for i in range(len(people.ann_ids)):
-        results = dict(
-            img=np.zeros((8, 8, 3), np.uint8),
-            bbox=people.bboxes[i:i + 1],
-            keypoints=people.keypoints[i:i + 1],
-            keypoints_visible=people.visible[i:i + 1])
-        results = GetBBoxCenterScale(padding=1.25)(results)
-        results = TopdownAffine(input_size=input_size)(results)
-        np.testing.assert_array_equal(affine['center'][i],
-                                      results['input_center'])
-        np.testing.assert_array_equal(affine['scale'][i],
-                                      results['input_scale'])
-        np.testing.assert_array_equal(affine['keypoints'][i],
-                                      results['transformed_keypoints'][0])
+def test_config_codec_row(rows):
+    """The quickstart config's label-smoothed SimDRLabel (k = 2) decodes
+    like one-hot labels: within half a bin, at its own 128x96 input."""
+    r = pick(rows, '128x96', 'simdr_res18_1xb12-300e_coco-mini-128x96')
+    assert r['settings'].startswith('SimDRLabel:') and r['bound'] == 0.25
+    assert 0.2 < r['max_axis_err_input'] < 0.25 + float32_tolerance((96, 128))
 
 
-def test_to_image_inverts_the_affine():
-    """Mapping the exact input keypoints back returns the annotation, up to
-    the float32 warp (a few ulps of the largest image coordinate)."""
-    people = load_people(DEFAULT_ANN_FILE)
-    affine = topdown_affine(people, (64, 64))
-    back = to_image(affine['keypoints'], (64, 64), affine['center'],
-                    affine['scale'])
-    vis = people.visible > 0
-    tol = 4 * np.spacing(np.float32(people.keypoints[vis].max()))
-    assert np.abs(back - people.keypoints)[vis].max() < tol
+def test_quantisation_bounds_of_codec_configs():
+    size = dict(input_size=(192, 256))
+    heat = dict(size, heatmap_size=(48, 64))
+    assert quantisation_bound(dict(type='SimDRLabel', split_ratio=2,
+                                   **size)) == 0.25
+    assert quantisation_bound(
+        dict(type='SimCCLabel', simcc_split_ratio=3, **size)) == 1 / 6
+    assert quantisation_bound(
+        dict(type='SASimDRLabel', split_ratio=2, decode_refine=True,
+             **size)) is None
+    assert quantisation_bound(dict(type='MSRAHeatmap', **heat)) == 2
+    assert quantisation_bound(
+        dict(type='DarkHeatmap', unbiased=False, decode_mode='argmax',
+             **heat)) == 2
+    assert quantisation_bound(
+        dict(type='DarkHeatmap', unbiased=True, decode_mode='shift',
+             **heat)) is None
 
 
-def test_mean_oks_is_one_for_exact_and_falls_with_distance():
-    people = load_people(DEFAULT_ANN_FILE)
-    sigmas = coco_sigmas()
-    assert sigmas.shape == (17, )
-    exact = mean_oks(people.keypoints, people.keypoints, people.visible,
-                     people.areas, sigmas)
-    off = mean_oks(people.keypoints + 5, people.keypoints, people.visible,
-                   people.areas, sigmas)
-    assert exact == pytest.approx(1.0) and 0 < off < 1
+@pytest.mark.parametrize('dataset', ['crowdpose', 'mpii'])
+def test_other_data_sets(dataset):
+    """Same path on CrowdPose (crowd AP) and MPII (PCK): the bounds hold
+    and the exact representations recover the ground truth."""
+    rows = run_oracle(dataset, ('64x64', ))
+    assert not bound_violations(rows)
+    assert len({r['n_visible'] for r in rows}) == 1
+    for name in EXACT:
+        r = pick(rows, '64x64', name)
+        assert r['mean_err_input'] < 1e-3, r
+    if dataset == 'mpii':  # every keypoint is inside the box
+        assert pick(rows, '64x64', EXACT[0])['score'] == pytest.approx(1.0)
+
+
+def test_bad_input_is_named():
+    with pytest.raises(ValueError, match="'lsp'"):
+        run_oracle('lsp', ('64x64', ))
+    with pytest.raises(ValueError, match='padding 0'):
+        run_oracle('coco', ('64x64', ), padding=0)
+    with pytest.raises(ValueError, match="'64'"):
+        parse_size('64')
+    violated = dict(size='64x64', bound=0.25, max_axis_err_input=0.26)
+    assert bound_violations([violated]) == [violated]
 
 
 def test_person_without_visible_keypoints_is_skipped_with_a_warning(tmp_path):
-    with open(DEFAULT_ANN_FILE) as f:
+    with open(BENCHMARKS['coco'].ann_file) as f:
         data = json.load(f)
     ghost = copy.deepcopy(data['annotations'][0])
     ghost['id'] = 999999
-    ghost['num_keypoints'] = 3  # claims keypoints, but every v is 0
-    ghost['keypoints'] = [0] * 51
+    # claims keypoints and has coordinates (mmpose keeps it), but every v
+    # is 0: nothing to encode
+    ghost['num_keypoints'] = 3
+    ghost['keypoints'] = [
+        0 if i % 3 == 2 else v for i, v in enumerate(ghost['keypoints'])
+    ]
     data['annotations'].append(ghost)
     ann_file = tmp_path / 'ghost.json'
     ann_file.write_text(json.dumps(data))
+    img_dir = osp.dirname(BENCHMARKS['coco'].ann_file)  # images stay there
     with pytest.warns(UserWarning, match='no keypoint with v > 0'):
-        people = load_people(str(ann_file))
-    assert len(people.ann_ids) == NUM_PEOPLE
-    assert 999999 not in people.ann_ids
-    with pytest.warns(UserWarning, match='no keypoint with v > 0'):
-        rows = run_oracle(str(ann_file), ('64x64', ))
-    assert all(r['n_visible'] == rows[0]['n_visible'] for r in rows)
+        _, people = load_people(BENCHMARKS['coco'], str(ann_file), img_dir)
+    assert len(people) == NUM_PEOPLE
+    assert 999999 not in [p['id'] for p in people]
 
 
-def test_cli_prints_table(capsys, repo_root):
-    tool = load_tool(repo_root, 'representation_oracle')
-    code = tool.main(['--sizes', '64x64'])
+def test_cli_prints_table(capsys):
+    code = main(['--sizes', '64x64'])
     out = capsys.readouterr().out
     assert code == 0
     assert '| size | codec | settings |' in out
@@ -228,3 +223,6 @@ def test_cli_prints_table(capsys, repo_root):
     assert '| 64x64 | MSRAHeatmap (mmpose, reference) |' in out
     assert 'sigma 2 (blur kernel 11)' in out
     assert 'All quantisation bounds hold' in out
+    with pytest.raises(SystemExit):
+        main(['--sizes', '64'])
+    assert "size '64'" in capsys.readouterr().err

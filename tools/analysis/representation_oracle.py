@@ -1,51 +1,553 @@
 # Copyright (c) simdr_ext contributors. All rights reserved.
-"""The representation oracle: SimDR Appendix D and DARK Tables 1/3 on COCO.
+"""The representation oracle: how much a codec alone loses on real people.
 
 Example::
 
     python tools/analysis/representation_oracle.py \\
-        --ann-file tests/data/coco/test_coco.json \\
-        --sizes 64x64 128x128 256x192 384x288
+        --dataset coco --sizes 64x64 128x128 256x192 384x288
 
-Encodes every ground-truth person with each codec after mmpose's top-down
-affine, decodes the target itself (no network), maps it back to the image
-and prints a markdown table of the errors, the mean OKS and the COCO AP.
-Exits 1 when a quantisation bound of SimDR Appendix D is exceeded, else 0.
-The work is done by :mod:`simdr_ext.analysis.representation_oracle`.
+SimDR Appendix D bounds the quantisation error of a coordinate encoding:
+below ``1 / (2k)`` input pixels per axis for SimDR with splitting factor
+``k``, below ``lambda / 2`` for a heatmap downsampled ``lambda`` times and
+decoded by argmax; DARK Tables 1 and 3 show what the decoder (argmax,
+1/4-pixel shift, DARK's Taylor step) and the encoder (biased, i.e. centred
+at ``round(g / lambda)``, or unbiased) add. The oracle measures that on
+ground truth with no network at all, through mmpose's own top-down path:
+
+1. the people come from mmpose's data set (``CheckedCocoDataset``,
+   ``CheckedCrowdPoseDataset``, ``CheckedMpiiDataset``: mmpose's classes
+   with their input checked), test mode, one instance per sample;
+2. ``GetBBoxCenterScale`` (padding 1.25) and ``TopdownAffine`` map them to
+   the input; ``GenerateTarget`` encodes them with the codec;
+3. the codec decodes the target itself (what a perfectly trained network
+   would output, see below), ``TopdownPoseEstimator.add_pred_to_datasample``
+   maps the keypoints back to the image (``keypoints / input_size *
+   input_scale + input_center - 0.5 * input_scale``);
+4. the data set's metric scores them (``CocoMetric``: COCO keypoint AP, the
+   crowd variant for CrowdPose; ``PCKAccuracy`` for MPII), every person
+   with score 1 and no NMS, as in a test with ground-truth boxes.
+
+What "the target itself" means per codec (the output of an ideal network):
+SimDR's one-hot (or label-smoothed) labels and the MSE heatmaps are decoded
+as they are; a SimDR* network is trained with a KL divergence, so its ideal
+logits are ``log(label)`` (their softmax is the label), and those are
+decoded (mmpose's SimCC decodes by argmax alone, which is the same on the
+labels, and reads a non-positive maximum as a missing keypoint, so its
+labels are decoded as they are). Exits 1 when a quantisation bound of SimDR
+Appendix D is exceeded, else 0.
 """
 import argparse
+import contextlib
+import io
+import logging
 import os.path as osp
 import sys
-from typing import List, Optional, Sequence
+import warnings
+from dataclasses import dataclass
+from types import SimpleNamespace
+from typing import Dict, List, Optional, Sequence, Tuple
 
-import simdr_ext  # noqa: F401  (registers the codecs)
-from simdr_ext.analysis.codec_benchmark import parse_size
-from simdr_ext.analysis.representation_oracle import (
-    BBOX_PADDING, DEFAULT_ANN_FILE, ORACLE_SIZES, SIMDR_SIGMA,
-    float32_tolerance, heatmap_settings, run_oracle)
+import numpy as np
+from mmengine.config import Config
+from mmengine.dataset import Compose
+from mmengine.logging import MMLogger
+from mmengine.structures import InstanceData
+
+import simdr_ext  # noqa: F401  (registers the codecs and data sets)
+from mmpose.datasets.transforms import (GenerateTarget, GetBBoxCenterScale,
+                                        PackPoseInputs, TopdownAffine)
+from mmpose.evaluation.functional.nms import oks_iou
+from mmpose.models.pose_estimators import TopdownPoseEstimator
+from mmpose.registry import DATASETS, METRICS
+
+DATA_ROOT = osp.join(
+    osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))), 'tests',
+    'data')
+ORACLE_SIZES = ('64x64', '128x128', '256x192', '384x288')
+BBOX_PADDING = 1.25  # GetBBoxCenterScale's default, as mmpose's configs
+SIMDR_SIGMA = 6.0  # SimDR* sigma in bins: mmpose's / the SimCC configs
+HEATMAP_STRIDE = 4  # heatmap = input / 4 (SimpleBaseline, HRNet, DARK)
+#: codecs whose ideal network output is log(label): KL-trained and decoded
+#: by a refinement that reads logits (mmpose's SimCC, argmax only, takes a
+#: non-positive maximum for a missing keypoint: its labels go as they are)
+KL_TRAINED = ('SASimDRLabel', )
+ROW_FIELDS = ('size', 'codec', 'settings', 'bound', 'n_kpt', 'n_visible',
+              'mean_err_input', 'max_axis_err_input', 'mean_err_image',
+              'mean_oks', 'score')
 
 
-def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
-        description='Quantisation error of keypoint codecs on COCO people')
-    parser.add_argument(
-        '--ann-file',
-        default=DEFAULT_ANN_FILE,
-        help='COCO-format keypoint annotation file')
-    parser.add_argument(
-        '--sizes',
-        nargs='+',
-        default=list(ORACLE_SIZES),
-        help='input sizes HxW, e.g. 256x192 (input_size w=192, h=256)')
-    parser.add_argument(
-        '--padding', type=float, default=BBOX_PADDING, help='bbox padding')
-    args = parser.parse_args(argv)
-    for size in args.sizes:
-        try:
-            parse_size(size)
-        except ValueError as err:
-            parser.error(str(err))
-    return args
+@dataclass(frozen=True)
+class Benchmark:
+    """A data set the oracle runs on, with the metric that scores it.
+
+    Args:
+        dataset (str): Registered data set type.
+        ann_file (str): Default annotation file.
+        metric (dict): Metric config (``ann_file`` is filled in for
+            ``CocoMetric``).
+        score (str): Key of the metric's result shown in the last column.
+    """
+    dataset: str
+    ann_file: str
+    metric: dict
+    score: str
+
+
+# every person has score 1 and is kept: the oracle's boxes are the ground
+# truth, so OKS-NMS could only drop a correct, overlapping person
+_COCO_SCORING = dict(type='CocoMetric', score_mode='bbox', nms_mode='none')
+BENCHMARKS = {
+    'coco':
+    Benchmark('CheckedCocoDataset',
+              osp.join(DATA_ROOT, 'coco', 'test_coco.json'), _COCO_SCORING,
+              'AP'),
+    # as mmpose's CrowdPose configs: crowd-index AP, OKS area from the box
+    'crowdpose':
+    Benchmark('CheckedCrowdPoseDataset',
+              osp.join(DATA_ROOT, 'crowdpose', 'test_crowdpose.json'),
+              dict(_COCO_SCORING, use_area=False, iou_type='keypoints_crowd'),
+              'AP'),
+    # PCKh needs head boxes, which the bundled MPII file has not: PCK
+    # normalised by the longer box side, at a threshold that, like OKS,
+    # notices a few pixels
+    'mpii':
+    Benchmark(
+        'CheckedMpiiDataset', osp.join(DATA_ROOT, 'mpii', 'test_mpii.json'),
+        dict(type='PCKAccuracy', thr=0.05, norm_item='bbox', prefix='mpii'),
+        'PCK'),
+}
+
+
+def parse_size(name: str) -> Tuple[int, int]:
+    """Parse a paper-style size ``'HxW'`` into mmpose's ``(w, h)``.
+
+    Args:
+        name (str): ``'256x192'`` (height x width, as the papers write).
+
+    Returns:
+        tuple: ``input_size`` ``(w, h)``, e.g. ``(192, 256)``.
+    """
+    try:
+        height, width = (int(v) for v in name.lower().split('x'))
+    except ValueError:
+        raise ValueError(f'size {name!r}: expected HxW such as 256x192')
+    if height <= 0 or width <= 0:
+        raise ValueError(f'size {name!r}: expected positive sizes')
+    return width, height
+
+
+def heatmap_settings(input_size: Tuple[int, int]) -> Tuple[float, int]:
+    """Heatmap sigma and DARK blur kernel for an input size.
+
+    mmpose's COCO configs (and HRNet's, which SimDR and DARK follow) use
+    sigma 2 with kernel 11 up to 256x192 (DARK Tables 1/3 at 128x96 too)
+    and sigma 3 with kernel 17 at 384x288; OpenCV's kernel sigma
+    ``0.3 ((ks - 1) / 2 - 1) + 0.8`` is 2.0 for 11 and 2.9 for 17.
+
+    Args:
+        input_size (tuple): ``(w, h)``.
+
+    Returns:
+        tuple: ``(sigma, blur_kernel_size)``.
+    """
+    return (3.0, 17) if max(input_size) >= 384 else (2.0, 11)
+
+
+@dataclass(frozen=True)
+class OracleCodec:
+    """One oracle row's codec.
+
+    Args:
+        name (str): Row label.
+        settings (str): Human-readable settings.
+        cfg (dict): Codec config, as a config's ``codec``.
+        bound (float, optional): Per-axis quantisation bound in input
+            pixels for argmax-type decoders (SimDR Appendix D), else
+            ``None``.
+    """
+    name: str
+    settings: str
+    cfg: dict
+    bound: Optional[float]
+
+
+def quantisation_bound(cfg: dict) -> Optional[float]:
+    """SimDR Appendix D's per-axis bound of a codec config, if it has one.
+
+    ``1 / (2k)`` for SimDR labels decoded by argmax, ``lambda / 2`` for a
+    biased heatmap (symmetric about its integer peak, so the 1/4-pixel
+    shift has nothing to go on) decoded by argmax or shift; ``None`` for
+    sub-bin decoders (SimDR* ``decode_refine``, unbiased heatmaps, DARK).
+
+    Args:
+        cfg (dict): Codec config.
+
+    Returns:
+        float, optional: The bound in input pixels.
+    """
+    kind = cfg['type']
+    if kind in ('SimDRLabel', 'SASimDRLabel', 'SimCCLabel'):
+        k = cfg.get('split_ratio', cfg.get('simcc_split_ratio', 2.0))
+        return None if cfg.get('decode_refine') else 0.5 / k
+    if 'heatmap_size' not in cfg:
+        return None
+    lam = max(i / o for i, o in zip(cfg['input_size'], cfg['heatmap_size']))
+    # MSRAHeatmap decodes by shift; DarkHeatmap as decode_mode says
+    quantised = not cfg.get('unbiased', False) and cfg.get(
+        'decode_mode', 'shift') in ('argmax', 'shift')
+    return lam / 2 if quantised else None
+
+
+def _row(name: str, settings: str, cfg: dict) -> OracleCodec:
+    return OracleCodec(name, settings, cfg, quantisation_bound(cfg))
+
+
+def oracle_codecs(input_size: Tuple[int, int]) -> List[OracleCodec]:
+    """The codecs compared at one input size.
+
+    SimDRLabel with k = 1, 2, 3 (and 1.5 at 384x288); SASimDRLabel with
+    the paper's k and sigma 6 bins, with and
+    without ``decode_refine``, and mmpose's Gaussian ``SimCCLabel`` at the
+    same settings as its reference row; DarkHeatmap with the encoder x
+    decoder combinations of DARK Tables 1 and 3 (biased: argmax / shift /
+    dark; unbiased: shift / dark); and mmpose's
+    ``MSRAHeatmap(unbiased=False)`` (standard encoding, shift decoding) as
+    the heatmaps' reference row.
+
+    Args:
+        input_size (tuple): ``(w, h)``.
+
+    Returns:
+        list: :class:`OracleCodec` rows.
+    """
+    w, h = input_size
+    rows = []
+    ks = [1.0, 2.0, 3.0] + ([1.5] if tuple(input_size) == (288, 384) else [])
+    for k in sorted(ks):
+        rows.append(
+            _row(f'SimDRLabel k={k:g}', f'k={k:g}, one-hot',
+                 dict(type='SimDRLabel', input_size=input_size,
+                      split_ratio=k)))
+    # SimDR Sec. 4.2 / Fig. 3: k = 3 at 128x128 (kept for 64x64) and k = 2
+    # from 256x192 on (SimBa-Res50)
+    k = 3.0 if max(input_size) <= 128 else 2.0
+    star = f'k={k:g}, sigma={SIMDR_SIGMA:g} bins'
+    for refine in (False, True):
+        rows.append(
+            _row(
+                'SASimDRLabel' + (' +refine' if refine else ''),
+                star + ', log(label) logits',
+                dict(
+                    type='SASimDRLabel',
+                    input_size=input_size,
+                    split_ratio=k,
+                    sigma=SIMDR_SIGMA,
+                    decode_refine=refine)))
+    rows.append(
+        _row(
+            'SimCCLabel (mmpose, reference)', star + ', Gaussian labels',
+            dict(
+                type='SimCCLabel',
+                input_size=input_size,
+                smoothing_type='gaussian',
+                sigma=SIMDR_SIGMA,
+                simcc_split_ratio=k)))
+    sigma, blur = heatmap_settings(input_size)
+    heatmap = dict(
+        input_size=input_size,
+        heatmap_size=(w // HEATMAP_STRIDE, h // HEATMAP_STRIDE),
+        sigma=sigma)
+    common = f'heatmap {h // HEATMAP_STRIDE}x{w // HEATMAP_STRIDE}, ' \
+        f'sigma={sigma:g}'
+    for unbiased, mode in ((False, 'argmax'), (False, 'shift'),
+                           (False, 'dark'), (True, 'shift'), (True, 'dark')):
+        enc = 'unbiased' if unbiased else 'biased'
+        rows.append(
+            _row(
+                f'DarkHeatmap {enc}+{mode}',
+                common + (f', blur {blur}' if mode == 'dark' else ''),
+                dict(
+                    heatmap,
+                    type='DarkHeatmap',
+                    unbiased=unbiased,
+                    decode_mode=mode,
+                    blur_kernel_size=blur)))
+    rows.append(
+        _row('MSRAHeatmap (mmpose, reference)',
+             common + ', unbiased=False: standard encoding + shift',
+             dict(heatmap, type='MSRAHeatmap', unbiased=False)))
+    return rows
+
+
+def config_codec(config: str) -> OracleCodec:
+    """The ``codec`` of a config file as an oracle row.
+
+    Args:
+        config (str): Config file stating ``codec = dict(...)``.
+
+    Returns:
+        OracleCodec: Named after the file, at the codec's own input size.
+    """
+    cfg = Config.fromfile(config)
+    if 'codec' not in cfg:
+        raise ValueError(f'config {config} states no "codec"')
+    codec = cfg.codec.to_dict()
+    settings = ', '.join(f'{k}={v}' for k, v in codec.items()
+                         if k not in ('type', 'input_size'))
+    return _row(
+        osp.splitext(osp.basename(config))[0], f"{codec['type']}: {settings}",
+        codec)
+
+
+def load_people(benchmark: Benchmark,
+                ann_file: Optional[str] = None,
+                img_dir: Optional[str] = None) -> Tuple[object, List[dict]]:
+    """The data set's people that have a visible keypoint.
+
+    The data set is mmpose's (checked) class in test mode: non-crowd
+    instances with ``num_keypoints > 0``, bbox clipped to the image,
+    float32 keypoints, visibility ``min(1, v)``. A person whose
+    ``num_keypoints`` claims keypoints but who has none with ``v > 0`` is
+    skipped with a warning (a codec has nothing to encode).
+
+    Args:
+        benchmark (Benchmark): The data set.
+        ann_file (str, optional): Annotation file. Defaults to the
+            benchmark's bundled one.
+        img_dir (str, optional): Folder of the images (not read; the
+            checked data sets skip instances whose image is missing).
+            Defaults to the annotation file's folder.
+
+    Returns:
+        tuple: The data set and the data infos of the selected people.
+    """
+    ann_file = osp.abspath(ann_file or benchmark.ann_file)
+    with _quiet():
+        dataset = DATASETS.build(
+            dict(
+                type=benchmark.dataset,
+                ann_file=ann_file,
+                data_root='',
+                data_prefix=dict(img=img_dir or osp.dirname(ann_file)),
+                data_mode='topdown',
+                test_mode=True,
+                pipeline=[]))
+    people = []
+    for i in range(len(dataset)):
+        info = dataset.get_data_info(i)
+        if not (info['keypoints_visible'] > 0).any():
+            warnings.warn(f'annotation {info.get("id")} (image '
+                          f'{info.get("img_id")}) has no keypoint with v > 0: '
+                          'skipped')
+            continue
+        people.append(info)
+    if not people:
+        raise ValueError(f'{ann_file} has no person with visible keypoints')
+    return dataset, people
+
+
+def ideal_output(codec_type: str, encoded: dict) -> Tuple[np.ndarray, ...]:
+    """What a perfectly trained network outputs for an encoded target.
+
+    Args:
+        codec_type (str): The codec's registered type.
+        encoded (dict): ``GenerateTarget``'s results: ``heatmaps``
+            (K, H, W), or ``keypoint_x_labels`` (1, K, Wx) and
+            ``keypoint_y_labels`` (1, K, Wy).
+
+    Returns:
+        tuple: The arguments of the codec's ``decode``.
+    """
+    if 'heatmaps' in encoded:
+        return (encoded['heatmaps'], )
+    labels = (encoded['keypoint_x_labels'], encoded['keypoint_y_labels'])
+    if codec_type in KL_TRAINED:
+        tiny = np.finfo(np.float32).tiny
+        labels = tuple(np.log(np.maximum(lab, tiny)) for lab in labels)
+    return labels
+
+
+#: ``add_pred_to_datasample`` reads nothing of its model but ``test_cfg``
+_NO_MODEL = SimpleNamespace(test_cfg={})
+
+
+@contextlib.contextmanager
+def _quiet():
+    """Silence mmengine's log lines and xtcocotools' prints."""
+    logger = MMLogger.get_current_instance()
+    level = logger.level
+    logger.setLevel(logging.WARNING)
+    try:
+        with contextlib.redirect_stdout(io.StringIO()):
+            yield
+    finally:
+        logger.setLevel(level)
+
+
+def evaluate_codec(codec: OracleCodec, samples: Sequence[dict], metric,
+                   score_key: str, sigmas: Optional[np.ndarray]) -> dict:
+    """One oracle row: encode, decode the target itself, back-project, score.
+
+    Args:
+        codec (OracleCodec): The row's codec.
+        samples (Sequence[dict]): ``TopdownAffine``'s results, one person
+            each, with ``data_sample`` (``PackPoseInputs``'s).
+        metric: The data set's metric, ``dataset_meta`` set.
+        score_key (str): Key of the metric's result to report.
+        sigmas (np.ndarray, optional): OKS sigmas in shape (K, ).
+
+    Returns:
+        dict: The keys of ``ROW_FIELDS`` but ``size``.
+    """
+    target = GenerateTarget(encoder=codec.cfg)
+    err_in, axis_err, err_img, used, inside, visible, oks = ([]
+                                                             for _ in range(7))
+    w, h = samples[0]['input_size']
+    for results in samples:
+        encoded = target(dict(results))
+        keypoints, scores = target.encoder.decode(
+            *ideal_output(codec.cfg['type'], encoded))
+        delta = keypoints[0].astype(
+            np.float64) - results['transformed_keypoints'][0]
+        sample = results['data_sample'].clone()
+        TopdownPoseEstimator.add_pred_to_datasample(
+            _NO_MODEL,
+            [InstanceData(keypoints=keypoints, keypoint_scores=scores)], None,
+            [sample])
+        image = sample.pred_instances.keypoints[0]
+        vis = results['keypoints_visible'][0] > 0
+        err_in.append(np.linalg.norm(delta, axis=-1))
+        axis_err.append(np.abs(delta).max(-1))
+        err_img.append(
+            np.linalg.norm(image - results['keypoints'][0], axis=-1))
+        used.append(vis & (encoded['keypoint_weights'][0] > 0))
+        # where the bound holds: mmpose's codecs also encode keypoints a
+        # little off the input, whose bins or heatmap pixels are clipped
+        xy = results['transformed_keypoints'][0]
+        inside.append((xy >= 0).all(-1) & (xy[:, 0] <= w - 1)
+                      & (xy[:, 1] <= h - 1))
+        visible.append(vis)
+        if sigmas is not None:
+            gt = np.concatenate([results['keypoints'][0], vis[:, None]], 1)
+            pred = np.concatenate([image, np.ones_like(image[:, :1])], 1)
+            area = np.asarray(results['area']).item()
+            oks.append(
+                oks_iou(
+                    gt.ravel(),
+                    pred.reshape(1, -1),
+                    area,
+                    np.array([area]),
+                    sigmas,
+                    vis_thr=0)[0])
+        metric.process([], [sample.to_dict()])
+    used, inside, visible = (np.stack(m) for m in (used, inside, visible))
+    err_in, axis_err, err_img = (
+        np.stack(e) for e in (err_in, axis_err, err_img))
+    with _quiet():
+        result = metric.evaluate(len(samples))
+    score = next(v for k, v in result.items() if k.split('/')[-1] == score_key)
+    return dict(
+        codec=codec.name,
+        settings=codec.settings,
+        bound=codec.bound,
+        n_kpt=int(used.sum()),
+        n_visible=int(visible.sum()),
+        mean_err_input=float(err_in[used].mean()),
+        max_axis_err_input=float(axis_err[used & inside].max(initial=0)),
+        mean_err_image=float(err_img[used].mean()),
+        mean_oks=float(np.mean(oks)) if oks else float('nan'),
+        score=float(score))
+
+
+def run_oracle(
+    dataset: str = 'coco',
+    sizes: Sequence[str] = ORACLE_SIZES,
+    padding: float = BBOX_PADDING,
+    ann_file: Optional[str] = None,
+    img_dir: Optional[str] = None,
+    configs: Sequence[str] = ()) -> List[dict]:
+    """Every oracle codec at every size on the people of a data set.
+
+    Args:
+        dataset (str): A key of ``BENCHMARKS``. Defaults to ``'coco'``.
+        sizes (Sequence[str]): ``'HxW'`` input sizes. Defaults to 64x64,
+            128x128, 256x192 and 384x288.
+        padding (float): Bbox padding. Defaults to 1.25.
+        ann_file (str, optional): Annotation file. Defaults to the bundled
+            one of ``dataset``.
+        img_dir (str, optional): See :func:`load_people`.
+        configs (Sequence[str]): Config files whose ``codec`` is added as a
+            row at its own input size. Defaults to none.
+
+    Returns:
+        list: Row dicts with the keys of ``ROW_FIELDS``: errors in input
+        and image pixels are the mean Euclidean distance over the visible
+        keypoints that the codec encodes (weight > 0; ``n_kpt`` of
+        ``n_visible``), ``max_axis_err_input`` the largest per-axis error
+        of those inside the input (the quantity SimDR Appendix D bounds by
+        ``bound``); ``mean_oks``
+        (COCO's OKS with the data set's sigmas and areas) and ``score``
+        (the metric's AP or PCK in [0, 1]) use all visible keypoints, as
+        the metrics do.
+    """
+    if dataset not in BENCHMARKS:
+        raise ValueError(f'dataset {dataset!r}: expected one of '
+                         f'{sorted(BENCHMARKS)}')
+    if not padding > 0:
+        raise ValueError(f'padding {padding!r}: expected a positive number')
+    benchmark = BENCHMARKS[dataset]
+    data, people = load_people(benchmark, ann_file, img_dir)
+    metric_cfg = dict(benchmark.metric)
+    if metric_cfg['type'] == 'CocoMetric':
+        metric_cfg['ann_file'] = data.ann_file
+    with _quiet():
+        metric = METRICS.build(metric_cfg)
+    metric.dataset_meta = data.metainfo
+    sigmas = data.metainfo.get('sigmas')
+    extra = [config_codec(c) for c in configs]
+    plan: Dict[Tuple[int, int], List[OracleCodec]] = {}
+    for size in sizes:
+        plan.setdefault(parse_size(size),
+                        []).extend(oracle_codecs(parse_size(size)))
+    for codec in extra:
+        plan.setdefault(tuple(codec.cfg['input_size']), []).append(codec)
+    rows = []
+    for input_size, codecs in plan.items():
+        # no pixels are needed: a 1x1 image keeps TopdownAffine and
+        # PackPoseInputs on their usual path at no cost
+        affine = Compose([
+            GetBBoxCenterScale(padding=padding),
+            TopdownAffine(input_size=input_size)
+        ])
+        samples = []
+        for info in people:
+            with warnings.catch_warnings():
+                # MPII states centre and scale: mmpose pads those instead
+                warnings.filterwarnings('ignore', 'Use the existing')
+                results = affine(dict(info, img=np.zeros((1, 1, 3), np.uint8)))
+            results['data_sample'] = PackPoseInputs()(results)['data_samples']
+            samples.append(results)
+        for codec in codecs:
+            row = evaluate_codec(codec, samples, metric, benchmark.score,
+                                 sigmas)
+            rows.append(dict(size=f'{input_size[1]}x{input_size[0]}', **row))
+    return rows
+
+
+def float32_tolerance(input_size: Tuple[int, int]) -> float:
+    """Float32 rounding of a decoded input-pixel coordinate.
+
+    Decoded keypoints and the affine-mapped targets are float32; a value
+    below ``max(w, h)`` is off by at most half an ulp each, so one ulp
+    ``np.spacing(np.float32(max(w, h)))`` bounds the sum.
+
+    Args:
+        input_size (tuple): ``(w, h)``.
+
+    Returns:
+        float: The tolerance in input pixels (3e-5 at 384).
+    """
+    return float(np.spacing(np.float32(max(input_size))))
 
 
 def bound_violations(rows: Sequence[dict]) -> List[dict]:
@@ -59,18 +561,20 @@ def bound_violations(rows: Sequence[dict]) -> List[dict]:
 
 
 def _num(value: float) -> str:
-    """Four decimals, or two significant digits below 1e-3."""
+    """Four decimals, or two significant digits below 1e-3; '-' for NaN."""
+    if np.isnan(value):
+        return '-'
     if value == 0 or abs(value) >= 1e-3:
         return f'{value:.4f}'
     return f'{value:.1e}'
 
 
-def format_table(rows: Sequence[dict]) -> str:
+def format_table(rows: Sequence[dict], score: str = 'AP') -> str:
     """Markdown table of oracle rows.
 
     Args:
-        rows (Sequence[dict]): Rows of
-            :func:`simdr_ext.analysis.representation_oracle.run_oracle`.
+        rows (Sequence[dict]): Rows of :func:`run_oracle`.
+        score (str): Header of the metric's column. Defaults to ``'AP'``.
 
     Returns:
         str: The table.
@@ -78,7 +582,8 @@ def format_table(rows: Sequence[dict]) -> str:
     lines = [
         '| size | codec | settings | bound/axis (in px) | kpts | '
         'mean err (in px) | max axis err (in px) | mean err (img px) | '
-        'mean OKS | AP |', '|---|---|---|---:|---:|---:|---:|---:|---:|---:|'
+        f'mean OKS | {score} |',
+        '|---|---|---|---:|---:|---:|---:|---:|---:|---:|'
     ]
     for r in rows:
         bound = '-' if r['bound'] is None else f"{r['bound']:.4f}"
@@ -86,31 +591,78 @@ def format_table(rows: Sequence[dict]) -> str:
             f"| {r['size']} | {r['codec']} | {r['settings']} | {bound} | "
             f"{r['n_kpt']}/{r['n_visible']} | {_num(r['mean_err_input'])} | "
             f"{_num(r['max_axis_err_input'])} | "
-            f"{_num(r['mean_err_image'])} | {r['mean_oks']:.4f} | "
-            f"{r['ap']:.4f} |")
+            f"{_num(r['mean_err_image'])} | {_num(r['mean_oks'])} | "
+            f"{r['score']:.4f} |")
     return '\n'.join(lines)
+
+
+def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        description='Quantisation error of keypoint codecs on real people')
+    parser.add_argument(
+        '--dataset',
+        choices=sorted(BENCHMARKS),
+        default='coco',
+        help='data set (and metric) of the people')
+    parser.add_argument(
+        '--ann-file',
+        help='annotation file (default: the bundled tests/data file)')
+    parser.add_argument(
+        '--img-dir',
+        help='image folder; images are not read, but instances whose image '
+        'is missing are skipped (default: the annotation file\'s folder)')
+    parser.add_argument(
+        '--sizes',
+        nargs='*',
+        metavar='HxW',
+        default=list(ORACLE_SIZES),
+        help='input sizes HxW, e.g. 256x192 (input_size w=192, h=256)')
+    parser.add_argument(
+        '--config',
+        nargs='+',
+        default=[],
+        help='config files whose codec is added as a row at its own size')
+    parser.add_argument(
+        '--padding', type=float, default=BBOX_PADDING, help='bbox padding')
+    args = parser.parse_args(argv)
+    for size in args.sizes:
+        try:
+            parse_size(size)
+        except ValueError as err:
+            parser.error(str(err))
+    if not args.padding > 0:
+        parser.error(f'--padding {args.padding}: expected a positive number')
+    for config in args.config:
+        if not osp.isfile(config):
+            parser.error(f'--config {config}: no such file')
+    return args
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     args = parse_args(argv)
-    rows = run_oracle(args.ann_file, args.sizes, args.padding)
-    print('# Representation oracle on '
-          f'{osp.relpath(args.ann_file)}')
+    benchmark = BENCHMARKS[args.dataset]
+    ann_file = args.ann_file or benchmark.ann_file
+    rows = run_oracle(args.dataset, args.sizes, args.padding, ann_file,
+                      args.img_dir, args.config)
+    metric = benchmark.metric['type']
+    print(f'# Representation oracle on {osp.relpath(ann_file)}')
     print()
-    print('- people: non-crowd, num_keypoints > 0; bbox clipped to the '
-          f'image, padding {args.padding:g}, aspect ratio fixed, '
-          'get_warp_matrix + cv2.transform (mmpose TopdownAffine); back '
-          'to the image with keypoints / input_size * scale + center - '
-          '0.5 * scale (add_pred_to_datasample)')
-    print('- decoded: the target itself (an ideal network): SimDR one-hot '
-          'labels and heatmaps as they are, SimDR* as log(label) logits '
-          '(the softmax of a KL-trained ideal output)')
-    print('- errors: mean Euclidean distance over the visible keypoints the '
-          'codec encodes (kpts); max axis err is the per-axis quantity '
-          'SimDR Appendix D bounds (1/(2k) for SimDR, lambda/2 for an '
-          'argmax heatmap); OKS and AP (xtcocotools COCOeval, score 1, '
-          'COCO sigmas from mmpose\'s coco metainfo) use every visible '
-          'keypoint')
+    print(f'- people: {benchmark.dataset} (mmpose\'s, test mode, top-down); '
+          f'GetBBoxCenterScale (padding {args.padding:g}) + TopdownAffine + '
+          'GenerateTarget; back to the image by '
+          'TopdownPoseEstimator.add_pred_to_datasample (keypoints / '
+          'input_size * scale + center - 0.5 * scale)')
+    print(
+        '- decoded: the target itself (an ideal network): SimDR one-hot '
+        'labels, SimCC labels and heatmaps as they are, SimDR* as log(label) '
+        'logits (the softmax of a KL-trained ideal output)')
+    print(
+        '- errors: mean Euclidean distance over the visible keypoints the '
+        'codec encodes (kpts); max axis err, over those inside the input, is '
+        'the per-axis quantity SimDR Appendix D bounds (1/(2k) for SimDR, lambda/2 for an '
+        f'argmax heatmap); mean OKS (the data set\'s sigmas and areas) and '
+        f'{benchmark.score} ({metric}, score 1, no NMS) use every visible '
+        'keypoint')
     for size in args.sizes:
         sigma, blur = heatmap_settings(parse_size(size))
         print(f'- {size}: heatmap = input / 4, sigma {sigma:g} '
@@ -120,7 +672,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
           'is mmpose\'s at 384x288; SimDR* k is SimDR Sec. 4.2\'s: 3 up to '
           '128x128, else 2)')
     print()
-    print(format_table(rows))
+    print(format_table(rows, benchmark.score))
     bad = bound_violations(rows)
     print()
     if bad:
