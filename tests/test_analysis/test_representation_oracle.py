@@ -24,7 +24,8 @@ EXACT = ('SASimDRLabel +refine', 'DarkHeatmap unbiased+dark')
 
 @pytest.fixture(scope='module')
 def rows(quickstart_config):
-    return run_oracle('coco', SIZES, configs=[quickstart_config])
+    # twice: one row per distinct codec
+    return run_oracle('coco', SIZES, configs=[quickstart_config] * 2)
 
 
 def pick(rows, size, codec):
@@ -144,7 +145,8 @@ def test_simdr_star_refine_recovers_the_centre(rows):
 def test_config_codec_row(rows):
     """The quickstart config's label-smoothed SimDRLabel (k = 2) decodes
     like one-hot labels: within half a bin, at its own 128x96 input."""
-    r = pick(rows, '128x96', 'simdr_res18_1xb12-300e_coco-mini-128x96')
+    r = pick(rows, '128x96',
+             'simdr_res18_1xb12-300e_coco-mini-128x96 (+1 alike)')
     assert r['settings'].startswith('SimDRLabel:') and r['bound'] == 0.25
     assert 0.2 < r['max_axis_err_input'] < 0.25 + float32_tolerance((96, 128))
 

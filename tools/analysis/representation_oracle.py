@@ -279,24 +279,35 @@ def oracle_codecs(input_size: Tuple[int, int]) -> List[OracleCodec]:
     return rows
 
 
-def config_codec(config: str) -> OracleCodec:
-    """The ``codec`` of a config file as an oracle row.
+def config_codecs(configs: Sequence[str]) -> List[OracleCodec]:
+    """The ``codec`` of config files as oracle rows, one per distinct codec.
 
     Args:
-        config (str): Config file stating ``codec = dict(...)``.
+        configs (Sequence[str]): Config files stating ``codec = dict(...)``.
 
     Returns:
-        OracleCodec: Named after the file, at the codec's own input size.
+        list: :class:`OracleCodec` rows at their codec's own input size,
+        each named after the first file that states it and how many more
+        state the same codec.
     """
-    cfg = Config.fromfile(config)
-    if 'codec' not in cfg:
-        raise ValueError(f'config {config} states no "codec"')
-    codec = cfg.codec.to_dict()
-    settings = ', '.join(f'{k}={v}' for k, v in codec.items()
-                         if k not in ('type', 'input_size'))
-    return _row(
-        osp.splitext(osp.basename(config))[0], f"{codec['type']}: {settings}",
-        codec)
+    found: Dict[str, Tuple[str, dict, int]] = {}
+    for config in configs:
+        cfg = Config.fromfile(config)
+        if 'codec' not in cfg:
+            raise ValueError(f'config {config} states no "codec"')
+        codec = cfg.codec.to_dict()
+        key = repr(sorted(codec.items()))
+        name = osp.splitext(osp.basename(config))[0]
+        name, _, count = found.get(key, (name, codec, 0))
+        found[key] = (name, codec, count + 1)
+    rows = []
+    for name, codec, count in found.values():
+        settings = ', '.join(f'{k}={v}' for k, v in codec.items()
+                             if k not in ('type', 'input_size'))
+        rows.append(
+            _row(name + (f' (+{count - 1} alike)' if count > 1 else ''),
+                 f"{codec['type']}: {settings}", codec))
+    return rows
 
 
 def load_people(benchmark: Benchmark,
@@ -477,7 +488,8 @@ def run_oracle(
             one of ``dataset``.
         img_dir (str, optional): See :func:`load_people`.
         configs (Sequence[str]): Config files whose ``codec`` is added as a
-            row at its own input size. Defaults to none.
+            row at its own input size (:func:`config_codecs`). Defaults to
+            none.
 
     Returns:
         list: Row dicts with the keys of ``ROW_FIELDS``: errors in input
@@ -504,15 +516,16 @@ def run_oracle(
         metric = METRICS.build(metric_cfg)
     metric.dataset_meta = data.metainfo
     sigmas = data.metainfo.get('sigmas')
-    extra = [config_codec(c) for c in configs]
     plan: Dict[Tuple[int, int], List[OracleCodec]] = {}
     for size in sizes:
         plan.setdefault(parse_size(size),
                         []).extend(oracle_codecs(parse_size(size)))
-    for codec in extra:
+    for codec in config_codecs(configs):
         plan.setdefault(tuple(codec.cfg['input_size']), []).append(codec)
     rows = []
-    for input_size, codecs in plan.items():
+    # smallest input first, as the papers' tables
+    for input_size, codecs in sorted(
+            plan.items(), key=lambda p: (p[0][0] * p[0][1], p[0])):
         # no pixels are needed: a 1x1 image keeps TopdownAffine and
         # PackPoseInputs on their usual path at no cost
         affine = Compose([
@@ -621,7 +634,8 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
         '--config',
         nargs='+',
         default=[],
-        help='config files whose codec is added as a row at its own size')
+        help='config files whose codec is added as a row at its own size '
+        '(one row per distinct codec)')
     parser.add_argument(
         '--padding', type=float, default=BBOX_PADDING, help='bbox padding')
     args = parser.parse_args(argv)
