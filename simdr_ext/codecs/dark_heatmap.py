@@ -8,12 +8,11 @@ from torch import Tensor
 from mmpose.codecs.base import BaseKeypointCodec
 from mmpose.registry import KEYPOINT_CODECS
 from mmpose.utils.tensor_utils import to_numpy
-from .utils.dark import (heatmap_argmax, refine_dark, refine_dark_torch,
-                         refine_shift)
+from .utils.backend import cast
+from .utils.dark import heatmap_argmax, refine_dark, refine_shift
 from .utils.gaussian import gaussian_heatmaps
 from .utils.simdr import keypoint_bins
-from .utils.validation import (check_choice, check_input_size,
-                               check_keypoint_arrays, check_sigma,
+from .utils.validation import (check_keypoint_arrays, check_sigma,
                                check_size)
 
 DECODE_MODES = ('argmax', 'shift', 'dark')
@@ -88,17 +87,19 @@ class DarkHeatmap(BaseKeypointCodec):
                  blur_kernel_size: int = 11) -> None:
         super().__init__()
         name = self.__class__.__name__
-        self.input_size = check_input_size(name, input_size)
-        self.heatmap_size = check_size(name, 'heatmap_size', heatmap_size)
+        self.input_size = check_size(name, input_size)
+        self.heatmap_size = check_size(name, heatmap_size, 'heatmap_size')
         if any(hs > s for hs, s in zip(self.heatmap_size, self.input_size)):
             raise ValueError(
                 f'{name} got heatmap_size={heatmap_size!r} larger than '
                 f'input_size={input_size!r}: expected a downsampling ratio '
                 '>= 1 (DARK eq. 12); are (W, H) and (w, h) swapped?')
-        self.sigma = check_sigma(name, sigma, max(self.heatmap_size))
+        self.sigma, = check_sigma(name, sigma, (max(self.heatmap_size), ))
         self.unbiased = bool(unbiased)
-        self.decode_mode = check_choice(name, 'decode_mode', decode_mode,
-                                        DECODE_MODES)
+        if decode_mode not in DECODE_MODES:
+            raise ValueError(f'{name} got decode_mode={decode_mode!r}: '
+                             f'expected one of {DECODE_MODES}')
+        self.decode_mode = decode_mode
         if isinstance(blur_kernel_size, bool) or not isinstance(
                 blur_kernel_size, int) or blur_kernel_size < 1 \
                 or blur_kernel_size % 2 == 0:
@@ -113,18 +114,10 @@ class DarkHeatmap(BaseKeypointCodec):
     def encode(self,
                keypoints: np.ndarray,
                keypoints_visible: Optional[np.ndarray] = None) -> dict:
-        """Encode keypoints into heatmaps (DARK eq. 12-14).
-
-        Args:
-            keypoints (np.ndarray): Keypoints in input pixels, shape
-                (N, K, D) with D >= 2 (only x and y are used).
-            keypoints_visible (np.ndarray, optional): Visibility in shape
-                (N, K). ``None`` means all visible. Defaults to ``None``.
-
-        Returns:
-            dict: ``heatmaps`` (K, H, W), the per-keypoint max over the N
-            instances, and ``keypoint_weights`` (N, K), both float32.
-        """
+        """DARK eq. (12)-(14): ``heatmaps`` (K, H, W), the per-keypoint max
+        over the N instances, and ``keypoint_weights`` (N, K), both float32,
+        from input-pixel ``keypoints`` (N, K, D >= 2) and
+        ``keypoints_visible`` (N, K; ``None``: all visible)."""
         keypoints, keypoints_visible = check_keypoint_arrays(
             self.__class__.__name__, keypoints, keypoints_visible)
         scaled = keypoints / self.scale_factor  # g' of eq. (12)
@@ -135,16 +128,6 @@ class DarkHeatmap(BaseKeypointCodec):
         heatmaps = gaussian_heatmaps(centres, weights, self.heatmap_size,
                                      self.sigma)
         return dict(heatmaps=heatmaps, keypoint_weights=weights)
-
-    def _check_heatmaps(self, heatmaps) -> None:
-        width, height = self.heatmap_size
-        if heatmaps.ndim not in (3, 4) or tuple(
-                heatmaps.shape[-2:]) != (height, width):
-            raise ValueError(
-                f'{self.__class__.__name__} expects heatmaps in shape '
-                f'(K, {height}, {width}) or (N, K, {height}, {width}) '
-                f'(heatmap_size {self.heatmap_size}), got '
-                f'{tuple(heatmaps.shape)}')
 
     def decode(self, encoded: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
         """Decode heatmaps into input-pixel keypoints (DARK Sec. 3.1).
@@ -168,37 +151,34 @@ class DarkHeatmap(BaseKeypointCodec):
               (N, K, 2), N = 1 for (K, H, W) input.
             - scores (np.ndarray): Float32 heatmap maxima in shape (N, K).
         """
-        heatmaps = np.asarray(encoded)
-        self._check_heatmaps(heatmaps)
+        return self._decode(np.asarray(encoded))
+
+    def decode_torch(self, heatmaps: Tensor) -> Tuple[Tensor, Tensor]:
+        """Torch twin of :meth:`decode` (batched, same results, exportable):
+        float32 keypoints (N, K, 2) and scores (N, K) from heatmaps
+        (N, K, H, W) or (K, H, W)."""
+        return self._decode(heatmaps)
+
+    def _decode(self, heatmaps):
+        width, height = self.heatmap_size
+        if heatmaps.ndim not in (3, 4) or tuple(
+                heatmaps.shape[-2:]) != (height, width):
+            raise ValueError(
+                f'{self.__class__.__name__} expects heatmaps in shape '
+                f'(K, {height}, {width}) or (N, K, {height}, {width}) '
+                f'(heatmap_size {self.heatmap_size}), got '
+                f'{tuple(heatmaps.shape)}')
         if heatmaps.ndim == 3:
             heatmaps = heatmaps[None]
         locs, scores = heatmap_argmax(heatmaps)
+        scale = self.scale_factor  # lambda of eq. (2)
+        if isinstance(heatmaps, Tensor):
+            scale = torch.from_numpy(scale).to(heatmaps.device)
         if self.decode_mode == 'shift':
             locs = refine_shift(heatmaps, locs)
         elif self.decode_mode == 'dark':
             locs = refine_dark(heatmaps, locs, self.blur_kernel_size)
-        keypoints = locs * self.scale_factor  # eq. (2)
-        return keypoints.astype(np.float32), scores.astype(np.float32)
-
-    def decode_torch(self, heatmaps: Tensor) -> Tuple[Tensor, Tensor]:
-        """Torch twin of :meth:`decode` (batched, same results).
-
-        Args:
-            heatmaps (Tensor): Heatmaps in shape (N, K, H, W) or (K, H, W).
-
-        Returns:
-            tuple: float32 keypoints (N, K, 2) and scores (N, K).
-        """
-        self._check_heatmaps(heatmaps)
-        if heatmaps.ndim == 3:
-            heatmaps = heatmaps[None]
-        locs, scores = heatmap_argmax(heatmaps)
-        if self.decode_mode == 'shift':
-            locs = refine_shift(heatmaps, locs)
-        elif self.decode_mode == 'dark':
-            locs = refine_dark_torch(heatmaps, locs, self.blur_kernel_size)
-        scale = torch.from_numpy(self.scale_factor).to(heatmaps.device)
-        return (locs * scale).float(), scores.float()
+        return cast(locs * scale, 'float32'), cast(scores, 'float32')
 
     def batch_decode(
         self, batch_heatmaps: Union[Tensor, np.ndarray]

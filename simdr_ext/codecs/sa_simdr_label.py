@@ -2,13 +2,11 @@
 from typing import Sequence, Tuple, Union
 
 import numpy as np
-from torch import Tensor
 
 from mmpose.registry import KEYPOINT_CODECS
 from .base_simdr_codec import BaseSimDRCodec
 from .utils.gaussian import gaussian_labels_1d, label_peak_probability
-from .utils.simdr import decode_simdr
-from .utils.validation import check_sigma_pair
+from .utils.validation import check_sigma
 
 
 @KEYPOINT_CODECS.register_module()
@@ -44,19 +42,17 @@ class SASimDRLabel(BaseSimDRCodec):
     be dropped by mmpose's keypoint score threshold (leeyegy/SimCC#18).
 
     Note:
-        - instance number: N
-        - keypoint number: K
-        - input image size: [w, h]
-        - number of bins: Wx = round(w * k), Wy = round(h * k)
+        - N instances, K keypoints; input image size [w, h] px
+        - bins: Wx = round(w * k), Wy = round(h * k)
 
     Encoded:
-        - keypoint_x_labels (np.ndarray): x labels in shape (N, K, Wx)
-        - keypoint_y_labels (np.ndarray): y labels in shape (N, K, Wy)
-        - keypoint_weights (np.ndarray): weights in shape (N, K)
+        - keypoint_x_labels (np.ndarray): Gaussian x labels, (N, K, Wx)
+        - keypoint_y_labels (np.ndarray): Gaussian y labels, (N, K, Wy)
+        - keypoint_weights (np.ndarray): 0 / 1 weights, (N, K)
 
     Args:
-        input_size (tuple): Input image size ``(w, h)`` in pixels.
-        split_ratio (float): The splitting factor ``k >= 1``. Defaults to 2.0.
+        input_size (tuple): Input image size ``(w, h)``, pixels.
+        split_ratio (float): Splitting factor ``k >= 1``. Defaults to 2.0.
         sigma (float | tuple): Gaussian standard deviation in bins, one for
             both axes or ``(sigma_x, sigma_y)``, each in ``[1e-3, L]`` for
             an axis of ``L`` bins. Defaults to 6.0.
@@ -80,8 +76,8 @@ class SASimDRLabel(BaseSimDRCodec):
                  round_center: bool = False,
                  decode_refine: bool = False) -> None:
         super().__init__(input_size, split_ratio)
-        self.sigma = check_sigma_pair(self.__class__.__name__, sigma,
-                                      self.num_bins)
+        self.sigma = check_sigma(self.__class__.__name__, sigma,
+                                 self.num_bins)
         self.normalize = bool(normalize)
         self.round_center = bool(round_center)
         self.decode_refine = bool(decode_refine)
@@ -96,24 +92,3 @@ class SASimDRLabel(BaseSimDRCodec):
             centres = coords * self.split_ratio
         return gaussian_labels_1d(centres, weights, self.num_bins[axis],
                                   self.sigma[axis], self.normalize)
-
-    def decode_arrays(self, simcc_x: np.ndarray,
-                      simcc_y: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
-        """Argmax (+ parabola step) divided by k.
-
-        Args:
-            simcc_x (np.ndarray): x logits in shape (N, K, Wx).
-            simcc_y (np.ndarray): y logits in shape (N, K, Wy).
-
-        Returns:
-            tuple: keypoints (N, K, 2) in input pixels and scores (N, K):
-            ``softmax peak / target peak`` in [0, 1], the smaller of x and y.
-        """
-        return decode_simdr(simcc_x, simcc_y, self.split_ratio, self.peaks,
-                            self.decode_refine)
-
-    def decode_tensors(self, simcc_x: Tensor,
-                       simcc_y: Tensor) -> Tuple[Tensor, Tensor]:
-        """Torch twin of :meth:`decode_arrays`, same shapes."""
-        return decode_simdr(simcc_x, simcc_y, self.split_ratio, self.peaks,
-                            self.decode_refine)

@@ -2,11 +2,10 @@
 from typing import Tuple
 
 import numpy as np
-from torch import Tensor
 
 from mmpose.registry import KEYPOINT_CODECS
 from .base_simdr_codec import BaseSimDRCodec
-from .utils.simdr import decode_simdr, smoothed_one_hot
+from .utils.simdr import smoothed_one_hot
 from .utils.validation import check_range
 
 
@@ -34,15 +33,13 @@ class SimDRLabel(BaseSimDRCodec):
     logits, so score thresholds mean the same for every model.
 
     Note:
-        - instance number: N
-        - keypoint number: K
-        - input image size: [w, h]
-        - number of bins: Wx = round(w * k), Wy = round(h * k)
+        - N instances of K keypoints in an input image of size [w, h]
+        - Wx = round(w * k) x bins and Wy = round(h * k) y bins
 
     Encoded:
-        - keypoint_x_labels (np.ndarray): x labels in shape (N, K, Wx)
-        - keypoint_y_labels (np.ndarray): y labels in shape (N, K, Wy)
-        - keypoint_weights (np.ndarray): weights in shape (N, K)
+        - keypoint_x_labels (np.ndarray): one-hot x labels, (N, K, Wx)
+        - keypoint_y_labels (np.ndarray): one-hot y labels, (N, K, Wy)
+        - keypoint_weights (np.ndarray): 0 / 1 weights, (N, K)
 
     Args:
         input_size (tuple): Input image size ``(w, h)`` in pixels.
@@ -73,22 +70,3 @@ class SimDRLabel(BaseSimDRCodec):
         """SimDR eq. (3)/(4): (smoothed) one-hot labels, shape (N, K, L)."""
         return smoothed_one_hot(bins, weights, self.num_bins[axis],
                                 self.label_smoothing)
-
-    def decode_arrays(self, simcc_x: np.ndarray,
-                      simcc_y: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
-        """SimDR eq. (5): argmax / k; scores are the smaller softmax peak.
-
-        Args:
-            simcc_x (np.ndarray): x logits in shape (N, K, Wx).
-            simcc_y (np.ndarray): y logits in shape (N, K, Wy).
-
-        Returns:
-            tuple: keypoints (N, K, 2) in input pixels and scores (N, K)
-            in (0, 1].
-        """
-        return decode_simdr(simcc_x, simcc_y, self.split_ratio)
-
-    def decode_tensors(self, simcc_x: Tensor,
-                       simcc_y: Tensor) -> Tuple[Tensor, Tensor]:
-        """Torch twin of :meth:`decode_arrays`, same shapes."""
-        return decode_simdr(simcc_x, simcc_y, self.split_ratio)

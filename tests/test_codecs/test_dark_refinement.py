@@ -13,8 +13,7 @@ from mmpose.codecs.utils.gaussian_heatmap import \
     generate_unbiased_gaussian_heatmaps
 from mmpose.codecs.utils.refinement import refine_keypoints_dark
 from mmpose.registry import KEYPOINT_CODECS
-from simdr_ext.codecs.utils import (heatmap_argmax, refine_dark,
-                                    refine_dark_torch, taylor_offset)
+from simdr_ext.codecs.utils import heatmap_argmax, refine_dark, taylor_offset
 from simdr_ext.codecs.utils.dark import STEP_LIMIT
 from tools.analysis.dark_decoding_table import refine_dark_full
 
@@ -47,7 +46,7 @@ def decode_both(maps, **kwargs):
     locs, _ = heatmap_argmax(maps)
     ours = refine_dark(maps, locs, KERNEL, **kwargs)
     # the same argmax (torch's argmax may break ties elsewhere)
-    twin = refine_dark_torch(
+    twin = refine_dark(
         torch.from_numpy(maps), torch.from_numpy(locs), KERNEL,
         **kwargs).numpy()
     np.testing.assert_allclose(twin, ours, atol=1e-9)

@@ -12,12 +12,11 @@
   function body take numpy arrays or torch tensors.
 
 A function that accepts ``np.ndarray | Tensor`` returns the same kind;
-``refine_dark_torch`` is the one torch twin written apart (branch-free, for
-ONNX export).
+only ``refine_dark``'s patch blur is written twice (the torch one
+branch-free, for ONNX export).
 """
 from .dark import (gaussian_kernel_1d, heatmap_argmax, kernel_sigma,
-                   refine_dark, refine_dark_torch, refine_shift,
-                   taylor_offset)
+                   refine_dark, refine_shift, taylor_offset)
 from .gaussian import (gaussian_heatmaps, gaussian_labels_1d,
                        label_peak_probability)
 from .simdr import (decode_simdr, keypoint_bins, num_bins,
@@ -27,6 +26,6 @@ __all__ = [
     'gaussian_heatmaps', 'gaussian_labels_1d', 'label_peak_probability',
     'decode_simdr', 'keypoint_bins', 'num_bins', 'parabola_offset_1d',
     'smoothed_one_hot', 'softmax_argmax', 'gaussian_kernel_1d',
-    'heatmap_argmax', 'kernel_sigma', 'refine_dark', 'refine_dark_torch',
-    'refine_shift', 'taylor_offset'
+    'heatmap_argmax', 'kernel_sigma', 'refine_dark', 'refine_shift',
+    'taylor_offset'
 ]

@@ -2,31 +2,27 @@
 """Heatmap decoding: argmax, DARK's shift, blur kernel and Taylor step.
 
 DARK is arXiv 1910.06278. Heatmap pixel ``(x, y)`` is the pixel centre;
-functions take heatmaps in shape (..., H, W) and integer argmax locations
-``(x, y)`` in shape (..., 2), where -1 marks "no maximum" (max <= 0, as
-mmpose's ``get_heatmap_maximum``), and return float64 heatmap pixels,
-without a Python loop over keypoints.
+functions take heatmaps (..., H, W) and integer argmax ``(x, y)`` (..., 2),
+-1 marking "no maximum" (max <= 0, as mmpose's ``get_heatmap_maximum``),
+return float64 heatmap pixels and loop over no keypoint in Python.
 
-Modulation (eq. 10-11) in mmpose's ``gaussian_blur`` and the DARK code:
-zero padding by ``(ks - 1) / 2``, OpenCV's Gaussian kernel
-(:func:`gaussian_kernel_1d`), then a rescale to the original max. Neither
-code applies eq. 11's min-subtraction (``log(h - m)`` has other derivatives
-than ``log h``, and it needs the whole blurred map); the rescale adds a
-constant to the log and changes no derivative. So :func:`refine_dark`
-skips both and blurs only the ``(ks + 4)^2`` patch the 5x5 Taylor window
-reads, clamping at ``EPS`` before the log.
+Modulation (eq. 10-11) in mmpose's ``gaussian_blur`` and the DARK code is a
+zero-padded blur by OpenCV's kernel (:func:`gaussian_kernel_1d`) and a
+rescale to the original max; neither applies eq. 11's min-subtraction
+(``log(h - m)`` has other derivatives than ``log h``). The rescale adds a
+constant to the log, so :func:`refine_dark` skips it and blurs only the
+``(ks + 4)^2`` patch the 5x5 Taylor window reads, clamped at ``EPS``.
 
-Borders: zero padding pulls the blurred peak of a keypoint near the border
-inwards (sigma 2 centred 0.3 px from the edge comes out about 0.9 px inside
-with kernel 11) and both codes skip the Taylor step within 2 px of it; edge
-replication pushes about 2 px outwards. Here, before each pass of the
-separable blur (x on each row, then y on each column of the x-blurred map),
-the map is extended along that axis by the quadratic through the log of its
-three outermost pixels (the Gaussian through them), capped at the edge
-value. That is exact on a Gaussian, so keypoints on the border are refined
-like interior ones. ``tools/analysis/dark_decoding_table.py`` holds the
-full-map reference (``refine_dark_full``), equal to rounding. Maps under
-3 px on either axis hold no parabola and are not refined.
+Borders: zero padding pulls a blurred peak near the border inwards (sigma 2
+centred 0.3 px from the edge: 0.9 px inside with kernel 11) and both codes
+skip the Taylor step within 2 px of it; edge replication pushes about 2 px
+outwards. Here each pass of the separable blur (x on rows, then y on the
+x-blurred columns) first extends the map along its axis by the quadratic
+through the log of its three outermost pixels (the Gaussian through them),
+capped at the edge value: exact on a Gaussian, so border keypoints are
+refined like interior ones. ``tools/analysis/dark_decoding_table.py`` holds
+the full-map reference, equal to rounding. Maps under 3 px on an axis hold
+no parabola and are not refined.
 """
 from typing import Optional, Tuple
 
@@ -57,18 +53,9 @@ WIDEST = 4.0
 
 
 def kernel_sigma(kernel_size: int) -> float:
-    """OpenCV's sigma for a Gaussian kernel of ``kernel_size`` taps.
-
-    ``sigma = 0.3 * ((ks - 1) * 0.5 - 1) + 0.8``: ks = 11 gives 2.0 and
-    ks = 17 gives 2.9, the kernels mmpose and DARK use for heatmap sigma 2
-    and 3.
-
-    Args:
-        kernel_size (int): Odd kernel size.
-
-    Returns:
-        float: The standard deviation in pixels.
-    """
+    """OpenCV's sigma of a ``ks``-tap Gaussian kernel, ``0.3 ((ks - 1) / 2
+    - 1) + 0.8``: 2.0 for ks = 11 and 2.9 for ks = 17, the kernels mmpose
+    and DARK use for heatmap sigma 2 and 3."""
     return 0.3 * ((kernel_size - 1) * 0.5 - 1) + 0.8
 
 
@@ -147,14 +134,12 @@ def refine_shift(heatmaps: Array, locs: Array) -> Array:
     x, y = locs.reshape(-1, 2).T
     m = arange(maps.shape[0], maps)
     steps = []
-    for axis, (c, o, size) in enumerate(((x, y, width), (y, x, height))):
+    for c, o, size, lines in ((x, y, width, maps),
+                              (y, x, height, maps.swapaxes(1, 2))):
         ok = (c > 0) & (c < size - 1) & (o >= 0)
-        lo, hi, o = (c - 1).clip(0, size - 1), (c + 1).clip(0, size - 1), \
-            o.clip(0, None)
-        if axis == 0:
-            diff = maps[m, o, hi] - maps[m, o, lo]
-        else:
-            diff = maps[m, hi, o] - maps[m, lo, o]
+        o = o.clip(0, None)
+        diff = lines[m, o, (c + 1).clip(0, size - 1)] - lines[
+            m, o, (c - 1).clip(0, size - 1)]
         steps.append(xp.where(ok, 0.25 * xp.sign(diff), 0.0))
     return cast(locs, 'float64') + xp.stack(steps, -1).reshape(locs.shape)
 
@@ -319,10 +304,10 @@ def _extend_axis(arr: np.ndarray, keys: np.ndarray, start: np.ndarray,
             np.minimum(edge + dist * (a[which] * dist - b[which]), edge))
 
 
-def refine_dark(heatmaps: np.ndarray,
-                locs: np.ndarray,
+def refine_dark(heatmaps: Array,
+                locs: Array,
                 kernel_size: int,
-                step_limit: float = STEP_LIMIT) -> np.ndarray:
+                step_limit: float = STEP_LIMIT) -> Array:
     """DARK eq. (10) + (9), windowed: O(ks^2) work per keypoint.
 
     Gathers the ``(ks + 4)^2`` patch around each argmax that the 5x5 Taylor
@@ -334,23 +319,46 @@ def refine_dark(heatmaps: np.ndarray,
     included; ``-1`` locations and maps under 3x3 are returned unchanged.
 
     Args:
-        heatmaps (np.ndarray): Heatmaps in shape (..., H, W).
-        locs (np.ndarray): Integer argmax ``(x, y)`` in shape (..., 2).
+        heatmaps (np.ndarray | Tensor): Heatmaps in shape (..., H, W).
+        locs (np.ndarray | Tensor): Integer argmax ``(x, y)``, (..., 2).
         kernel_size (int): Odd blur kernel size ``ks``.
         step_limit (float): Largest Taylor step per axis in heatmap
             pixels. Defaults to :data:`STEP_LIMIT` (3).
 
     Returns:
-        np.ndarray: Float64 locations in shape (..., 2).
+        np.ndarray | Tensor: Float64 locations in shape (..., 2).
     """
     height, width = heatmaps.shape[-2:]
-    flat = locs.reshape(-1, 2)
     if height < 3 or width < 3:
-        return locs.astype(np.float64)
-    maps = heatmaps.reshape(-1, height * width)
+        return cast(locs, 'float64')
+    flat = locs.reshape(-1, 2)
     half = kernel_size // 2 + 2  # kernel radius + Taylor window radius
-    span = np.arange(-half, half + 1)
+    span = arange(2 * half + 1, flat) - half
     xs, ys = flat[:, :1] + span, flat[:, 1:] + span  # (M, P), P = ks + 4
+    maps = heatmaps.reshape(-1, height, width)
+    if isinstance(maps, Tensor):
+        blurred = _blur_patches_torch(maps, xs, ys, kernel_size)
+    else:
+        blurred = _blur_patches(maps, xs, ys, kernel_size)
+    logwin = namespace(blurred).log(blurred.clip(EPS, None))
+    offset = taylor_offset(logwin, step_limit, kernel_sigma(kernel_size))
+    return keep_on_map(flat, offset, height, width).reshape(locs.shape)
+
+
+def _blur_patches(maps: np.ndarray, xs: np.ndarray, ys: np.ndarray,
+                  kernel_size: int) -> np.ndarray:
+    """The blurred, border-extended 5x5 windows of :func:`refine_dark`.
+
+    Args:
+        maps (np.ndarray): Heatmaps in shape (M, H, W).
+        xs (np.ndarray): Map columns of each patch, (M, P), P = ks + 4.
+        ys (np.ndarray): Map rows of each patch, (M, P).
+        kernel_size (int): Odd blur kernel size ``ks``.
+
+    Returns:
+        np.ndarray: Float64 windows in shape (M, 5, 5).
+    """
+    _, height, width = maps.shape
     # one flat gather (faster than 3-D fancy indexing), edge-clipped
     index = ((np.arange(len(maps)) * (height * width))[:, None, None] +
              (ys.clip(0, height - 1) * width)[:, :, None] +
@@ -367,34 +375,20 @@ def refine_dark(heatmaps: np.ndarray,
     out = np.nonzero((ys[:, 0] < 0) | (ys[:, -1] >= height))[0]
     if len(out):
         _extend_axis(blur_x, out, ys[out, 0], height, 1)
-    blurred = sliding_window_view(blur_x, kernel_size, axis=1) @ kernel
-    offset = taylor_offset(
-        np.log(np.maximum(blurred, EPS)), step_limit,
-        kernel_sigma(kernel_size))
-    return keep_on_map(flat, offset, height, width).reshape(locs.shape)
+    return sliding_window_view(blur_x, kernel_size, axis=1) @ kernel
 
 
-def refine_dark_torch(heatmaps: Tensor,
-                      locs: Tensor,
-                      kernel_size: int,
-                      step_limit: float = STEP_LIMIT) -> Tensor:
-    """Torch twin of :func:`refine_dark` (float64 inside, same results;
-    branch-free, so the graph exports to ONNX). Shapes as there."""
-    height, width = heatmaps.shape[-2:]
-    if height < 3 or width < 3:
-        return locs.double()
-    maps = heatmaps.reshape(-1, height, width)
-    flat = locs.reshape(-1, 2)
-    half = kernel_size // 2 + 2  # kernel radius + Taylor window radius
-    span = torch.arange(-half, half + 1, device=maps.device)
-    xs, ys = flat[:, :1] + span, flat[:, 1:] + span
+def _blur_patches_torch(maps: Tensor, xs: Tensor, ys: Tensor,
+                        kernel_size: int) -> Tensor:
+    """Torch twin of :func:`_blur_patches` (same shapes and numbers),
+    branch-free so that the graph exports to ONNX."""
+    _, height, width = maps.shape
     ex, x1, x2, dist_x = _border_indices(xs, width)
     ey, y1, y2, dist_y = _border_indices(ys, height)
     m = arange(maps.shape[0], maps)[:, None, None]
     row = ey[:, :, None]
     patch = maps[m, row, ex[:, None, :]].double()
-    # along x: extend every patch (no data-dependent branch, so the graph
-    # exports), blur -> (M, P, 5)
+    # along x: extend every patch (no data-dependent branch), blur
     logs = [
         maps[m, row, c[:, None, :]].double().clamp(min=EPS).log()
         for c in (ex, x1, x2)
@@ -407,13 +401,9 @@ def refine_dark_torch(heatmaps: Tensor,
     blur_x = sum(k * patch[:, :, j:j + 5] for j, k in enumerate(kernel))
     # along y on the x-blurred columns: rows y1, y2 sit at y1 - ys[:, 0]
     log_x = blur_x.clamp(min=EPS).log()
-    size = 2 * half + 1
-    at = [(r - ys[:, :1]).clamp(0, size - 1)[:, :, None].expand(-1, -1, 5)
-          for r in (y1, y2)]
+    at = [(r - ys[:, :1]).clamp(0, xs.shape[1] - 1)[:, :, None].expand(
+        -1, -1, 5) for r in (y1, y2)]
     ext = log_quadratic(log_x, log_x.gather(1, at[0]),
                         log_x.gather(1, at[1]), dist_y[:, :, None].double())
     blur_x = torch.where(dist_y[:, :, None] > 0, ext.exp(), blur_x)
-    blurred = sum(k * blur_x[:, j:j + 5, :] for j, k in enumerate(kernel))
-    offset = taylor_offset(blurred.clamp(min=EPS).log(), step_limit,
-                           kernel_sigma(kernel_size))
-    return keep_on_map(flat, offset, height, width).reshape(locs.shape)
+    return sum(k * blur_x[:, j:j + 5, :] for j, k in enumerate(kernel))
