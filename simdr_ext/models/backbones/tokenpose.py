@@ -3,15 +3,12 @@
 
 Ported from leeyegy/TokenPose at commit ``ac939fa``
 (https://github.com/leeyegy/TokenPose/blob/ac939fa/lib/models/tokenpose_base.py
-and ``pose_tokenpose_{t,s,b,l}.py``), re-written in timm's order: small
-typed blocks (:class:`Attention`, :class:`FeedForward`,
-:func:`sine_position_encoding`, :class:`PatchEmbed`,
-:class:`TransformerLayer`, :class:`TransformerEncoder`,
-:class:`HRNetStem`), then the model (:class:`TokenPose`), then its
-``init_weights``. The sizes T / S / B / L are configs
-(``configs/tokenpose/``), not classes.
+and ``pose_tokenpose_{t,s,b,l}.py``) in timm's order: typed blocks, then
+:class:`TokenPose` and its ``init_weights``. Sizes T / S / B / L are configs
+(``configs/tokenpose/``). Parameter names load the converted checkpoints.
 """
 import math
+from collections import OrderedDict
 from typing import List, Optional, Tuple
 
 import torch
@@ -43,22 +40,20 @@ RESNET_STEM = dict(
 class Attention(nn.Module):
     """Multi-head self-attention with the authors' two scales.
 
-    ``softmax(q k^T * scale) v`` per head through
-    :func:`torch.nn.functional.scaled_dot_product_attention` (timm's
-    ``Attention``), with the scale passed explicitly: the authors'
-    ``Attention`` uses ``dim ** -0.5`` (TokenPose-S, ``scale_with_head=False``)
-    or ``(dim // heads) ** -0.5`` (T, B, L: ``scale_with_head=True``), and
-    SDPA's default would be the second. The ``qkv`` projection has no bias
-    and its output is split as ``(3, heads, head_dim)``, the order of the
-    authors' ``to_qkv(x).chunk(3)`` + ``'b n (h d) -> b h n d'``.
+    ``softmax(q k^T * scale) v`` per head via
+    :func:`~torch.nn.functional.scaled_dot_product_attention` (as timm's
+    ``Attention``) with an explicit scale: the authors' ``dim ** -0.5``
+    (TokenPose-S, ``scale_with_head=False``) or ``(dim // heads) ** -0.5``
+    (T, B, L). ``qkv`` has no bias; its output splits as ``(3, heads,
+    head_dim)``, the authors' ``to_qkv(x).chunk(3)`` + ``'b n (h d) -> b h
+    n d'``.
 
     Args:
         embed_dims (int): Token length D.
         num_heads (int): Number of heads; must divide D. Defaults to 8.
         scale_with_head (bool): Scale by ``head_dim ** -0.5`` instead of
             ``D ** -0.5``. Defaults to ``False``.
-        drop_rate (float): Dropout after the output projection. Defaults
-            to 0.
+        drop_rate (float): Dropout after the projection. Defaults to 0.
     """
 
     def __init__(self,
@@ -78,55 +73,14 @@ class Attention(nn.Module):
         self.proj_drop = nn.Dropout(drop_rate)
 
     def forward(self, x: Tensor) -> Tensor:
-        """Attend over all tokens.
-
-        Args:
-            x (Tensor): Tokens in shape (B, N, D).
-
-        Returns:
-            Tensor: Tokens in shape (B, N, D).
-        """
+        """Tokens (B, N, D) -> (B, N, D)."""
         b, n, d = x.shape
         # (B, N, 3 D) -> (3, B, heads, N, head_dims)
-        qkv = self.qkv(x).reshape(b, n, 3, self.num_heads,
-                                  self.head_dims).permute(2, 0, 3, 1, 4)
-        q, k, v = qkv.unbind(0)
+        q, k, v = self.qkv(x).reshape(b, n, 3, self.num_heads,
+                                      self.head_dims).permute(2, 0, 3, 1,
+                                                              4).unbind(0)
         x = F.scaled_dot_product_attention(q, k, v, scale=self.scale)
-        x = x.transpose(1, 2).reshape(b, n, d)
-        return self.proj_drop(self.proj(x))
-
-
-class FeedForward(nn.Module):
-    """Transformer MLP: Linear, GELU, Linear (the authors' ``FeedForward``).
-
-    Args:
-        embed_dims (int): Token length D.
-        hidden_dims (int): Hidden width (``D * mlp_ratio``; 576 for D = 192).
-        drop_rate (float): Dropout after the activation and after the
-            output. Defaults to 0.
-    """
-
-    def __init__(self,
-                 embed_dims: int,
-                 hidden_dims: int,
-                 drop_rate: float = 0.) -> None:
-        super().__init__()
-        self.fc1 = nn.Linear(embed_dims, hidden_dims)
-        self.act = nn.GELU()
-        self.drop1 = nn.Dropout(drop_rate)
-        self.fc2 = nn.Linear(hidden_dims, embed_dims)
-        self.drop2 = nn.Dropout(drop_rate)
-
-    def forward(self, x: Tensor) -> Tensor:
-        """Apply the MLP to every token.
-
-        Args:
-            x (Tensor): Tokens in shape (B, N, D).
-
-        Returns:
-            Tensor: Tokens in shape (B, N, D).
-        """
-        return self.drop2(self.fc2(self.drop1(self.act(self.fc1(x)))))
+        return self.proj_drop(self.proj(x.transpose(1, 2).reshape(b, n, d)))
 
 
 def sine_position_encoding(h: int,
@@ -136,22 +90,17 @@ def sine_position_encoding(h: int,
                            scale: float = 2 * math.pi) -> Tensor:
     """Fixed 2D sine position encoding of an ``h x w`` token grid.
 
-    The authors' ``_make_sine_position_embedding`` (``tokenpose_base.py``,
-    after DETR): with ``F = dim // 2`` features per direction and rows /
-    columns counted from 1,
-
-    - ``y = r / (h + 1e-6) * scale`` for row ``r = 1..h``,
-      ``x = c / (w + 1e-6) * scale`` for column ``c = 1..w``;
-    - ``t_i = temperature ** (2 * (i // 2) / F)`` for ``i = 0..F-1``;
-    - ``pos_y[2j] = sin(y / t_2j)``, ``pos_y[2j+1] = cos(y / t_2j+1)``
-      (even/odd interleaved), ``pos_x`` likewise;
-    - the token at row ``r``, column ``c`` (row-major, the patch order) gets
-      ``cat(pos_y, pos_x)``: y in the first half of the channels.
+    The authors' ``_make_sine_position_embedding`` (after DETR), with
+    ``F = dim // 2`` features per direction, rows / columns from 1:
+    ``y = r / (h + 1e-6) * scale``, ``x = c / (w + 1e-6) * scale``;
+    ``t_i = temperature ** (2 (i // 2) / F)``; ``pos_y[2j] = sin(y /
+    t_2j)``, ``pos_y[2j+1] = cos(y / t_2j+1)``, ``pos_x`` likewise; token
+    ``(r, c)`` (row-major) gets ``cat(pos_y, pos_x)``.
 
     Args:
         h (int): Rows of the token grid.
         w (int): Columns of the token grid.
-        dim (int): Encoding length, a multiple of 4 (even per direction).
+        dim (int): Encoding length, a multiple of 4.
         temperature (float): The frequency base. Defaults to 10000.
         scale (float): Range of the normalised positions. Defaults to 2 pi.
 
@@ -162,19 +111,16 @@ def sine_position_encoding(h: int,
         f'the sine encoding needs dim divisible by 4 (sin/cos pairs in '
         f'each of y and x), got {dim}')
     feats = dim // 2
-    eps = 1e-6
-    ys = torch.arange(1, h + 1, dtype=torch.float32) / (h + eps) * scale
-    xs = torch.arange(1, w + 1, dtype=torch.float32) / (w + eps) * scale
     i = torch.arange(feats, dtype=torch.float32)
     dim_t = temperature**(2 * torch.div(i, 2, rounding_mode='floor') / feats)
 
-    def encode(p: Tensor) -> Tensor:  # (L,) -> (L, feats)
+    def encode(n: int) -> Tensor:  # positions 1..n -> (n, feats)
+        p = torch.arange(1, n + 1, dtype=torch.float32) / (n + 1e-6) * scale
         p = p[:, None] / dim_t
-        return torch.stack((p[:, 0::2].sin(), p[:, 1::2].cos()),
-                           dim=2).flatten(1)
+        return torch.stack((p[:, 0::2].sin(), p[:, 1::2].cos()), 2).flatten(1)
 
-    pos_y = encode(ys)[:, None, :].expand(h, w, feats)
-    pos_x = encode(xs)[None, :, :].expand(h, w, feats)
+    pos_y = encode(h)[:, None, :].expand(h, w, feats)
+    pos_x = encode(w)[None, :, :].expand(h, w, feats)
     return torch.cat((pos_y, pos_x), dim=2).reshape(1, h * w, dim)
 
 
@@ -182,8 +128,8 @@ class PatchEmbed(nn.Module):
     """Non-overlapping patches of a feature map, flattened and projected.
 
     The authors' ``rearrange(x, 'b c (h p1) (w p2) -> b (h w) (p1 p2 c)')``
-    + ``patch_to_embedding``: a patch's features are ordered (row in
-    patch, column in patch, channel), tokens row-major over the grid.
+    + ``patch_to_embedding``: features ordered (row in patch, column in
+    patch, channel), tokens row-major over the grid.
 
     Args:
         in_channels (int): Channels C of the feature map.
@@ -195,43 +141,25 @@ class PatchEmbed(nn.Module):
                  embed_dims: int) -> None:
         super().__init__()
         self.patch_size = tuple(patch_size)
-        ph, pw = self.patch_size
-        self.proj = nn.Linear(in_channels * ph * pw, embed_dims)
+        self.proj = nn.Linear(in_channels * patch_size[0] * patch_size[1],
+                              embed_dims)
 
     def forward(self, x: Tensor) -> Tensor:
-        """Cut, flatten and project.
-
-        Args:
-            x (Tensor): Feature map in shape (B, C, H, W), H and W multiples
-                of the patch size.
-
-        Returns:
-            Tensor: Tokens in shape (B, (H / ph) * (W / pw), D).
-        """
+        """Map (B, C, H, W) -> tokens (B, (H / ph) (W / pw), D)."""
         b, c, h, w = x.shape
         ph, pw = self.patch_size
         assert h % ph == 0 and w % pw == 0, (
             f'feature map {h}x{w} (h x w) is not divisible by the patch '
             f'size {ph}x{pw} (h x w)')
-        x = x.reshape(b, c, h // ph, ph, w // pw, pw)
-        x = x.permute(0, 2, 4, 3, 5, 1).reshape(b, (h // ph) * (w // pw),
-                                                ph * pw * c)
-        return self.proj(x)
+        x = x.reshape(b, c, h // ph, ph, w // pw, pw).permute(0, 2, 4, 3, 5, 1)
+        return self.proj(x.reshape(b, (h // ph) * (w // pw), ph * pw * c))
 
 
 class TransformerLayer(nn.Module):
-    """Pre-norm encoder layer: ``x + attn(LN(x))``, then ``x + mlp(LN(x))``.
-
-    The authors' ``[Residual(PreNorm(Attention)),
-    Residual(PreNorm(FeedForward))]``.
-
-    Args:
-        embed_dims (int): Token length D.
-        num_heads (int): Attention heads.
-        mlp_ratio (float): MLP width over D.
-        scale_with_head (bool): See :class:`Attention`.
-        drop_rate (float): Dropout rate. Defaults to 0.
-    """
+    """Pre-norm layer ``x + attn(LN(x))``, ``x + mlp(LN(x))``: the authors'
+    ``Residual(PreNorm(Attention))``, ``Residual(PreNorm(FeedForward))``;
+    ``mlp`` is Linear, GELU, Linear (width ``D * mlp_ratio``), dropout after
+    the activation and the output. Tokens (B, N, D) -> (B, N, D)."""
 
     def __init__(self,
                  embed_dims: int,
@@ -240,87 +168,58 @@ class TransformerLayer(nn.Module):
                  scale_with_head: bool,
                  drop_rate: float = 0.) -> None:
         super().__init__()
+        hidden = int(embed_dims * mlp_ratio)
         self.norm1 = nn.LayerNorm(embed_dims)
         self.attn = Attention(embed_dims, num_heads, scale_with_head,
                               drop_rate)
         self.norm2 = nn.LayerNorm(embed_dims)
-        self.mlp = FeedForward(embed_dims, int(embed_dims * mlp_ratio),
-                               drop_rate)
+        self.mlp = nn.Sequential(
+            OrderedDict(
+                fc1=nn.Linear(embed_dims, hidden),
+                act=nn.GELU(),
+                drop1=nn.Dropout(drop_rate),
+                fc2=nn.Linear(hidden, embed_dims),
+                drop2=nn.Dropout(drop_rate)))
 
     def forward(self, x: Tensor) -> Tensor:
-        """Apply the layer.
-
-        Args:
-            x (Tensor): Tokens in shape (B, N, D).
-
-        Returns:
-            Tensor: Tokens in shape (B, N, D).
-        """
         x = x + self.attn(self.norm1(x))
         return x + self.mlp(self.norm2(x))
 
 
 class TransformerEncoder(nn.Module):
-    """A stack of :class:`TransformerLayer` (the authors' ``Transformer``).
+    """``depth`` :class:`TransformerLayer` s (the authors' ``Transformer``).
 
-    With a position encoding ``pos`` given, it is added again to the tokens
-    before every layer but the first (the authors' ``all_attn`` mode,
-    ``'sine-full'``: ``if idx > 0: x[:, num_keypoints:] += pos``); ``pos``
-    is already zero on the keypoint tokens.
-
-    Args:
-        embed_dims (int): Token length D.
-        depth (int): Number of layers.
-        num_heads (int): Attention heads.
-        mlp_ratio (float): MLP width over D.
-        scale_with_head (bool): See :class:`Attention`.
-        drop_rate (float): Dropout rate. Defaults to 0.
+    A position encoding ``pos`` (1, N, D), zero on the keypoint tokens, is
+    added again before every layer but the first (the authors' ``all_attn``,
+    ``'sine-full'``: ``if idx > 0: x[:, num_keypoints:] += pos``). Tokens
+    (B, N, D) -> (B, N, D).
     """
 
-    def __init__(self,
-                 embed_dims: int,
-                 depth: int,
-                 num_heads: int,
-                 mlp_ratio: float,
-                 scale_with_head: bool,
-                 drop_rate: float = 0.) -> None:
+    def __init__(self, embed_dims: int, depth: int, num_heads: int,
+                 mlp_ratio: float, scale_with_head: bool,
+                 drop_rate: float) -> None:
         super().__init__()
         self.layers = nn.ModuleList(
             TransformerLayer(embed_dims, num_heads, mlp_ratio, scale_with_head,
                              drop_rate) for _ in range(depth))
 
     def forward(self, x: Tensor, pos: Optional[Tensor] = None) -> Tensor:
-        """Apply the layers.
-
-        Args:
-            x (Tensor): Tokens in shape (B, N, D).
-            pos (Tensor, optional): Encoding in shape (1, N, D) re-added
-                before layers 2..depth. Defaults to ``None``.
-
-        Returns:
-            Tensor: Tokens in shape (B, N, D).
-        """
         for idx, layer in enumerate(self.layers):
-            if idx > 0 and pos is not None:
-                x = x + pos
-            x = layer(x)
+            x = layer(x + pos if idx > 0 and pos is not None else x)
         return x
 
 
 class HRNetStem(HRNet):
     """HRNet's stem and first ``len(extra)`` stages; the stride-4 output.
 
-    TokenPose-B / -L (``pose_tokenpose_b.py`` / ``_l.py``) feed the
-    highest-resolution branch of HRNet's first three stages to the
-    transformer, the last module of stage 3 fusing into that branch only
-    (``multi_scale_output=False``). TokenPose-S's stem-net is the same stem
-    with stage 1 alone (:data:`RESNET_STEM`).
-
-    This subclass does not call ``HRNet.__init__``, because that always
-    builds four stages; it reuses ``HRNet``'s ``_make_layer``,
-    ``_make_transition_layer``, ``_make_stage``, ``init_weights`` and
-    ``train``, so parameter names are mmpose's (and the authors'): the
-    ImageNet checkpoints that mmpose's HRNet configs use load by name.
+    TokenPose-B / -L feed the highest-resolution branch of HRNet's first
+    three stages to the transformer (``multi_scale_output=False`` in the
+    last module); TokenPose-S's stem-net is stage 1 alone
+    (:data:`RESNET_STEM`). ``HRNet.__init__`` always builds four stages, so
+    it is not called; ``HRNet``'s ``_make_layer``, ``_make_transition_layer``,
+    ``_make_stage``, ``init_weights`` and ``train`` are, and parameter names
+    are mmpose's (and the authors'): mmpose's ImageNet HRNet weights load.
+    Images (B, 3, H, W) -> the stride-4 branch (B, C, H / 4, W / 4).
 
     Args:
         extra (dict): ``stage1`` .. ``stageN`` as in mmpose's ``HRNet``.
@@ -329,9 +228,8 @@ class HRNetStem(HRNet):
             ``dict(type='BN')``.
         norm_eval (bool): Keep BatchNorm in eval mode. Defaults to False.
         with_cp (bool): Gradient checkpointing. Defaults to False.
-        init_cfg (dict | list, optional): Initialisation, e.g. ``Pretrained``
-            ImageNet weights. Defaults to HRNet's: Normal(std 0.001) convs,
-            BatchNorm 1.
+        init_cfg (dict | list, optional): Initialisation. Defaults to
+            HRNet's: Normal(std 0.001) convs, BatchNorm 1.
     """
 
     def __init__(self,
@@ -349,61 +247,50 @@ class HRNetStem(HRNet):
                     type='Constant', val=1, layer=['_BatchNorm', 'GroupNorm'])
             ])
         self.num_stages = len(extra)
-        stages = {f'stage{i + 1}' for i in range(self.num_stages)}
-        assert set(extra) == stages, (
-            f'extra must hold stage1 .. stageN, got {sorted(extra)}')
+        assert set(extra) == {f'stage{i + 1}'
+                              for i in range(self.num_stages)
+                              }, (f'extra must hold stage1 .. stageN, got '
+                                  f'{sorted(extra)}')
         self.extra = extra
         self.conv_cfg = None
         self.norm_cfg = dict(norm_cfg or dict(type='BN'))
-        self.norm_eval = norm_eval
-        self.with_cp = with_cp
-        self.zero_init_residual = False
-        self.frozen_stages = -1
+        self.norm_eval, self.with_cp = norm_eval, with_cp
+        self.zero_init_residual, self.frozen_stages = False, -1
         self.upsample_cfg = dict(mode='nearest', align_corners=None)
-
         # HRNet's stem: two 3x3 stride-2 convs, norms named bn1 / bn2
         conv = dict(kernel_size=3, stride=2, padding=1, bias=False)
-        self.conv1 = nn.Conv2d(in_channels, 64, **conv)
-        self.norm1_name, norm1 = build_norm_layer(self.norm_cfg, 64, 1)
-        self.add_module(self.norm1_name, norm1)
-        self.conv2 = nn.Conv2d(64, 64, **conv)
-        self.norm2_name, norm2 = build_norm_layer(self.norm_cfg, 64, 2)
-        self.add_module(self.norm2_name, norm2)
+        for i in (1, 2):
+            self.add_module(
+                f'conv{i}', nn.Conv2d(in_channels if i == 1 else 64, 64,
+                                      **conv))
+            name, norm = build_norm_layer(self.norm_cfg, 64, i)
+            setattr(self, f'norm{i}_name', name)
+            self.add_module(name, norm)
         self.relu = nn.ReLU(inplace=True)
-
-        cfg = extra['stage1']
-        block = self.blocks_dict[cfg['block']]
-        channels = [cfg['num_channels'][0] * get_expansion(block)]
-        self.layer1 = self._make_layer(block, 64, channels[0],
-                                       cfg['num_blocks'][0])
-        for i in range(2, self.num_stages + 1):
+        channels, inplanes = None, 64
+        for i in range(1, self.num_stages + 1):
             cfg = extra[f'stage{i}']
             block = self.blocks_dict[cfg['block']]
             new = [c * get_expansion(block) for c in cfg['num_channels']]
-            self.add_module(f'transition{i - 1}',
-                            self._make_transition_layer(channels, new))
-            stage, channels = self._make_stage(
-                cfg, new, multiscale_output=i < self.num_stages)
-            self.add_module(f'stage{i}', stage)
+            if i == 1:
+                self.layer1 = self._make_layer(block, inplanes, new[0],
+                                               cfg['num_blocks'][0])
+            else:
+                self.add_module(f'transition{i - 1}',
+                                self._make_transition_layer(channels, new))
+                stage, new = self._make_stage(
+                    cfg, new, multiscale_output=i < self.num_stages)
+                self.add_module(f'stage{i}', stage)
+            channels = new
         self.out_channels = channels[0]
 
     def forward(self, x: Tensor) -> Tensor:
-        """Run the stem and the stages.
-
-        Args:
-            x (Tensor): Images in shape (B, 3, H, W).
-
-        Returns:
-            Tensor: The stride-4 branch in shape (B, C, H / 4, W / 4).
-        """
         x = self.relu(self.norm1(self.conv1(x)))
-        x = self.relu(self.norm2(self.conv2(x)))
-        y_list = [self.layer1(x)]
+        y_list = [self.layer1(self.relu(self.norm2(self.conv2(x))))]
         for i in range(2, self.num_stages + 1):
-            transition = getattr(self, f'transition{i - 1}')
             x_list = [
                 t(y_list[-1]) if t is not None else y_list[j]
-                for j, t in enumerate(transition)
+                for j, t in enumerate(getattr(self, f'transition{i - 1}'))
             ]
             y_list = getattr(self, f'stage{i}')(x_list)
         return y_list[0]
@@ -414,66 +301,56 @@ class TokenPose(BaseBackbone):
     """TokenPose backbone: one output token per keypoint.
 
     `TokenPose: Learning Keypoint Tokens for Human Pose Estimation`_
-    (leeyegy/TokenPose ``ac939fa``, ``TokenPose_S_base``,
-    ``TokenPose_TB_base``, ``TokenPose_L_base``). A stem turns the image into
-    a feature map, :class:`PatchEmbed` cuts it into ``N = (H / s / ph) (W /
-    s / pw)`` visual tokens of length D, K learnable keypoint tokens are
-    prepended, and ``num_transformers`` :class:`TransformerEncoder` stacks
-    run over the ``K + N`` tokens. The output is the K keypoint tokens, which
-    a head maps to heatmaps (:class:`TokenPoseHeatmapHead`) or to SimDR
-    vectors (``SimDRHead`` with ``embedding_dim``).
+    (``TokenPose_S_base``, ``TokenPose_TB_base``, ``TokenPose_L_base``). A
+    stem maps the image to a feature map, :class:`PatchEmbed` cuts it into
+    ``N = (h / s / ph) (w / s / pw)`` visual tokens, K learnable keypoint
+    tokens are prepended, and ``num_transformers`` stacks run over the
+    ``K + N`` tokens. The K keypoint tokens go to
+    :class:`TokenPoseHeatmapHead` or to ``SimDRHead(embedding_dim=D)``.
 
-    Position encoding (``pos_embed``):
+    Position encoding ``pos_embed``: ``'sine'`` (the authors'
+    ``'sine-full'``, Table 7): the frozen :func:`sine_position_encoding` is
+    added to the visual tokens before every layer of the first stack
+    (stacks 2 and 3 of L take the previous tokens at their first layer, as
+    ``TokenPose_L_base``); a ``Parameter`` with ``requires_grad=False``, as
+    the authors count TokenPose-S-v1's 6,669,888 parameters.
+    ``'learnable'``: a trained (1, K + N, D) table added once to all tokens.
+    ``'none'``: no position information.
 
-    - ``'sine'`` (the authors' ``'sine-full'``, Table 7): the frozen
-      :func:`sine_position_encoding` of the token grid is added to the
-      **visual tokens only**, once before the first layer and again before
-      every later layer of each stack (so before every layer of the first
-      stack; stacks 2 and 3 of L take the previous stack's tokens at their
-      first layer without a new addition, as in ``TokenPose_L_base``). It
-      is a ``Parameter`` with ``requires_grad=False``, which is how the
-      authors count TokenPose-S-v1 at 6,669,888 parameters.
-    - ``'learnable'``: a trained (1, K + N, D) table added once to all
-      tokens after the keypoint tokens are prepended.
-    - ``'none'``: no position information.
+    Variants (``configs/tokenpose``), all D = 192, MLP ratio 3:
 
-    Variants (``configs/tokenpose``), all with D = 192, MLP ratio 3:
-
-    ======= ========= ====== ===== ==================== ===== ========
-    variant stem      C, s   patch depth                heads scale
-    ======= ========= ====== ===== ==================== ===== ========
-    T       pure      3, 1   16x12 12                   16    head_dim
-    S-v1    resnet    256, 4 4x3   12                   8     D
-    B       HRNet-W32 32, 4  4x3   12                   8     head_dim
-    L/D24   HRNet-W48 48, 4  4x3   3 x 8, tokens concat 12    head_dim
-    L/D6    HRNet-W48 48, 4  4x4   3 x 2, tokens concat 8     head_dim
-    ======= ========= ====== ===== ==================== ===== ========
+    ======= ========= ====== ===== ============== ===== ========
+    variant stem      C, s   patch depth          heads scale
+    ======= ========= ====== ===== ============== ===== ========
+    T       pure      3, 1   16x12 12             16    head_dim
+    S-v1    resnet    256, 4 4x3   12             8     D
+    B       HRNet-W32 32, 4  4x3   12             8     head_dim
+    L/D24   HRNet-W48 48, 4  4x3   3 x 8, concat  12    head_dim
+    L/D6    HRNet-W48 48, 4  4x4   3 x 2, concat  8     head_dim
+    ======= ========= ====== ===== ============== ===== ========
 
     Note:
         - batch size: B, keypoints: K, token length: D
         - input size ``[w, h]``; stem stride s (4, or 1 for ``'pure'``)
-        - patch size ``(ph, pw)``: rows x columns of stem-map pixels
-        - visual tokens N = (h / s / ph) (w / s / pw)
+        - patch size ``(ph, pw)`` in stem-map pixels, rows first
 
     Args:
-        input_size (tuple): Input image size ``(w, h)`` (mmpose's order, as
-            the codec). Defaults to ``(192, 256)``.
-        stem (str): ``'resnet'`` (TokenPose-S's stem-net), ``'hrnet'``
-            (``hrnet`` config) or ``'pure'`` (patches of the RGB image,
-            TokenPose-T). Defaults to ``'resnet'``.
-        hrnet (dict, optional): :class:`HRNetStem` arguments for
-            ``stem='hrnet'``: ``extra`` with stage1-3 of mmpose's HRNet and
-            e.g. a ``Pretrained`` ``init_cfg``. Defaults to ``None``.
-        patch_size (tuple): ``(ph, pw)``, rows first (the authors' internal
-            order). Defaults to ``(4, 3)``: a 64x48 stride-4 map of a
-            256x192 input gives a 16x16 grid.
+        input_size (tuple): Input image size ``(w, h)``, the codec's.
+            Defaults to ``(192, 256)``.
+        stem (str): ``'resnet'`` (TokenPose-S's stem-net), ``'hrnet'`` or
+            ``'pure'`` (patches of the RGB image, TokenPose-T). Defaults to
+            ``'resnet'``.
+        hrnet (dict, optional): :class:`HRNetStem` arguments, exactly for
+            ``stem='hrnet'``. Defaults to ``None``.
+        patch_size (tuple): ``(ph, pw)``. Defaults to ``(4, 3)``: a 16x16
+            grid at 256x192.
         embed_dims (int): Token length D. Defaults to 192.
-        depth (int): Layers per transformer stack. Defaults to 12.
+        depth (int): Layers per stack. Defaults to 12.
         num_heads (int): Attention heads. Defaults to 8.
         mlp_ratio (float): MLP width over D. Defaults to 3.
-        num_transformers (int): 1, or 3 for TokenPose-L, whose stacks run
-            one after another and whose three sets of keypoint tokens are
-            concatenated (token fusion). Defaults to 1.
+        num_transformers (int): 1, or 3 for TokenPose-L, whose stacks run in
+            sequence and whose keypoint tokens are concatenated. Defaults
+            to 1.
         scale_with_head (bool): Attention scale ``head_dim ** -0.5``
             instead of ``D ** -0.5``. Defaults to ``False`` (TokenPose-S).
         pos_embed (str): ``'sine'``, ``'learnable'`` or ``'none'``.
@@ -481,9 +358,8 @@ class TokenPose(BaseBackbone):
         num_keypoints (int): K. Defaults to 17.
         drop_rate (float): Dropout in the transformer and on the embedded
             tokens. Defaults to 0 (the authors' setting).
-        init_cfg (dict | list, optional): Initialisation of the whole
-            backbone, applied after :meth:`init_weights`' own (e.g. a
-            ``Pretrained`` converted checkpoint). Defaults to ``None``.
+        init_cfg (dict | list, optional): Applied after :meth:`init_weights`'
+            own rules (e.g. ``Pretrained``). Defaults to ``None``.
 
     .. _`TokenPose: Learning Keypoint Tokens for Human Pose Estimation`:
        https://arxiv.org/abs/2104.03516
@@ -519,9 +395,7 @@ class TokenPose(BaseBackbone):
         self.embed_dims = embed_dims
         self.num_keypoints = num_keypoints
         self.pos_embed_type = pos_embed
-        #: length of each output token (B, K, out_channels)
-        self.out_channels = num_transformers * embed_dims
-
+        self.out_channels = num_transformers * embed_dims  # (B, K, this)
         if stem == 'pure':
             self.stem = nn.Identity()
             stem_channels, stride, divisor = 3, 1, 1
@@ -530,32 +404,28 @@ class TokenPose(BaseBackbone):
             stem_channels, stride = self.stem.out_channels, 4
             # HRNet's lowest branch has stride 4 * 2 ** (branches - 1);
             # its fuse layers upsample by exact factors of 2
-            branches = self.stem.extra[f'stage{self.stem.num_stages}'][
-                'num_branches']
-            divisor = 4 * 2**(branches - 1)
-        w, h = self.input_size
-        ph, pw = self.patch_size
+            last = self.stem.extra[f'stage{self.stem.num_stages}']
+            divisor = 4 * 2**(last['num_branches'] - 1)
+        (w, h), (ph, pw) = self.input_size, self.patch_size
         assert h % (stride * ph) == 0 and w % (stride * pw) == 0 and \
             h % divisor == 0 and w % divisor == 0, (
                 f'input_size {self.input_size} (w, h) must give a stride-'
                 f'{stride} map divisible by patch_size {self.patch_size} '
                 f'(h, w) and be a multiple of {divisor} for the {stem} stem')
         self.grid_size = (h // stride // ph, w // stride // pw)
-        num_patches = self.grid_size[0] * self.grid_size[1]
-
+        num_tokens = num_keypoints + self.grid_size[0] * self.grid_size[1]
         self.patch_embed = PatchEmbed(stem_channels, self.patch_size,
                                       embed_dims)
         self.keypoint_tokens = nn.Parameter(
             torch.zeros(1, num_keypoints, embed_dims))
+        self.pos_embed = None
         if pos_embed == 'sine':
             self.pos_embed = nn.Parameter(
                 sine_position_encoding(*self.grid_size, embed_dims),
                 requires_grad=False)
         elif pos_embed == 'learnable':
             self.pos_embed = nn.Parameter(
-                torch.zeros(1, num_keypoints + num_patches, embed_dims))
-        else:
-            self.pos_embed = None
+                torch.zeros(1, num_tokens, embed_dims))
         self.drop = nn.Dropout(drop_rate)
         self.transformers = nn.ModuleList(
             TransformerEncoder(embed_dims, depth, num_heads, mlp_ratio,
@@ -570,16 +440,14 @@ class TokenPose(BaseBackbone):
                 input_size``.
 
         Returns:
-            tuple[Tensor]: One tensor, the keypoint tokens in shape (B, K,
-            D), or (B, K, 3 D) for three stacks (the concatenation of each
-            stack's keypoint tokens, in stack order).
+            tuple[Tensor]: The keypoint tokens in shape (B, K, D), or
+            (B, K, 3 D) for three stacks (concatenated in stack order).
         """
         assert tuple(x.shape[-2:]) == self.input_size[::-1], (
             f'TokenPose was built for input_size {self.input_size} (w, h) '
             f'but got images of {x.shape[-1]}x{x.shape[-2]} (w x h)')
         x = self.patch_embed(self.stem(x))  # (B, N, D)
-        k = self.num_keypoints
-        pos = None
+        k, pos = self.num_keypoints, None
         if self.pos_embed_type == 'sine':
             x = x + self.pos_embed
             # zero on the keypoint tokens: re-added to visual tokens only
@@ -596,14 +464,12 @@ class TokenPose(BaseBackbone):
         return (torch.cat(outs, dim=-1), )
 
     def init_weights(self) -> None:
-        """Initialise as the authors, then apply the ``init_cfg`` configs.
+        """The authors' ``_init_weights``, then the ``init_cfg`` configs.
 
-        The authors' ``_init_weights`` (``apply_init``): every Linear
-        truncated-normal with std 0.02 and zero bias, every LayerNorm weight
-        1 and bias 0; keypoint tokens (and a learnable encoding)
-        truncated-normal with std 0.02. The stem keeps its own ``init_cfg``
-        (HRNet's Normal(0.001) convs, or ImageNet ``Pretrained`` weights),
-        and a ``Pretrained`` ``init_cfg`` of this backbone is applied last.
+        Outside the stem every Linear is truncated-normal (std 0.02, bias
+        0), every LayerNorm 1 / 0; keypoint tokens (and a learnable
+        encoding) truncated-normal (std 0.02). The stem keeps its own
+        ``init_cfg``; this backbone's ``init_cfg`` is applied last.
         """
         if not self.is_init:
             for name, m in self.named_modules():

@@ -6,12 +6,12 @@ import torch
 from mmcv.cnn import build_conv_layer
 from torch import Tensor, nn
 
-from mmpose.models.heads.base_head import BaseHead
-from mmpose.registry import KEYPOINT_CODECS, MODELS
+from mmpose.registry import MODELS
 from mmpose.utils.tensor_utils import to_numpy
-from mmpose.utils.typing import (ConfigType, Features, InstanceList,
-                                 OptConfigType, OptSampleList)
-from ..utils import decoded_pck_accuracy, flip_simdr_vectors
+from mmpose.utils.typing import (ConfigType, InstanceList, OptConfigType,
+                                 OptSampleList)
+from ..utils import flip_simdr_vectors
+from .codec_head import CodecHead
 
 OptIntSeq = Optional[Sequence[int]]
 
@@ -38,7 +38,7 @@ def strided_size(size: int, stride: int) -> int:
 
 
 @MODELS.register_module()
-class SimDRHead(BaseHead):
+class SimDRHead(CodecHead):
     """SimDR head: one embedding per keypoint, two shared linear classifiers.
 
     Fig. 2 of `SimCC`_ (first published as SimDR): one linear layer shared by
@@ -58,14 +58,12 @@ class SimDRHead(BaseHead):
     - **Token embeddings** (TokenPose, Sec. 4.1.1): ``embedding_dim=D``,
       ``deconv_out_channels=None``: (B, K, D) tokens, only the linear layers.
 
-    Geometry comes from the decoder, built first: ``input_size`` ``(w, h)``,
-    ``split_ratio`` ``k`` and the bin counts ``(Wx, Wy)``; with
-    ``in_featuremap_stride`` (:func:`strided_size`) they give the flattened
-    length, so no config computes a feature-map size (the ``mat1 and mat2
-    shapes cannot be multiplied`` of mmpose's ``SimCCHead`` on HRNet,
-    open-mmlab/mmpose#2118). Parameter names equal ``SimCCHead``'s
-    (``deconv_head``, ``final_layer``, ``mlp_head_x``, ``mlp_head_y``), so
-    its checkpoints of the same architecture load unchanged.
+    The decoder gives ``input_size`` ``(w, h)``, ``split_ratio`` ``k`` and
+    the bin counts; with ``in_featuremap_stride`` (:func:`strided_size`)
+    they give the flattened length, so no config computes a feature-map size
+    (the ``mat1 and mat2 shapes cannot be multiplied`` of mmpose's
+    ``SimCCHead`` on HRNet, open-mmlab/mmpose#2118). Parameter names equal
+    ``SimCCHead``'s, so its checkpoints of the same architecture load.
 
     Note:
         - batch size: B, keypoint number: K, embedding length: D
@@ -77,7 +75,7 @@ class SimDRHead(BaseHead):
             ``None`` or ``embedding_dim`` for token input.
         out_channels (int): Number of keypoints K.
         decoder (dict): Config of a SimDR codec (``SimDRLabel``,
-            ``SASimDRLabel``): the head's geometry and its decoding.
+            ``SASimDRLabel``).
         in_featuremap_stride (int): Stride of the last map: 32 for ResNet
             and MobileNetV2, 4 for HRNet. Defaults to 32.
         deconv_out_channels (Sequence[int], optional): Channels of each
@@ -108,45 +106,23 @@ class SimDRHead(BaseHead):
                  embedding_dim: Optional[int] = None,
                  loss: OptConfigType = None,
                  init_cfg: OptConfigType = None) -> None:
-        super().__init__(init_cfg or self.default_init_cfg)
-        self.decoder = KEYPOINT_CODECS.build(decoder)
-        if not all(
-                hasattr(self.decoder, a)
-                for a in ('input_size', 'split_ratio', 'num_bins',
-                          'decode_torch')):
-            raise ValueError(
-                f'SimDRHead got decoder {type(self.decoder).__name__}: it '
-                'needs a SimDR codec (SimDRLabel or SASimDRLabel) with '
-                'input_size, split_ratio, num_bins and decode_torch')
+        super().__init__(decoder, loss,
+                         dict(type='SoftLabelCELoss', use_target_weight=True),
+                         ('split_ratio', 'num_bins'), init_cfg)
         self.input_size = tuple(self.decoder.input_size)
         self.split_ratio = self.decoder.split_ratio
-        self.in_channels = in_channels
-        self.out_channels = out_channels
-        self.loss_module = MODELS.build(
-            loss or dict(type='SoftLabelCELoss', use_target_weight=True))
+        self.in_channels, self.out_channels = in_channels, out_channels
         deconvs = tuple(deconv_out_channels or ())
-        if channels_per_joint < 1:
-            raise ValueError('SimDRHead got channels_per_joint='
-                             f'{channels_per_joint}: it must be >= 1')
         self.token_input = embedding_dim is not None
         self.deconv_head = self.final_layer = self.featuremap_size = None
+        self._check_args(in_channels, embedding_dim, deconvs,
+                         channels_per_joint)
         if self.token_input:
-            self._check_token_args(in_channels, embedding_dim, deconvs,
-                                   channels_per_joint)
             self.embedding_dim = int(embedding_dim)
         else:
-            if in_channels is None:
-                raise ValueError('SimDRHead got in_channels=None: give the '
-                                 "backbone's channels, or embedding_dim for "
-                                 '(B, K, D) token input')
-            scale = 2**len(deconvs)
             feat_w, feat_h = (
-                strided_size(s, in_featuremap_stride) * scale
+                strided_size(s, in_featuremap_stride) * 2**len(deconvs)
                 for s in self.input_size)
-            if deconvs and channels_per_joint != 1:
-                raise ValueError('SimDRHead: channels_per_joint > 1 is the '
-                                 'upsample-free design; it takes no '
-                                 'deconvolutions')
             if deconvs:
                 self.deconv_head = MODELS.build(
                     dict(
@@ -165,41 +141,43 @@ class SimDRHead(BaseHead):
                         kernel_size=1))
             self.featuremap_size = (feat_w, feat_h)
             self.embedding_dim = channels_per_joint * feat_w * feat_h
-        self.mlp_head_x = nn.Linear(self.embedding_dim,
-                                    self.decoder.num_bins[0])
-        self.mlp_head_y = nn.Linear(self.embedding_dim,
-                                    self.decoder.num_bins[1])
+        wx, wy = self.decoder.num_bins
+        self.mlp_head_x = nn.Linear(self.embedding_dim, wx)
+        self.mlp_head_y = nn.Linear(self.embedding_dim, wy)
 
-    @staticmethod
-    def _check_token_args(in_channels: Optional[int], embedding_dim: int,
-                          deconvs: Tuple[int, ...],
-                          channels_per_joint: int) -> None:
-        """Token input has no convolutional part: reject settings for one."""
-        if embedding_dim < 1:
-            raise ValueError(
-                f'SimDRHead got embedding_dim={embedding_dim}: it must be >= 1'
-            )
-        if in_channels is not None and in_channels != embedding_dim:
-            raise ValueError(
-                f'SimDRHead got in_channels={in_channels} and embedding_dim='
-                f'{embedding_dim}: with token input in_channels is the token '
-                'length D; leave it None or equal to embedding_dim')
-        if deconvs or channels_per_joint != 1:
-            raise ValueError(
-                f'SimDRHead got embedding_dim={embedding_dim} (token input) '
-                f'with deconv_out_channels={deconvs} and channels_per_joint='
-                f'{channels_per_joint}: tokens take no convolutional part; '
-                'set deconv_out_channels=None and channels_per_joint=1')
+    def _check_args(self, in_channels: Optional[int],
+                    embedding_dim: Optional[int], deconvs: Tuple[int, ...],
+                    channels_per_joint: int) -> None:
+        """Refuse argument combinations that describe no encoder form."""
+        problem = None
+        if channels_per_joint < 1:
+            problem = f'channels_per_joint={channels_per_joint}: must be >= 1'
+        elif not self.token_input:
+            if in_channels is None:
+                problem = ("in_channels=None: give the backbone's channels, "
+                           'or embedding_dim for (B, K, D) token input')
+            elif deconvs and channels_per_joint != 1:
+                problem = (f'channels_per_joint={channels_per_joint} with '
+                           'deconvolutions: t > 1 is the upsample-free '
+                           'design; it takes no deconvolutions')
+        elif embedding_dim < 1:
+            problem = f'embedding_dim={embedding_dim}: must be >= 1'
+        elif in_channels not in (None, embedding_dim):
+            problem = (f'in_channels={in_channels} and embedding_dim='
+                       f'{embedding_dim}: with token input in_channels is '
+                       'the token length D; leave it None or equal')
+        elif deconvs or channels_per_joint != 1:
+            problem = (f'embedding_dim={embedding_dim} (token input) with '
+                       f'deconv_out_channels={deconvs} and channels_per_joint'
+                       f'={channels_per_joint}: tokens take no convolutional '
+                       'part; set deconv_out_channels=None and '
+                       'channels_per_joint=1')
+        if problem:
+            raise ValueError(f'SimDRHead got {problem}')
 
     def embed(self, feats: Tuple[Tensor, ...]) -> Tensor:
-        """Keypoint embeddings from backbone features.
-
-        Args:
-            feats (Tuple[Tensor]): Backbone outputs; the last is a map
-                (B, C, h', w'), or (B, K, D) tokens with ``embedding_dim``.
-
-        Returns:
-            Tensor: Embeddings in shape (B, K, D).
+        """Keypoint embeddings (B, K, D) from backbone features: the last
+        is a map (B, C, h', w'), or (B, K, D) tokens with ``embedding_dim``.
         """
         x = feats[-1]
         if self.token_input:
@@ -208,8 +186,7 @@ class SimDRHead(BaseHead):
                 raise ValueError(
                     f'SimDRHead expects tokens of shape (B, '
                     f'{self.out_channels}, {self.embedding_dim}) (K = '
-                    'out_channels, D = embedding_dim), got '
-                    f'{tuple(x.shape)}')
+                    f'out_channels, D = embedding_dim), got {tuple(x.shape)}')
             return x
         if x.dim() != 4:
             raise ValueError(
@@ -229,15 +206,8 @@ class SimDRHead(BaseHead):
         return x.reshape(b, self.out_channels, -1)
 
     def forward(self, feats: Tuple[Tensor, ...]) -> Tuple[Tensor, Tensor]:
-        """Forward the head.
-
-        Args:
-            feats (Tuple[Tensor]): Backbone outputs, the last in shape
-                (B, C, h', w'), or (B, K, D) for token input.
-
-        Returns:
-            tuple: x logits (B, K, Wx) and y logits (B, K, Wy).
-        """
+        """Backbone outputs (last (B, C, h', w') or (B, K, D)) -> x logits
+        (B, K, Wx) and y logits (B, K, Wy)."""
         if len(feats[-1]) == 0:
             raise ValueError(
                 'SimDRHead got a batch of 0 crops (features of shape '
@@ -245,81 +215,30 @@ class SimDRHead(BaseHead):
         emb = self.embed(feats)
         return self.mlp_head_x(emb), self.mlp_head_y(emb)
 
-    def predict(self,
-                feats: Features,
-                batch_data_samples: OptSampleList,
-                test_cfg: OptConfigType = None) -> InstanceList:
-        """Predict keypoints, with optional flip test.
-
-        With ``test_cfg['flip_test']`` the features are ``[orig, flipped]``;
-        the flipped logits are mapped back by :func:`flip_simdr_vectors`
-        (mirror swap, reversal, ``(L - 1) - (w - 1) k`` bin shift) and the
-        two sets of logits are averaged before decoding.
-
-        Args:
-            feats (Tuple[Tensor] | List[Tuple[Tensor]]): Backbone outputs,
-                or two of them for flip test.
-            batch_data_samples (List[PoseDataSample]): The data samples.
-            test_cfg (dict, optional): ``flip_test`` and ``output_heatmaps``
-                (bool each). Defaults to ``None``.
-
-        Returns:
-            List[InstanceData]: ``keypoints`` (1, K, 2) in input pixels and
-            ``keypoint_scores`` (1, K) per sample; with ``output_heatmaps``
-            also ``keypoint_x_probs`` (1, K, Wx) and ``keypoint_y_probs``
-            (1, K, Wy), the softmax probability of each bin.
-        """
-        test_cfg = test_cfg or {}
-        if test_cfg.get('flip_test', False):
-            assert isinstance(feats, list) and len(feats) == 2
-            pred_x, pred_y = self.forward(feats[0])
-            flip_x, flip_y = flip_simdr_vectors(
-                *self.forward(feats[1]),
-                flip_indices=batch_data_samples[0].metainfo['flip_indices'],
-                input_width=self.input_size[0],
-                split_ratio=self.split_ratio)
-            pred_x, pred_y = (pred_x + flip_x) * 0.5, (pred_y + flip_y) * 0.5
-        else:
-            pred_x, pred_y = self.forward(feats)
-        preds = self.decode((pred_x, pred_y))
-        if test_cfg.get('output_heatmaps', False):
-            probs_x = to_numpy(pred_x.float().softmax(-1))
-            probs_y = to_numpy(pred_y.float().softmax(-1))
-            for pred, px, py in zip(preds, probs_x, probs_y):
-                pred.keypoint_x_probs = px[None]
-                pred.keypoint_y_probs = py[None]
-        return preds
-
-    def loss(self,
-             feats: Tuple[Tensor, ...],
-             batch_data_samples: OptSampleList,
-             train_cfg: OptConfigType = None) -> dict:
-        """Loss and, with ``compute_acc``, PCK accuracy of a batch.
-
-        Args:
-            feats (Tuple[Tensor]): Backbone outputs.
-            batch_data_samples (List[PoseDataSample]): Samples with the
-                codec's ``gt_instance_labels``: ``keypoint_x_labels``
-                (1, K, Wx), ``keypoint_y_labels`` (1, K, Wy) and
-                ``keypoint_weights`` (1, K).
-            train_cfg (dict, optional): ``compute_acc`` (bool, default
-                ``True``). Defaults to ``None``.
-
-        Returns:
-            dict: ``loss_kpt`` and, with ``compute_acc``, ``acc_pose``
-            (:func:`decoded_pck_accuracy`).
-        """
-        train_cfg = train_cfg or {}
-        pred = self.forward(feats)
+    def targets(self, batch_data_samples: OptSampleList) -> tuple:
+        """``keypoint_x_labels`` (B, K, Wx), ``keypoint_y_labels``
+        (B, K, Wy) and ``keypoint_weights`` (B, K) of the batch."""
         labels = [d.gt_instance_labels for d in batch_data_samples]
         gt = (torch.cat([lb.keypoint_x_labels for lb in labels]),
               torch.cat([lb.keypoint_y_labels for lb in labels]))
-        weights = torch.cat([lb.keypoint_weights for lb in labels])
-        losses = dict(loss_kpt=self.loss_module(pred, gt, weights))
-        if train_cfg.get('compute_acc', True):
-            losses['acc_pose'] = decoded_pck_accuracy(self.decoder, pred, gt,
-                                                      weights)
-        return losses
+        return gt, torch.cat([lb.keypoint_weights for lb in labels])
+
+    def flip_back(self, outputs: Tuple[Tensor,
+                                       Tensor], flip_indices: Sequence[int],
+                  test_cfg: dict) -> Tuple[Tensor, Tensor]:
+        """:func:`flip_simdr_vectors`: mirror swap, reversal and the
+        ``(L - 1) - (w - 1) k`` bin shift of the x logits."""
+        return flip_simdr_vectors(*outputs, flip_indices, self.input_size[0],
+                                  self.split_ratio)
+
+    def with_distributions(self, preds: InstanceList,
+                           outputs: Tuple[Tensor, Tensor]) -> InstanceList:
+        """Adds ``keypoint_x_probs`` (1, K, Wx) and ``keypoint_y_probs``
+        (1, K, Wy), the softmax probability of each bin, to each sample."""
+        probs_x, probs_y = (to_numpy(o.float().softmax(-1)) for o in outputs)
+        for pred, px, py in zip(preds, probs_x, probs_y):
+            pred.keypoint_x_probs, pred.keypoint_y_probs = px[None], py[None]
+        return preds
 
     @property
     def default_init_cfg(self) -> list:

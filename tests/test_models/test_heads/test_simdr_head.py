@@ -119,7 +119,7 @@ def test_geometry_is_read_from_the_decoder(decoder):
     [(dict(
         decoder=dict(
             type='DarkHeatmap', input_size=(48, 64), heatmap_size=(12, 16))),
-      'decoder DarkHeatmap: it needs a SimDR codec'),
+      'decoder DarkHeatmap: it needs a codec with .*split_ratio'),
      (dict(input_size=INPUT_SIZE), "unexpected keyword .*'input_size'"),
      (dict(split_ratio=2.0), "unexpected keyword .*'split_ratio'")],
     ids=['heatmap-decoder', 'input-size-arg', 'split-ratio-arg'])
