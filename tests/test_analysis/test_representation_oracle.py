@@ -13,6 +13,8 @@ import os.path as osp
 
 import pytest
 
+from mmpose.registry import KEYPOINT_CODECS
+
 from tools.analysis.representation_oracle import (
     BENCHMARKS, ROW_FIELDS, bound_violations, float32_tolerance, load_people,
     main, oracle_codecs, parse_size, quantisation_bound, run_oracle)
@@ -151,23 +153,30 @@ def test_config_codec_row(rows):
     assert 0.2 < r['max_axis_err_input'] < 0.25 + float32_tolerance((96, 128))
 
 
-def test_quantisation_bounds_of_codec_configs():
-    size = dict(input_size=(192, 256))
-    heat = dict(size, heatmap_size=(48, 64))
-    assert quantisation_bound(dict(type='SimDRLabel', split_ratio=2,
-                                   **size)) == 0.25
-    assert quantisation_bound(
-        dict(type='SimCCLabel', simcc_split_ratio=3, **size)) == 1 / 6
-    assert quantisation_bound(
-        dict(type='SASimDRLabel', split_ratio=2, decode_refine=True,
-             **size)) is None
-    assert quantisation_bound(dict(type='MSRAHeatmap', **heat)) == 2
-    assert quantisation_bound(
-        dict(type='DarkHeatmap', unbiased=False, decode_mode='argmax',
-             **heat)) == 2
-    assert quantisation_bound(
-        dict(type='DarkHeatmap', unbiased=True, decode_mode='shift',
-             **heat)) is None
+@pytest.mark.parametrize(
+    'cfg, bound',
+    [(dict(type='SimDRLabel', split_ratio=2), 0.25),
+     (dict(type='SimDRLabel', split_ratio=2, label_smoothing=0.1), 0.25),
+     (dict(type='SimCCLabel', simcc_split_ratio=3.0), 1 / 6),
+     (dict(type='SASimDRLabel', split_ratio=2, decode_refine=False), 0.25),
+     (dict(type='SASimDRLabel', split_ratio=2, decode_refine=True), None),
+     (dict(type='MSRAHeatmap', heatmap_size=(48, 64), sigma=2), 2),
+     (dict(type='MSRAHeatmap', heatmap_size=(48, 64), sigma=2,
+           unbiased=True), None),
+     (dict(
+         type='DarkHeatmap',
+         heatmap_size=(48, 64),
+         unbiased=False,
+         decode_mode='argmax'), 2),
+     (dict(
+         type='DarkHeatmap',
+         heatmap_size=(48, 64),
+         unbiased=True,
+         decode_mode='shift'), None)],
+    ids=lambda v: v['type'] if isinstance(v, dict) else str(v))
+def test_quantisation_bound_of_built_codecs(cfg, bound):
+    codec = KEYPOINT_CODECS.build(dict(cfg, input_size=(192, 256)))
+    assert quantisation_bound(codec) == bound
 
 
 @pytest.mark.parametrize('dataset', ['crowdpose', 'mpii'])

@@ -67,9 +67,9 @@ ORACLE_SIZES = ('64x64', '128x128', '256x192', '384x288')
 BBOX_PADDING = 1.25  # GetBBoxCenterScale's default, as mmpose's configs
 SIMDR_SIGMA = 6.0  # SimDR* sigma in bins: mmpose's / the SimCC configs
 HEATMAP_STRIDE = 4  # heatmap = input / 4 (SimpleBaseline, HRNet, DARK)
-#: codecs whose ideal network output is log(label): KL-trained and decoded
-#: by a refinement that reads logits (mmpose's SimCC, argmax only, takes a
-#: non-positive maximum for a missing keypoint: its labels go as they are)
+#: codecs whose ideal network output is log(label) (trained with a KL
+#: divergence; mmpose's SimCC is too, but its argmax decoder reads a
+#: non-positive maximum as a missing keypoint, so its labels go as they are)
 KL_TRAINED = ('SASimDRLabel', )
 ROW_FIELDS = ('size', 'codec', 'settings', 'bound', 'n_kpt', 'n_visible',
               'mean_err_input', 'max_axis_err_input', 'mean_err_image',
@@ -101,7 +101,7 @@ BENCHMARKS = {
     Benchmark('CheckedCocoDataset',
               osp.join(DATA_ROOT, 'coco', 'test_coco.json'), _COCO_SCORING,
               'AP'),
-    # as mmpose's CrowdPose configs: crowd-index AP, OKS area from the box
+    # as mmpose's CrowdPose configs: AP by crowd index, OKS area 0.53 x box
     'crowdpose':
     Benchmark('CheckedCrowdPoseDataset',
               osp.join(DATA_ROOT, 'crowdpose', 'test_crowdpose.json'),
@@ -161,18 +161,14 @@ class OracleCodec:
         name (str): Row label.
         settings (str): Human-readable settings.
         cfg (dict): Codec config, as a config's ``codec``.
-        bound (float, optional): Per-axis quantisation bound in input
-            pixels for argmax-type decoders (SimDR Appendix D), else
-            ``None``.
     """
     name: str
     settings: str
     cfg: dict
-    bound: Optional[float]
 
 
-def quantisation_bound(cfg: dict) -> Optional[float]:
-    """SimDR Appendix D's per-axis bound of a codec config, if it has one.
+def quantisation_bound(codec) -> Optional[float]:
+    """SimDR Appendix D's per-axis bound of a built codec, if it has one.
 
     ``1 / (2k)`` for SimDR labels decoded by argmax, ``lambda / 2`` for a
     biased heatmap (symmetric about its integer peak, so the 1/4-pixel
@@ -180,35 +176,33 @@ def quantisation_bound(cfg: dict) -> Optional[float]:
     sub-bin decoders (SimDR* ``decode_refine``, unbiased heatmaps, DARK).
 
     Args:
-        cfg (dict): Codec config.
+        codec (BaseKeypointCodec): simdr_ext's SimDRLabel, SASimDRLabel or
+            DarkHeatmap, or mmpose's SimCCLabel or MSRAHeatmap.
 
     Returns:
         float, optional: The bound in input pixels.
     """
-    kind = cfg['type']
-    if kind in ('SimDRLabel', 'SASimDRLabel', 'SimCCLabel'):
-        k = cfg.get('split_ratio', cfg.get('simcc_split_ratio', 2.0))
-        return None if cfg.get('decode_refine') else 0.5 / k
-    if 'heatmap_size' not in cfg:
+    # simdr_ext's split_ratio, mmpose's simcc_split_ratio
+    k = getattr(codec, 'split_ratio', getattr(codec, 'simcc_split_ratio',
+                                              None))
+    if k is not None:
+        return None if getattr(codec, 'decode_refine', False) else 0.5 / k
+    if not hasattr(codec, 'heatmap_size'):
         return None
-    lam = max(i / o for i, o in zip(cfg['input_size'], cfg['heatmap_size']))
+    lam = max(i / o for i, o in zip(codec.input_size, codec.heatmap_size))
     # MSRAHeatmap decodes by shift; DarkHeatmap as decode_mode says
-    quantised = not cfg.get('unbiased', False) and cfg.get(
-        'decode_mode', 'shift') in ('argmax', 'shift')
+    quantised = not codec.unbiased and getattr(codec, 'decode_mode',
+                                               'shift') in ('argmax', 'shift')
     return lam / 2 if quantised else None
-
-
-def _row(name: str, settings: str, cfg: dict) -> OracleCodec:
-    return OracleCodec(name, settings, cfg, quantisation_bound(cfg))
 
 
 def oracle_codecs(input_size: Tuple[int, int]) -> List[OracleCodec]:
     """The codecs compared at one input size.
 
     SimDRLabel with k = 1, 2, 3 (and 1.5 at 384x288); SASimDRLabel with
-    the paper's k and sigma 6 bins, with and
-    without ``decode_refine``, and mmpose's Gaussian ``SimCCLabel`` at the
-    same settings as its reference row; DarkHeatmap with the encoder x
+    the paper's k and sigma 6 bins, with and without ``decode_refine``, and
+    mmpose's Gaussian ``SimCCLabel`` at the same settings as its reference
+    row; DarkHeatmap with the encoder x
     decoder combinations of DARK Tables 1 and 3 (biased: argmax / shift /
     dark; unbiased: shift / dark); and mmpose's
     ``MSRAHeatmap(unbiased=False)`` (standard encoding, shift decoding) as
@@ -225,16 +219,16 @@ def oracle_codecs(input_size: Tuple[int, int]) -> List[OracleCodec]:
     ks = [1.0, 2.0, 3.0] + ([1.5] if tuple(input_size) == (288, 384) else [])
     for k in sorted(ks):
         rows.append(
-            _row(f'SimDRLabel k={k:g}', f'k={k:g}, one-hot',
-                 dict(type='SimDRLabel', input_size=input_size,
-                      split_ratio=k)))
+            OracleCodec(
+                f'SimDRLabel k={k:g}', f'k={k:g}, one-hot',
+                dict(type='SimDRLabel', input_size=input_size, split_ratio=k)))
     # SimDR Sec. 4.2 / Fig. 3: k = 3 at 128x128 (kept for 64x64) and k = 2
     # from 256x192 on (SimBa-Res50)
     k = 3.0 if max(input_size) <= 128 else 2.0
     star = f'k={k:g}, sigma={SIMDR_SIGMA:g} bins'
     for refine in (False, True):
         rows.append(
-            _row(
+            OracleCodec(
                 'SASimDRLabel' + (' +refine' if refine else ''),
                 star + ', log(label) logits',
                 dict(
@@ -244,7 +238,7 @@ def oracle_codecs(input_size: Tuple[int, int]) -> List[OracleCodec]:
                     sigma=SIMDR_SIGMA,
                     decode_refine=refine)))
     rows.append(
-        _row(
+        OracleCodec(
             'SimCCLabel (mmpose, reference)', star + ', Gaussian labels',
             dict(
                 type='SimCCLabel',
@@ -263,7 +257,7 @@ def oracle_codecs(input_size: Tuple[int, int]) -> List[OracleCodec]:
                            (False, 'dark'), (True, 'shift'), (True, 'dark')):
         enc = 'unbiased' if unbiased else 'biased'
         rows.append(
-            _row(
+            OracleCodec(
                 f'DarkHeatmap {enc}+{mode}',
                 common + (f', blur {blur}' if mode == 'dark' else ''),
                 dict(
@@ -273,9 +267,9 @@ def oracle_codecs(input_size: Tuple[int, int]) -> List[OracleCodec]:
                     decode_mode=mode,
                     blur_kernel_size=blur)))
     rows.append(
-        _row('MSRAHeatmap (mmpose, reference)',
-             common + ', unbiased=False: standard encoding + shift',
-             dict(heatmap, type='MSRAHeatmap', unbiased=False)))
+        OracleCodec('MSRAHeatmap (mmpose, reference)',
+                    common + ', unbiased=False: standard encoding + shift',
+                    dict(heatmap, type='MSRAHeatmap', unbiased=False)))
     return rows
 
 
@@ -305,8 +299,8 @@ def config_codecs(configs: Sequence[str]) -> List[OracleCodec]:
         settings = ', '.join(f'{k}={v}' for k, v in codec.items()
                              if k not in ('type', 'input_size'))
         rows.append(
-            _row(name + (f' (+{count - 1} alike)' if count > 1 else ''),
-                 f"{codec['type']}: {settings}", codec))
+            OracleCodec(name + (f' (+{count - 1} alike)' if count > 1 else ''),
+                        f"{codec['type']}: {settings}", codec))
     return rows
 
 
@@ -342,6 +336,7 @@ def load_people(benchmark: Benchmark,
                 data_prefix=dict(img=img_dir or osp.dirname(ann_file)),
                 data_mode='topdown',
                 test_mode=True,
+                serialize_data=False,
                 pipeline=[]))
     people = []
     for i in range(len(dataset)):
@@ -380,6 +375,12 @@ def ideal_output(codec_type: str, encoded: dict) -> Tuple[np.ndarray, ...]:
 
 #: ``add_pred_to_datasample`` reads nothing of its model but ``test_cfg``
 _NO_MODEL = SimpleNamespace(test_cfg={})
+#: what ``add_pred_to_datasample`` and the metrics read of a sample's
+#: metainfo (they have the annotation file, so not ``raw_ann_info``)
+_PACK = PackPoseInputs(
+    meta_keys=('id', 'img_id', 'category_id', 'input_size', 'input_center',
+               'input_scale'))
+_PIXEL = np.zeros((1, 1, 3), np.uint8)
 
 
 @contextlib.contextmanager
@@ -411,6 +412,7 @@ def evaluate_codec(codec: OracleCodec, samples: Sequence[dict], metric,
         dict: The keys of ``ROW_FIELDS`` but ``size``.
     """
     target = GenerateTarget(encoder=codec.cfg)
+    bound = quantisation_bound(target.encoder)
     err_in, axis_err, err_img, used, inside, visible, oks = ([]
                                                              for _ in range(7))
     w, h = samples[0]['input_size']
@@ -460,7 +462,7 @@ def evaluate_codec(codec: OracleCodec, samples: Sequence[dict], metric,
     return dict(
         codec=codec.name,
         settings=codec.settings,
-        bound=codec.bound,
+        bound=bound,
         n_kpt=int(used.sum()),
         n_visible=int(visible.sum()),
         mean_err_input=float(err_in[used].mean()),
@@ -526,8 +528,6 @@ def run_oracle(
     # smallest input first, as the papers' tables
     for input_size, codecs in sorted(
             plan.items(), key=lambda p: (p[0][0] * p[0][1], p[0])):
-        # no pixels are needed: a 1x1 image keeps TopdownAffine and
-        # PackPoseInputs on their usual path at no cost
         affine = Compose([
             GetBBoxCenterScale(padding=padding),
             TopdownAffine(input_size=input_size)
@@ -537,8 +537,11 @@ def run_oracle(
             with warnings.catch_warnings():
                 # MPII states centre and scale: mmpose pads those instead
                 warnings.filterwarnings('ignore', 'Use the existing')
-                results = affine(dict(info, img=np.zeros((1, 1, 3), np.uint8)))
-            results['data_sample'] = PackPoseInputs()(results)['data_samples']
+                # no pixels: TopdownAffine warps each image of a list, here
+                # none, and PackPoseInputs packs a 1x1 placeholder
+                results = affine(dict(info, img=[]))
+            results['data_sample'] = _PACK(dict(results,
+                                                img=_PIXEL))['data_samples']
             samples.append(results)
         for codec in codecs:
             row = evaluate_codec(codec, samples, metric, benchmark.score,
