@@ -40,26 +40,23 @@ model = dict(
         type='SimDRHead',
         in_channels=512,
         out_channels=17,
-        input_size=codec['input_size'],
-        split_ratio=codec['split_ratio'],
         in_featuremap_stride=32,
         deconv_out_channels=(128, 128),
         deconv_kernel_sizes=(4, 4),
-        loss=dict(type='LabelSmoothCELoss', use_target_weight=True),
+        loss=dict(type='SoftLabelCELoss', use_target_weight=True),
         decoder=codec),
     test_cfg=dict(flip_test=False))
 
 # no augmentation: the same crops are trained and tested
-transforms = [
-    dict(type='LoadImage'),
-    dict(type='GetBBoxCenterScale'),
-    dict(type='TopdownAffine', input_size=codec['input_size']),
-]
 train_dataloader = dict(
-    dataset=dict(pipeline=transforms + [
-        dict(type='GenerateTarget', encoder=codec),
-        dict(type='PackPoseInputs'),
-    ]))
-val_dataloader = dict(
-    dataset=dict(pipeline=transforms + [dict(type='PackPoseInputs')]))
+    dataset=dict(
+        codec=codec,
+        pipeline=[
+            dict(type='LoadImage'),
+            dict(type='GetBBoxCenterScale'),
+            dict(type='TopdownAffine'),
+            dict(type='GenerateTarget'),
+            dict(type='PackPoseInputs'),
+        ]))
+val_dataloader = dict(dataset=dict(codec=codec))
 test_dataloader = val_dataloader

@@ -6,8 +6,10 @@
 # mmpose's RandomBBoxTransform draws a normal truncated to [-1, 1] times
 # the factor, so the same ranges are scale_factor=(0.65, 1.35) and
 # rotate_factor=90 (mmpose's HRNet configs turn ROT_FACTOR 40 into 80).
+# TopdownAffine and GenerateTarget take the input size and the encoder from
+# the data set's ``codec``.
 
-train_transforms = [
+train_pipeline = [
     dict(type='LoadImage'),
     dict(type='GetBBoxCenterScale'),
     dict(type='RandomFlip', direction='horizontal'),
@@ -18,8 +20,7 @@ train_transforms = [
         scale_factor=(0.65, 1.35),
         rotate_factor=90.,
         rotate_prob=0.6),
-]
-val_transforms = [
-    dict(type='LoadImage'),
-    dict(type='GetBBoxCenterScale'),
+    dict(type='TopdownAffine'),
+    dict(type='GenerateTarget'),
+    dict(type='PackPoseInputs'),
 ]

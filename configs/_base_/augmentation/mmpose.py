@@ -2,14 +2,13 @@
 # (configs/body_2d_keypoint/simcc/coco/simcc_*.py): flip, RandomHalfBody
 # and RandomBBoxTransform at mmpose's defaults.
 
-train_transforms = [
+train_pipeline = [
     dict(type='LoadImage'),
     dict(type='GetBBoxCenterScale'),
     dict(type='RandomFlip', direction='horizontal'),
     dict(type='RandomHalfBody'),
     dict(type='RandomBBoxTransform'),
-]
-val_transforms = [
-    dict(type='LoadImage'),
-    dict(type='GetBBoxCenterScale'),
+    dict(type='TopdownAffine'),
+    dict(type='GenerateTarget'),
+    dict(type='PackPoseInputs'),
 ]

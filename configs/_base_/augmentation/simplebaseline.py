@@ -4,18 +4,13 @@
 # augmentation (PROB_HALF_BODY not set: lib/config/default.py gives 0.0).
 # Ranges mapped to mmpose's truncated normal as in hrnet.py.
 
-train_transforms = [
+train_pipeline = [
     dict(type='LoadImage'),
     dict(type='GetBBoxCenterScale'),
     dict(type='RandomFlip', direction='horizontal'),
-    dict(
-        type='RandomBBoxTransform',
-        shift_prob=0.,
-        scale_factor=(0.7, 1.3),
-        rotate_factor=80.,
-        rotate_prob=0.6),
-]
-val_transforms = [
-    dict(type='LoadImage'),
-    dict(type='GetBBoxCenterScale'),
+    dict(type='RandomBBoxTransform', shift_prob=0., rotate_prob=0.6,
+         scale_factor=(0.7, 1.3), rotate_factor=80.),
+    dict(type='TopdownAffine'),
+    dict(type='GenerateTarget'),
+    dict(type='PackPoseInputs'),
 ]

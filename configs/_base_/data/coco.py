@@ -1,12 +1,9 @@
 # COCO top-down data: train2017, and val2017 with the person boxes of the
 # 56.4 AP detector that SimDR, DarkPose, TokenPose and mmpose test with.
-# The loaders carry no pipeline: the augmentation base adds
-# ``train_transforms`` / ``val_transforms`` and each model config appends
-# its codec-bound steps (TopdownAffine, GenerateTarget, PackPoseInputs).
-
-dataset_type = 'CheckedCocoDataset'
-data_mode = 'topdown'
-data_root = 'data/coco/'
+# The training pipeline comes from an augmentation base; TopdownAffine and
+# GenerateTarget take the input size and the encoder from the data set's
+# ``codec``, which each model config sets to its own. CrowdPose and MPII
+# configs are COCO configs with the data sets of crowdpose.py / mpii.py.
 
 train_dataloader = dict(
     batch_size=32,
@@ -14,9 +11,9 @@ train_dataloader = dict(
     persistent_workers=True,
     sampler=dict(type='DefaultSampler', shuffle=True),
     dataset=dict(
-        type=dataset_type,
-        data_root=data_root,
-        data_mode=data_mode,
+        type='CheckedCocoDataset',
+        data_root='data/coco/',
+        data_mode='topdown',
         ann_file='annotations/person_keypoints_train2017.json',
         data_prefix=dict(img='train2017/'),
     ))
@@ -27,18 +24,23 @@ val_dataloader = dict(
     drop_last=False,
     sampler=dict(type='DefaultSampler', shuffle=False, round_up=False),
     dataset=dict(
-        type=dataset_type,
-        data_root=data_root,
-        data_mode=data_mode,
+        type='CheckedCocoDataset',
+        data_root='data/coco/',
+        data_mode='topdown',
         ann_file='annotations/person_keypoints_val2017.json',
-        bbox_file=f'{data_root}person_detection_results/'
+        bbox_file='data/coco/person_detection_results/'
         'COCO_val2017_detections_AP_H_56_person.json',
         data_prefix=dict(img='val2017/'),
         test_mode=True,
-    ))
+        pipeline=[
+            dict(type='LoadImage'),
+            dict(type='GetBBoxCenterScale'),
+            dict(type='TopdownAffine'),
+            dict(type='PackPoseInputs'),
+        ]))
 test_dataloader = val_dataloader
 
 val_evaluator = dict(
     type='CheckedCocoMetric',
-    ann_file=data_root + 'annotations/person_keypoints_val2017.json')
+    ann_file='data/coco/annotations/person_keypoints_val2017.json')
 test_evaluator = val_evaluator

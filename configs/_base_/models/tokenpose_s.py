@@ -4,9 +4,9 @@
 # 256x192 (16x16 = 256 tokens), D 192, depth 12, 8 heads, MLP 576,
 # attention scale D^-0.5, 2D sine encoding on the visual tokens before
 # every layer. The model config sets input_size (and patch_size where the
-# input is not 256x192).
+# input is not 256x192); the other sizes are changes to S, below.
 
-_base_ = ['./topdown.py']
+_base_ = ['./topdown.py', './hrnet_widths.py']
 
 model = dict(
     backbone=dict(
@@ -21,3 +21,33 @@ model = dict(
         scale_with_head=False,
         pos_embed='sine',
         num_keypoints=17))
+
+# TokenPose-T: a pure transformer on 16x12 patches of the 256x192 RGB image
+# (same 16x16 token grid), 16 heads, per-head scale head_dim^-0.5
+# (TokenPose_TB_base)
+tokenpose_t = dict(
+    stem='pure', patch_size=(16, 12), num_heads=16, scale_with_head=True)
+# TokenPose-B: HRNet-W32's first three stages (32-channel stride-4 branch,
+# ImageNet-pretrained) as the stem (lib/models/pose_tokenpose_b.py), 4x3
+# patches, depth 12 and 8 heads as S, scale head_dim^-0.5
+tokenpose_b = dict(
+    stem='hrnet', hrnet=_base_.hrnet_w32_stem, scale_with_head=True)
+# TokenPose-L: HRNet-W48's first three stages (48-channel branch) as the
+# stem (lib/models/pose_tokenpose_l.py), three transformer stacks run one
+# after another whose keypoint tokens are concatenated (3 x 192 = 576).
+# L/D24 (COCO): 3 x 8 layers, 12 heads; L/D6 (MPII) sets 3 x 2, 8 heads.
+tokenpose_l = dict(
+    stem='hrnet',
+    hrnet=_base_.hrnet_w48_stem,
+    depth=8,
+    num_heads=12,
+    num_transformers=3,
+    scale_with_head=True)
+
+# the heads read the keypoint tokens (D = 192)
+heatmap_head = dict(type='TokenPoseHeatmapHead', in_channels=192)
+simdr_head = dict(
+    type='SimDRHead',
+    in_channels=192,
+    embedding_dim=192,
+    deconv_out_channels=None)

@@ -1,19 +1,11 @@
 # Schedule of the HRNet/SimDR HRNet files (leeyegy/SimCC
-# experiments/*/hrnet): Adam 1e-3, x0.1 at 170 and 200, 210 epochs; no warm-
-# up (their train.py steps a MultiStepLR once per epoch from the first).
+# experiments/*/hrnet): as adam_140e.py (Adam 1e-3, no warm-up) with x0.1
+# at 170 and 200, 210 epochs.
 
-_base_ = ['../default_runtime.py']
+_base_ = ['./adam_140e.py']
 
-train_cfg = dict(max_epochs=210, val_interval=10)
-
-optim_wrapper = dict(optimizer=dict(type='Adam', lr=1e-3))
-
+train_cfg = dict(max_epochs=210)
 param_scheduler = [
-    dict(
-        type='MultiStepLR',
-        begin=0,
-        end=210,
-        milestones=[170, 200],
-        gamma=0.1,
-        by_epoch=True)
+    dict(type='MultiStepLR', begin=0, end=210, milestones=[170, 200],
+         gamma=0.1, by_epoch=True)
 ]

@@ -2,17 +2,13 @@
 # with DARK's unbiased encoding and decoding (Zhang et al., CVPR 2020)
 # in place of the +-1/4 px shift; same network as the heatmap config.
 
-_base_ = [
-    '../../_base_/data/coco.py',
-    '../../_base_/augmentation/hrnet.py',
-    '../../_base_/schedules/adam_210e.py',
-    '../../_base_/models/hrnet_w32.py'
-]
+_base_ = ['../../heatmap/coco/heatmap_hrnet-w32_4xb32-210e_coco-256x192.py']
 
 # DARK: unbiased encoding, Taylor decoding; sigma 2 and blur kernel 11 as
 # the DarkPose configs (ilovepose/DarkPose; 11 also at sigma 3, which
 # "does not make much difference in AP", open-mmlab/mmpose#664)
 codec = dict(
+    _delete_=True,
     type='DarkHeatmap',
     input_size=(192, 256),
     heatmap_size=(48, 64),
@@ -20,34 +16,8 @@ codec = dict(
     unbiased=True,
     decode_mode='dark',
     blur_kernel_size=11)
-
-model = dict(
-    head=dict(
-        type='HeatmapHead',
-        in_channels=32,
-        out_channels=17,
-        deconv_out_channels=None,
-        loss=dict(type='KeypointMSELoss', use_target_weight=True),
-        decoder=codec),
-    test_cfg=dict(
-        flip_test=True,
-        flip_mode='heatmap',
-        shift_heatmap=False,
-    ))
-
-# 4 GPUs x 32 images
-auto_scale_lr = dict(base_batch_size=128)
-
-train_dataloader = dict(
-    batch_size=32,
-    dataset=dict(pipeline=_base_.train_transforms + [
-        dict(type='TopdownAffine', input_size=codec['input_size']),
-        dict(type='GenerateTarget', encoder=codec),
-        dict(type='PackPoseInputs')
-    ]))
-val_dataloader = dict(
-    dataset=dict(pipeline=_base_.val_transforms + [
-        dict(type='TopdownAffine', input_size=codec['input_size']),
-        dict(type='PackPoseInputs')
-    ]))
+# no flip shift: DARK decodes the flipped-back map as it is
+model = dict(head=dict(decoder=codec), test_cfg=dict(shift_heatmap=False))
+train_dataloader = dict(dataset=dict(codec=codec))
+val_dataloader = dict(dataset=dict(codec=codec))
 test_dataloader = val_dataloader

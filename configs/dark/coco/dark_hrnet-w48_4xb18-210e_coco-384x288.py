@@ -2,52 +2,14 @@
 # with DARK's unbiased encoding and decoding (Zhang et al., CVPR 2020)
 # in place of the +-1/4 px shift; same network as the heatmap config.
 
-_base_ = [
-    '../../_base_/data/coco.py',
-    '../../_base_/augmentation/hrnet.py',
-    '../../_base_/schedules/adam_210e.py',
-    '../../_base_/models/hrnet_w48.py'
-]
+_base_ = ['./dark_hrnet-w48_4xb30-210e_coco-256x192.py']
 
-# DARK: unbiased encoding, Taylor decoding; sigma 3 and blur kernel 11 as
-# the DarkPose configs (ilovepose/DarkPose; 11 also at sigma 3, which
-# "does not make much difference in AP", open-mmlab/mmpose#664)
-codec = dict(
-    type='DarkHeatmap',
-    input_size=(288, 384),
-    heatmap_size=(72, 96),
-    sigma=3,
-    unbiased=True,
-    decode_mode='dark',
-    blur_kernel_size=11)
-
-model = dict(
-    head=dict(
-        type='HeatmapHead',
-        in_channels=48,
-        out_channels=17,
-        deconv_out_channels=None,
-        loss=dict(type='KeypointMSELoss', use_target_weight=True),
-        decoder=codec),
-    test_cfg=dict(
-        flip_test=True,
-        flip_mode='heatmap',
-        shift_heatmap=False,
-    ))
+# codec: changes to the parent config's (sources: configs/recipes.yml)
+codec = dict(input_size=(288, 384), heatmap_size=(72, 96), sigma=3)
+model = dict(head=dict(decoder=codec))
+train_dataloader = dict(batch_size=18, dataset=dict(codec=codec))
+val_dataloader = dict(dataset=dict(codec=codec))
+test_dataloader = val_dataloader
 
 # 4 GPUs x 18 images
 auto_scale_lr = dict(base_batch_size=72)
-
-train_dataloader = dict(
-    batch_size=18,
-    dataset=dict(pipeline=_base_.train_transforms + [
-        dict(type='TopdownAffine', input_size=codec['input_size']),
-        dict(type='GenerateTarget', encoder=codec),
-        dict(type='PackPoseInputs')
-    ]))
-val_dataloader = dict(
-    dataset=dict(pipeline=_base_.val_transforms + [
-        dict(type='TopdownAffine', input_size=codec['input_size']),
-        dict(type='PackPoseInputs')
-    ]))
-test_dataloader = val_dataloader

@@ -2,10 +2,8 @@
 # extra post-processing, i.e. the +-1/4 px shift MSRAHeatmap decodes with).
 
 _base_ = [
-    '../../_base_/data/coco.py',
-    '../../_base_/augmentation/simplebaseline.py',
-    '../../_base_/schedules/adam_140e.py',
-    '../../_base_/models/resnet50.py'
+    '../../_base_/data/coco.py', '../../_base_/augmentation/simplebaseline.py',
+    '../../_base_/schedules/adam_140e.py', '../../_base_/models/resnet50.py'
 ]
 
 # codec: the values and their sources are in configs/recipes.yml
@@ -14,30 +12,16 @@ codec = dict(
 
 model = dict(
     head=dict(
-        type='HeatmapHead',
-        in_channels=2048,
+        _base_.heatmap_head,
         out_channels=17,
         loss=dict(type='KeypointMSELoss', use_target_weight=True),
         decoder=codec),
-    test_cfg=dict(
-        flip_test=True,
-        flip_mode='heatmap',
-        shift_heatmap=True,
-    ))
+    test_cfg=dict(flip_test=True, flip_mode='heatmap', shift_heatmap=True))
 
 # 4 GPUs x 32 images
 auto_scale_lr = dict(base_batch_size=128)
 
 train_dataloader = dict(
-    batch_size=32,
-    dataset=dict(pipeline=_base_.train_transforms + [
-        dict(type='TopdownAffine', input_size=codec['input_size']),
-        dict(type='GenerateTarget', encoder=codec),
-        dict(type='PackPoseInputs')
-    ]))
-val_dataloader = dict(
-    dataset=dict(pipeline=_base_.val_transforms + [
-        dict(type='TopdownAffine', input_size=codec['input_size']),
-        dict(type='PackPoseInputs')
-    ]))
+    dataset=dict(codec=codec, pipeline=_base_.train_pipeline))
+val_dataloader = dict(dataset=dict(codec=codec))
 test_dataloader = val_dataloader

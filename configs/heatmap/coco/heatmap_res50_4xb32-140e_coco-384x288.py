@@ -1,42 +1,10 @@
 # SimBa-Res50, heatmap, COCO 384x288: SimDR paper Appendix A, Table 6.
 
-_base_ = [
-    '../../_base_/data/coco.py',
-    '../../_base_/augmentation/simplebaseline.py',
-    '../../_base_/schedules/adam_140e.py',
-    '../../_base_/models/resnet50.py'
-]
+_base_ = ['./heatmap_res50_4xb32-140e_coco-256x192.py']
 
-# codec: the values and their sources are in configs/recipes.yml
-codec = dict(
-    type='MSRAHeatmap', input_size=(288, 384), heatmap_size=(72, 96), sigma=3)
-
-model = dict(
-    head=dict(
-        type='HeatmapHead',
-        in_channels=2048,
-        out_channels=17,
-        loss=dict(type='KeypointMSELoss', use_target_weight=True),
-        decoder=codec),
-    test_cfg=dict(
-        flip_test=True,
-        flip_mode='heatmap',
-        shift_heatmap=True,
-    ))
-
-# 4 GPUs x 32 images
-auto_scale_lr = dict(base_batch_size=128)
-
-train_dataloader = dict(
-    batch_size=32,
-    dataset=dict(pipeline=_base_.train_transforms + [
-        dict(type='TopdownAffine', input_size=codec['input_size']),
-        dict(type='GenerateTarget', encoder=codec),
-        dict(type='PackPoseInputs')
-    ]))
-val_dataloader = dict(
-    dataset=dict(pipeline=_base_.val_transforms + [
-        dict(type='TopdownAffine', input_size=codec['input_size']),
-        dict(type='PackPoseInputs')
-    ]))
+# codec: changes to the parent config's (sources: configs/recipes.yml)
+codec = dict(input_size=(288, 384), heatmap_size=(72, 96), sigma=3)
+model = dict(head=dict(decoder=codec))
+train_dataloader = dict(dataset=dict(codec=codec))
+val_dataloader = dict(dataset=dict(codec=codec))
 test_dataloader = val_dataloader

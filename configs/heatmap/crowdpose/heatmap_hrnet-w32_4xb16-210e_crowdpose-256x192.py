@@ -2,43 +2,16 @@
 # (batch size 64 in all, as the paper).
 
 _base_ = [
-    '../../_base_/data/crowdpose.py',
-    '../../_base_/augmentation/hrnet.py',
-    '../../_base_/schedules/adam_210e.py',
-    '../../_base_/models/hrnet_w32.py'
+    '../../heatmap/coco/heatmap_hrnet-w32_4xb32-210e_coco-256x192.py',
+    '../../_base_/data/crowdpose.py'
 ]
 
-# codec: the values and their sources are in configs/recipes.yml
-codec = dict(
-    type='MSRAHeatmap', input_size=(192, 256), heatmap_size=(48, 64), sigma=2)
-
-model = dict(
-    head=dict(
-        type='HeatmapHead',
-        in_channels=32,
-        out_channels=14,
-        deconv_out_channels=None,
-        loss=dict(type='KeypointMSELoss', use_target_weight=True),
-        decoder=codec),
-    test_cfg=dict(
-        flip_test=True,
-        flip_mode='heatmap',
-        shift_heatmap=True,
-    ))
+model = dict(head=dict(out_channels=14))
+train_dataloader = dict(batch_size=16, dataset=_base_.crowdpose_train)
+val_dataloader = dict(dataset=_base_.crowdpose_val)
+test_dataloader = val_dataloader
+val_evaluator = _base_.crowdpose_metric
+test_evaluator = val_evaluator
 
 # 4 GPUs x 16 images
 auto_scale_lr = dict(base_batch_size=64)
-
-train_dataloader = dict(
-    batch_size=16,
-    dataset=dict(pipeline=_base_.train_transforms + [
-        dict(type='TopdownAffine', input_size=codec['input_size']),
-        dict(type='GenerateTarget', encoder=codec),
-        dict(type='PackPoseInputs')
-    ]))
-val_dataloader = dict(
-    dataset=dict(pipeline=_base_.val_transforms + [
-        dict(type='TopdownAffine', input_size=codec['input_size']),
-        dict(type='PackPoseInputs')
-    ]))
-test_dataloader = val_dataloader

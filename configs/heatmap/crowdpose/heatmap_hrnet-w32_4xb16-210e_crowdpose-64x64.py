@@ -1,44 +1,11 @@
 # HRNet-W32, heatmap, CrowdPose 64x64: SimDR paper Appendix B, Table 7
 # (batch size 64 in all, as the paper).
 
-_base_ = [
-    '../../_base_/data/crowdpose.py',
-    '../../_base_/augmentation/hrnet.py',
-    '../../_base_/schedules/adam_210e.py',
-    '../../_base_/models/hrnet_w32.py'
-]
+_base_ = ['./heatmap_hrnet-w32_4xb16-210e_crowdpose-256x192.py']
 
-# codec: the values and their sources are in configs/recipes.yml
-codec = dict(
-    type='MSRAHeatmap', input_size=(64, 64), heatmap_size=(16, 16), sigma=1)
-
-model = dict(
-    head=dict(
-        type='HeatmapHead',
-        in_channels=32,
-        out_channels=14,
-        deconv_out_channels=None,
-        loss=dict(type='KeypointMSELoss', use_target_weight=True),
-        decoder=codec),
-    test_cfg=dict(
-        flip_test=True,
-        flip_mode='heatmap',
-        shift_heatmap=True,
-    ))
-
-# 4 GPUs x 16 images
-auto_scale_lr = dict(base_batch_size=64)
-
-train_dataloader = dict(
-    batch_size=16,
-    dataset=dict(pipeline=_base_.train_transforms + [
-        dict(type='TopdownAffine', input_size=codec['input_size']),
-        dict(type='GenerateTarget', encoder=codec),
-        dict(type='PackPoseInputs')
-    ]))
-val_dataloader = dict(
-    dataset=dict(pipeline=_base_.val_transforms + [
-        dict(type='TopdownAffine', input_size=codec['input_size']),
-        dict(type='PackPoseInputs')
-    ]))
+# codec: changes to the parent config's (sources: configs/recipes.yml)
+codec = dict(input_size=(64, 64), heatmap_size=(16, 16), sigma=1)
+model = dict(head=dict(decoder=codec))
+train_dataloader = dict(dataset=dict(codec=codec))
+val_dataloader = dict(dataset=dict(codec=codec))
 test_dataloader = val_dataloader

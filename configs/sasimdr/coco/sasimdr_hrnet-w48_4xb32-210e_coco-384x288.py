@@ -1,50 +1,14 @@
 # HRNet-W48, SimDR* (space-aware SimDR), COCO 384x288: SimDR paper Table 3.
 
-_base_ = [
-    '../../_base_/data/coco.py',
-    '../../_base_/augmentation/hrnet.py',
-    '../../_base_/schedules/adam_210e.py',
-    '../../_base_/models/hrnet_w48.py'
-]
+_base_ = ['./sasimdr_hrnet-w48_4xb32-210e_coco-256x192.py']
 
-# codec: the values and their sources are in configs/recipes.yml
-codec = dict(
-    type='SASimDRLabel',
-    input_size=(288, 384),
-    split_ratio=1.5,
-    sigma=4.0,
-    normalize=True)
-
-model = dict(
-    head=dict(
-        type='SimDRHead',
-        in_channels=48,
-        out_channels=17,
-        input_size=codec['input_size'],
-        split_ratio=codec['split_ratio'],
-        in_featuremap_stride=4,
-        deconv_out_channels=None,
-        loss=dict(type='SimDRKLLoss', use_target_weight=True),
-        decoder=codec),
-    test_cfg=dict(flip_test=True))
-
-# 4 GPUs x 32 images
-auto_scale_lr = dict(base_batch_size=128)
+# codec: changes to the parent config's (sources: configs/recipes.yml)
+codec = dict(input_size=(288, 384), split_ratio=1.5)
+model = dict(head=dict(decoder=codec))
+train_dataloader = dict(dataset=dict(codec=codec))
+val_dataloader = dict(dataset=dict(codec=codec))
+test_dataloader = val_dataloader
 
 # rescoring: mean of the keypoint scores above 0.05
 val_evaluator = dict(keypoint_score_thr=0.05)
 test_evaluator = val_evaluator
-
-train_dataloader = dict(
-    batch_size=32,
-    dataset=dict(pipeline=_base_.train_transforms + [
-        dict(type='TopdownAffine', input_size=codec['input_size']),
-        dict(type='GenerateTarget', encoder=codec),
-        dict(type='PackPoseInputs')
-    ]))
-val_dataloader = dict(
-    dataset=dict(pipeline=_base_.val_transforms + [
-        dict(type='TopdownAffine', input_size=codec['input_size']),
-        dict(type='PackPoseInputs')
-    ]))
-test_dataloader = val_dataloader

@@ -4,10 +4,8 @@
 # the network is the one of SimDR paper Table 2 (SimBa-Res50 SimDR 256x192).
 
 _base_ = [
-    '../../_base_/data/coco.py',
-    '../../_base_/augmentation/mmpose.py',
-    '../../_base_/schedules/simcc_210e.py',
-    '../../_base_/models/resnet50.py'
+    '../../_base_/data/coco.py', '../../_base_/augmentation/mmpose.py',
+    '../../_base_/schedules/simcc_210e.py', '../../_base_/models/resnet50.py'
 ]
 
 # weights released by mmpose for this architecture (converted:
@@ -29,14 +27,8 @@ codec = dict(
 
 model = dict(
     head=dict(
-        type='SimDRHead',
-        in_channels=2048,
+        _base_.simdr_head,
         out_channels=17,
-        input_size=codec['input_size'],
-        split_ratio=codec['split_ratio'],
-        in_featuremap_stride=32,
-        deconv_out_channels=(256, 256, 256),
-        deconv_kernel_sizes=(4, 4, 4),
         loss=dict(type='SimDRKLLoss', use_target_weight=True),
         decoder=codec),
     test_cfg=dict(flip_test=True))
@@ -45,15 +37,6 @@ model = dict(
 auto_scale_lr = dict(base_batch_size=512)
 
 train_dataloader = dict(
-    batch_size=64,
-    dataset=dict(pipeline=_base_.train_transforms + [
-        dict(type='TopdownAffine', input_size=codec['input_size']),
-        dict(type='GenerateTarget', encoder=codec),
-        dict(type='PackPoseInputs')
-    ]))
-val_dataloader = dict(
-    dataset=dict(pipeline=_base_.val_transforms + [
-        dict(type='TopdownAffine', input_size=codec['input_size']),
-        dict(type='PackPoseInputs')
-    ]))
+    batch_size=64, dataset=dict(codec=codec, pipeline=_base_.train_pipeline))
+val_dataloader = dict(dataset=dict(codec=codec))
 test_dataloader = val_dataloader

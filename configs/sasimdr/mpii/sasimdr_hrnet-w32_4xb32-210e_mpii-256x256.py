@@ -1,47 +1,20 @@
 # HRNet-W32, SimDR* (space-aware SimDR), MPII 256x256: SimDR paper
 # Appendix C, Table 8 (augmentation as on COCO, as the paper says).
 
-_base_ = [
-    '../../_base_/data/mpii.py',
-    '../../_base_/augmentation/hrnet_mpii.py',
-    '../../_base_/schedules/adam_210e.py',
-    '../../_base_/models/hrnet_w32.py'
-]
+_base_ = ['../../simdr/mpii/simdr_hrnet-w32_4xb32-210e_mpii-256x256.py']
 
 # codec: the values and their sources are in configs/recipes.yml
 codec = dict(
+    _delete_=True,
     type='SASimDRLabel',
     input_size=(256, 256),
     split_ratio=2.0,
     sigma=6.0,
     normalize=True)
-
 model = dict(
     head=dict(
-        type='SimDRHead',
-        in_channels=32,
-        out_channels=16,
-        input_size=codec['input_size'],
-        split_ratio=codec['split_ratio'],
-        in_featuremap_stride=4,
-        deconv_out_channels=None,
         loss=dict(type='SimDRKLLoss', use_target_weight=True),
-        decoder=codec),
-    test_cfg=dict(flip_test=True))
-
-# 4 GPUs x 32 images
-auto_scale_lr = dict(base_batch_size=128)
-
-train_dataloader = dict(
-    batch_size=32,
-    dataset=dict(pipeline=_base_.train_transforms + [
-        dict(type='TopdownAffine', input_size=codec['input_size']),
-        dict(type='GenerateTarget', encoder=codec),
-        dict(type='PackPoseInputs')
-    ]))
-val_dataloader = dict(
-    dataset=dict(pipeline=_base_.val_transforms + [
-        dict(type='TopdownAffine', input_size=codec['input_size']),
-        dict(type='PackPoseInputs')
-    ]))
+        decoder=codec))
+train_dataloader = dict(dataset=dict(codec=codec))
+val_dataloader = dict(dataset=dict(codec=codec))
 test_dataloader = val_dataloader

@@ -3,10 +3,8 @@
 # flattened, then the two linear classifiers (Sec. 4.1.1).
 
 _base_ = [
-    '../../_base_/data/coco.py',
-    '../../_base_/augmentation/hrnet.py',
-    '../../_base_/schedules/adam_210e.py',
-    '../../_base_/models/hrnet_w32.py'
+    '../../_base_/data/coco.py', '../../_base_/augmentation/hrnet.py',
+    '../../_base_/schedules/adam_210e.py', '../../_base_/models/hrnet_w32.py'
 ]
 
 # codec: the values and their sources are in configs/recipes.yml
@@ -18,34 +16,20 @@ codec = dict(
 
 model = dict(
     head=dict(
-        type='SimDRHead',
-        in_channels=32,
+        _base_.simdr_head,
         out_channels=17,
-        input_size=codec['input_size'],
-        split_ratio=codec['split_ratio'],
-        in_featuremap_stride=4,
-        deconv_out_channels=None,
-        loss=dict(type='LabelSmoothCELoss', use_target_weight=True),
+        loss=dict(type='SoftLabelCELoss', use_target_weight=True),
         decoder=codec),
     test_cfg=dict(flip_test=True))
-
-# 4 GPUs x 32 images
-auto_scale_lr = dict(base_batch_size=128)
 
 # rescoring: mean of the keypoint scores above 0.01
 val_evaluator = dict(keypoint_score_thr=0.01)
 test_evaluator = val_evaluator
 
+# 4 GPUs x 32 images
+auto_scale_lr = dict(base_batch_size=128)
+
 train_dataloader = dict(
-    batch_size=32,
-    dataset=dict(pipeline=_base_.train_transforms + [
-        dict(type='TopdownAffine', input_size=codec['input_size']),
-        dict(type='GenerateTarget', encoder=codec),
-        dict(type='PackPoseInputs')
-    ]))
-val_dataloader = dict(
-    dataset=dict(pipeline=_base_.val_transforms + [
-        dict(type='TopdownAffine', input_size=codec['input_size']),
-        dict(type='PackPoseInputs')
-    ]))
+    dataset=dict(codec=codec, pipeline=_base_.train_pipeline))
+val_dataloader = dict(dataset=dict(codec=codec))
 test_dataloader = val_dataloader

@@ -2,49 +2,16 @@
 # (batch size 64 in all, as the paper).
 
 _base_ = [
-    '../../_base_/data/crowdpose.py',
-    '../../_base_/augmentation/hrnet.py',
-    '../../_base_/schedules/adam_210e.py',
-    '../../_base_/models/hrnet_w32.py'
+    '../../simdr/coco/simdr_hrnet-w32_4xb32-210e_coco-256x192.py',
+    '../../_base_/data/crowdpose.py'
 ]
 
-# codec: the values and their sources are in configs/recipes.yml
-codec = dict(
-    type='SimDRLabel',
-    input_size=(192, 256),
-    split_ratio=2.0,
-    label_smoothing=0.1)
-
-model = dict(
-    head=dict(
-        type='SimDRHead',
-        in_channels=32,
-        out_channels=14,
-        input_size=codec['input_size'],
-        split_ratio=codec['split_ratio'],
-        in_featuremap_stride=4,
-        deconv_out_channels=None,
-        loss=dict(type='LabelSmoothCELoss', use_target_weight=True),
-        decoder=codec),
-    test_cfg=dict(flip_test=True))
+model = dict(head=dict(out_channels=14))
+train_dataloader = dict(batch_size=16, dataset=_base_.crowdpose_train)
+val_dataloader = dict(dataset=_base_.crowdpose_val)
+test_dataloader = val_dataloader
+val_evaluator = _base_.crowdpose_metric
+test_evaluator = val_evaluator
 
 # 4 GPUs x 16 images
 auto_scale_lr = dict(base_batch_size=64)
-
-# rescoring: mean of the keypoint scores above 0.01
-val_evaluator = dict(keypoint_score_thr=0.01)
-test_evaluator = val_evaluator
-
-train_dataloader = dict(
-    batch_size=16,
-    dataset=dict(pipeline=_base_.train_transforms + [
-        dict(type='TopdownAffine', input_size=codec['input_size']),
-        dict(type='GenerateTarget', encoder=codec),
-        dict(type='PackPoseInputs')
-    ]))
-val_dataloader = dict(
-    dataset=dict(pipeline=_base_.val_transforms + [
-        dict(type='TopdownAffine', input_size=codec['input_size']),
-        dict(type='PackPoseInputs')
-    ]))
-test_dataloader = val_dataloader

@@ -1,47 +1,14 @@
 # TokenPose-S-v1 with DARK heatmaps, COCO 64x64: the heatmap row of SimDR
 # Table 2 (57.1 AP with DARK post-processing, 4.9M #Params).
 
-_base_ = [
-    '../../_base_/data/coco.py',
-    '../../_base_/augmentation/hrnet.py',
-    '../../_base_/schedules/adam_210e.py',
-    '../../_base_/models/tokenpose_s.py'
-]
+_base_ = ['./dark_tokenpose-s_4xb32-210e_coco-128x128.py']
 
-# codec: the values and their sources are in configs/recipes.yml
-codec = dict(
-    type='DarkHeatmap',
-    input_size=(64, 64),
-    heatmap_size=(16, 16),
-    sigma=1,
-    unbiased=True,
-    decode_mode='dark',
-    blur_kernel_size=3)
-
+# codec: changes to the parent config's (sources: configs/recipes.yml)
+codec = dict(input_size=(64, 64), heatmap_size=(16, 16))
+# 1x1 patches of the 16x16 map
 model = dict(
     backbone=dict(input_size=codec['input_size'], patch_size=(1, 1)),
-    head=dict(
-        type='TokenPoseHeatmapHead',
-        in_channels=192,
-        out_channels=17,
-        heatmap_size=codec['heatmap_size'],
-        loss=dict(type='KeypointMSELoss', use_target_weight=True),
-        decoder=codec),
-    test_cfg=dict(flip_test=True, flip_mode='heatmap', shift_heatmap=False))
-
-# 4 GPUs x 32 images
-auto_scale_lr = dict(base_batch_size=128)
-
-train_dataloader = dict(
-    batch_size=32,
-    dataset=dict(pipeline=_base_.train_transforms + [
-        dict(type='TopdownAffine', input_size=codec['input_size']),
-        dict(type='GenerateTarget', encoder=codec),
-        dict(type='PackPoseInputs')
-    ]))
-val_dataloader = dict(
-    dataset=dict(pipeline=_base_.val_transforms + [
-        dict(type='TopdownAffine', input_size=codec['input_size']),
-        dict(type='PackPoseInputs')
-    ]))
+    head=dict(decoder=codec))
+train_dataloader = dict(dataset=dict(codec=codec))
+val_dataloader = dict(dataset=dict(codec=codec))
 test_dataloader = val_dataloader

@@ -4,10 +4,8 @@
 # are short deltas from this one.
 
 _base_ = [
-    '../../_base_/data/coco.py',
-    '../../_base_/augmentation/hrnet.py',
-    '../../_base_/schedules/adam_300e.py',
-    '../../_base_/models/tokenpose_s.py'
+    '../../_base_/data/coco.py', '../../_base_/augmentation/hrnet.py',
+    '../../_base_/schedules/adam_300e.py', '../../_base_/models/tokenpose_s.py'
 ]
 
 # codec: the values and their sources are in configs/recipes.yml
@@ -23,10 +21,8 @@ codec = dict(
 model = dict(
     backbone=dict(input_size=codec['input_size']),
     head=dict(
-        type='TokenPoseHeatmapHead',
-        in_channels=192,
+        _base_.heatmap_head,
         out_channels=17,
-        heatmap_size=codec['heatmap_size'],
         loss=dict(type='KeypointMSELoss', use_target_weight=True),
         decoder=codec),
     test_cfg=dict(flip_test=True, flip_mode='heatmap', shift_heatmap=False))
@@ -35,15 +31,6 @@ model = dict(
 auto_scale_lr = dict(base_batch_size=128)
 
 train_dataloader = dict(
-    batch_size=32,
-    dataset=dict(pipeline=_base_.train_transforms + [
-        dict(type='TopdownAffine', input_size=codec['input_size']),
-        dict(type='GenerateTarget', encoder=codec),
-        dict(type='PackPoseInputs')
-    ]))
-val_dataloader = dict(
-    dataset=dict(pipeline=_base_.val_transforms + [
-        dict(type='TopdownAffine', input_size=codec['input_size']),
-        dict(type='PackPoseInputs')
-    ]))
+    dataset=dict(codec=codec, pipeline=_base_.train_pipeline))
+val_dataloader = dict(dataset=dict(codec=codec))
 test_dataloader = val_dataloader

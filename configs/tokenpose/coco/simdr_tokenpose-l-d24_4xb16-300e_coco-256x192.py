@@ -1,51 +1,12 @@
 # TokenPose-L/D24 with SimDR, COCO 256x192 (no paper row: the SimDR paper
 # has TokenPose-S only).
 
-_base_ = [
-    '../../_base_/data/coco.py',
-    '../../_base_/augmentation/hrnet.py',
-    '../../_base_/schedules/adam_300e.py',
-    '../../_base_/models/tokenpose_l.py'
-]
-
-# codec: the values and their sources are in configs/recipes.yml
-codec = dict(
-    type='SimDRLabel',
-    input_size=(192, 256),
-    split_ratio=2.0,
-    label_smoothing=0.1)
+_base_ = ['./simdr_tokenpose-b_4xb32-300e_coco-256x192.py']
 
 model = dict(
-    backbone=dict(input_size=codec['input_size']),
-    head=dict(
-        type='SimDRHead',
-        in_channels=576,
-        out_channels=17,
-        input_size=codec['input_size'],
-        split_ratio=codec['split_ratio'],
-        embedding_dim=576,
-        deconv_out_channels=None,
-        loss=dict(type='LabelSmoothCELoss', use_target_weight=True),
-        decoder=codec),
-    test_cfg=dict(flip_test=True))
+    backbone=_base_.tokenpose_l,
+    head=dict(in_channels=576, embedding_dim=576))
+train_dataloader = dict(batch_size=16)
 
 # 4 GPUs x 16 images
 auto_scale_lr = dict(base_batch_size=64)
-
-# rescoring: mean of the keypoint scores above 0.01
-val_evaluator = dict(keypoint_score_thr=0.01)
-test_evaluator = val_evaluator
-
-train_dataloader = dict(
-    batch_size=16,
-    dataset=dict(pipeline=_base_.train_transforms + [
-        dict(type='TopdownAffine', input_size=codec['input_size']),
-        dict(type='GenerateTarget', encoder=codec),
-        dict(type='PackPoseInputs')
-    ]))
-val_dataloader = dict(
-    dataset=dict(pipeline=_base_.val_transforms + [
-        dict(type='TopdownAffine', input_size=codec['input_size']),
-        dict(type='PackPoseInputs')
-    ]))
-test_dataloader = val_dataloader

@@ -4,10 +4,8 @@
 # TokenPose SimDR configs are short deltas from this one.
 
 _base_ = [
-    '../../_base_/data/coco.py',
-    '../../_base_/augmentation/hrnet.py',
-    '../../_base_/schedules/adam_210e.py',
-    '../../_base_/models/tokenpose_s.py'
+    '../../_base_/data/coco.py', '../../_base_/augmentation/hrnet.py',
+    '../../_base_/schedules/adam_210e.py', '../../_base_/models/tokenpose_s.py'
 ]
 
 # codec: the values and their sources are in configs/recipes.yml
@@ -20,14 +18,9 @@ codec = dict(
 model = dict(
     backbone=dict(input_size=codec['input_size']),
     head=dict(
-        type='SimDRHead',
-        in_channels=192,
+        _base_.simdr_head,
         out_channels=17,
-        input_size=codec['input_size'],
-        split_ratio=codec['split_ratio'],
-        embedding_dim=192,
-        deconv_out_channels=None,
-        loss=dict(type='LabelSmoothCELoss', use_target_weight=True),
+        loss=dict(type='SoftLabelCELoss', use_target_weight=True),
         decoder=codec),
     test_cfg=dict(flip_test=True))
 
@@ -39,15 +32,6 @@ val_evaluator = dict(keypoint_score_thr=0.01)
 test_evaluator = val_evaluator
 
 train_dataloader = dict(
-    batch_size=32,
-    dataset=dict(pipeline=_base_.train_transforms + [
-        dict(type='TopdownAffine', input_size=codec['input_size']),
-        dict(type='GenerateTarget', encoder=codec),
-        dict(type='PackPoseInputs')
-    ]))
-val_dataloader = dict(
-    dataset=dict(pipeline=_base_.val_transforms + [
-        dict(type='TopdownAffine', input_size=codec['input_size']),
-        dict(type='PackPoseInputs')
-    ]))
+    dataset=dict(codec=codec, pipeline=_base_.train_pipeline))
+val_dataloader = dict(dataset=dict(codec=codec))
 test_dataloader = val_dataloader

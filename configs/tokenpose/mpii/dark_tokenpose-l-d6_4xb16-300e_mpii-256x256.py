@@ -1,46 +1,22 @@
 # TokenPose-L/D6 with DARK heatmaps, MPII 256x256 (TokenPose Sec. 4.3).
 
 _base_ = [
-    '../../_base_/data/mpii.py',
-    '../../_base_/augmentation/hrnet_mpii.py',
-    '../../_base_/schedules/adam_300e.py',
-    '../../_base_/models/tokenpose_l.py'
+    '../coco/dark_tokenpose-l-d24_4xb16-300e_coco-256x192.py', '../../_base_/data/mpii.py'
 ]
 
-# codec: the values and their sources are in configs/recipes.yml
-codec = dict(
-    type='DarkHeatmap',
-    input_size=(256, 256),
-    heatmap_size=(64, 64),
-    sigma=2,
-    unbiased=True,
-    decode_mode='dark',
-    blur_kernel_size=11)
-
+# codec: changes to the parent config's (sources: configs/recipes.yml)
+codec = dict(input_size=(256, 256), heatmap_size=(64, 64))
+# 4x4 patches of the 64x64 map; L/D6: 3 x 2 layers, 8 heads
 model = dict(
-    backbone=dict(input_size=codec['input_size'], patch_size=(4, 4), depth=2, num_heads=8, num_keypoints=16),
-    head=dict(
-        type='TokenPoseHeatmapHead',
-        in_channels=576,
-        out_channels=16,
-        heatmap_size=codec['heatmap_size'],
-        loss=dict(type='KeypointMSELoss', use_target_weight=True),
-        decoder=codec),
-    test_cfg=dict(flip_test=True, flip_mode='heatmap', shift_heatmap=False))
-
-# 4 GPUs x 16 images
-auto_scale_lr = dict(base_batch_size=64)
-
-train_dataloader = dict(
-    batch_size=16,
-    dataset=dict(pipeline=_base_.train_transforms + [
-        dict(type='TopdownAffine', input_size=codec['input_size']),
-        dict(type='GenerateTarget', encoder=codec),
-        dict(type='PackPoseInputs')
-    ]))
-val_dataloader = dict(
-    dataset=dict(pipeline=_base_.val_transforms + [
-        dict(type='TopdownAffine', input_size=codec['input_size']),
-        dict(type='PackPoseInputs')
-    ]))
+    backbone=dict(
+        input_size=codec['input_size'],
+        patch_size=(4, 4),
+        depth=2,
+        num_heads=8,
+        num_keypoints=16),
+    head=dict(out_channels=16, decoder=codec))
+train_dataloader = dict(dataset=dict(_base_.mpii_train, codec=codec))
+val_dataloader = dict(dataset=dict(_base_.mpii_val, codec=codec))
 test_dataloader = val_dataloader
+val_evaluator = _base_.mpii_metric
+test_evaluator = val_evaluator

@@ -1,46 +1,22 @@
 # TokenPose-L/D6 with SimDR, MPII 256x256 (no paper row).
 
 _base_ = [
-    '../../_base_/data/mpii.py',
-    '../../_base_/augmentation/hrnet_mpii.py',
-    '../../_base_/schedules/adam_300e.py',
-    '../../_base_/models/tokenpose_l.py'
+    '../coco/simdr_tokenpose-l-d24_4xb16-300e_coco-256x192.py', '../../_base_/data/mpii.py'
 ]
 
-# codec: the values and their sources are in configs/recipes.yml
-codec = dict(
-    type='SimDRLabel',
-    input_size=(256, 256),
-    split_ratio=2.0,
-    label_smoothing=0.2)
-
+# codec: changes to the parent config's (sources: configs/recipes.yml)
+codec = dict(input_size=(256, 256), label_smoothing=0.2)
+# 4x4 patches of the 64x64 map; L/D6: 3 x 2 layers, 8 heads
 model = dict(
-    backbone=dict(input_size=codec['input_size'], patch_size=(4, 4), depth=2, num_heads=8, num_keypoints=16),
-    head=dict(
-        type='SimDRHead',
-        in_channels=576,
-        out_channels=16,
+    backbone=dict(
         input_size=codec['input_size'],
-        split_ratio=codec['split_ratio'],
-        embedding_dim=576,
-        deconv_out_channels=None,
-        loss=dict(type='LabelSmoothCELoss', use_target_weight=True),
-        decoder=codec),
-    test_cfg=dict(flip_test=True))
-
-# 4 GPUs x 16 images
-auto_scale_lr = dict(base_batch_size=64)
-
-train_dataloader = dict(
-    batch_size=16,
-    dataset=dict(pipeline=_base_.train_transforms + [
-        dict(type='TopdownAffine', input_size=codec['input_size']),
-        dict(type='GenerateTarget', encoder=codec),
-        dict(type='PackPoseInputs')
-    ]))
-val_dataloader = dict(
-    dataset=dict(pipeline=_base_.val_transforms + [
-        dict(type='TopdownAffine', input_size=codec['input_size']),
-        dict(type='PackPoseInputs')
-    ]))
+        patch_size=(4, 4),
+        depth=2,
+        num_heads=8,
+        num_keypoints=16),
+    head=dict(out_channels=16, decoder=codec))
+train_dataloader = dict(dataset=dict(_base_.mpii_train, codec=codec))
+val_dataloader = dict(dataset=dict(_base_.mpii_val, codec=codec))
 test_dataloader = val_dataloader
+val_evaluator = _base_.mpii_metric
+test_evaluator = val_evaluator
