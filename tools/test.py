@@ -1,7 +1,108 @@
 # Copyright (c) simdr_ext contributors. All rights reserved.
-"""Test a checkpoint: ``python tools/test.py CONFIG CHECKPOINT [options]``."""
-import simdr_ext  # noqa: F401  (registers the modules)
-from simdr_ext.apis.test import main
+"""Test a checkpoint with mmpose's flags.
+
+Example::
+
+    python tools/test.py CONFIG CHECKPOINT [--out metrics.json] \\
+        [--dump preds.pkl] [--show-dir DIR] [--cfg-options K=V ...]
+
+``mim test simdr_ext CONFIG -C CHECKPOINT`` runs this file, and
+``tools/dist_test.sh`` / ``tools/slurm_test.sh`` start it once per process.
+The checkpoint is read by :class:`simdr_ext.engine.CheckedRunner` with
+``strict_load``: it must fit the model exactly (missing, unexpected or
+mis-shaped keys raise ``ValueError`` listing them).
+"""
+import argparse
+import os
+import os.path as osp
+from typing import Optional, Sequence
+
+from mmengine.config import Config, DictAction
+from mmengine.fileio import dump
+
+from simdr_ext.engine import CheckedRunner, setup_cpu_distributed
+
+
+def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description='Test a simdr_ext model')
+    parser.add_argument('config', help='test config file path')
+    parser.add_argument('checkpoint', help='checkpoint file')
+    parser.add_argument(
+        '--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
+        default='none', help='job launcher (pytorch: tools/dist_test.sh)')
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    parser.add_argument('--out', help='save the metrics to this JSON file')
+    parser.add_argument(
+        '--dump', help='save the predictions to this pickle file')
+    parser.add_argument('--show-dir', help='save result pictures here')
+    parser.add_argument(
+        '--interval', type=int, default=1, help='visualise every n-th sample')
+    parser.add_argument(
+        '--work-dir', help='where the logs and metrics of the run go')
+    parser.add_argument(
+        '--cfg-options',
+        nargs='+',
+        action=DictAction,
+        help='override config entries, key=value (e.g. '
+        'model.test_cfg.flip_test=False); applied last')
+    args = parser.parse_args(argv)
+    os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
+    return args
+
+
+def merge_args(cfg: Config, args: argparse.Namespace) -> Config:
+    """The runner config of a test run: ``cfg`` with the flags merged in,
+    ``--cfg-options`` last. Logs go to ``--work-dir``, else the config's
+    ``work_dir``, else ``./work_dirs/<config name>``."""
+    cfg.launcher = args.launcher
+    cfg.load_from = args.checkpoint
+    name = osp.splitext(osp.basename(args.config))[0]
+    cfg.work_dir = args.work_dir or cfg.get('work_dir') or osp.join(
+        './work_dirs', name)
+    if args.show_dir is not None:
+        hooks = cfg.default_hooks
+        if 'visualization' not in hooks:
+            raise ValueError('--show-dir needs visualization=dict(type='
+                             '"PoseVisualizationHook") in default_hooks')
+        hooks.visualization.update(
+            enable=True, out_dir=args.show_dir, interval=args.interval)
+    if args.dump is not None:
+        evaluators = cfg.test_evaluator
+        if not isinstance(evaluators, (list, tuple)):
+            evaluators = [evaluators]
+        cfg.test_evaluator = [
+            *evaluators,
+            dict(type='DumpResults', out_file_path=args.dump)
+        ]
+    if args.cfg_options:
+        cfg.merge_from_dict(args.cfg_options)
+    return cfg
+
+
+def test(cfg: Config, out: Optional[str] = None) -> dict:
+    """Evaluate ``cfg.load_from`` with :class:`CheckedRunner`, loading it
+    strictly.
+
+    Args:
+        cfg (Config): A full config with ``load_from`` and ``work_dir``.
+        out (str, optional): JSON file for the metrics. Defaults to ``None``.
+
+    Returns:
+        dict: The metrics, e.g. ``{'coco/AP': ...}``.
+    """
+    setup_cpu_distributed(cfg)
+    runner = CheckedRunner.from_cfg(cfg)
+    runner.strict_load = True
+    metrics = runner.test()
+    if out is not None:
+        dump({k: float(v) for k, v in metrics.items()}, out, indent=2)
+    return metrics
+
+
+def main(argv: Optional[Sequence[str]] = None) -> dict:
+    args = parse_args(argv)
+    return test(merge_args(Config.fromfile(args.config), args), args.out)
+
 
 if __name__ == '__main__':
     main()

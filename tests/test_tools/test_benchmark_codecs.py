@@ -1,33 +1,22 @@
 # Copyright (c) simdr_ext contributors. All rights reserved.
-"""simdr_ext.analysis.codec_benchmark and tools/analysis/benchmark_codecs.py
-on small settings (N = 1 and 64, one size, one timed call): fields, signs,
-agreement with mmpose at both call sizes.
+"""tools/analysis/benchmark_codecs.py on small settings (N = 1 and 64, one
+size, one timed call): fields, signs, agreement with mmpose at both call
+sizes.
 """
-import importlib.util
-import os.path as osp
-
 import numpy as np
 import pytest
 
 from mmpose.registry import KEYPOINT_CODECS
-from simdr_ext.analysis.codec_benchmark import (KPT_TOL, LABEL_TOL, OPS,
-                                                ROW_FIELDS, benchmark_forward,
-                                                benchmark_pipeline,
-                                                check_goals, codec_pairs,
-                                                make_keypoints,
-                                                paper_split_ratio, parse_size,
-                                                run_benchmark)
+from tools.analysis import benchmark_codecs
+from tools.analysis.benchmark_codecs import (KPT_TOL, LABEL_TOL, OPS,
+                                             ROW_FIELDS, benchmark_forward,
+                                             benchmark_pipeline, check_goals,
+                                             codec_pairs, main, make_keypoints,
+                                             paper_split_ratio, parse_size,
+                                             run_benchmark)
 
 SIZE = '64x64'
 NS = (1, 64)  # a training pipeline's encode call, a test batch
-
-
-def load_tool(repo_root, name):
-    path = osp.join(repo_root, 'tools', 'analysis', f'{name}.py')
-    spec = importlib.util.spec_from_file_location(f'tool_{name}', path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 @pytest.fixture(scope='module')
@@ -39,8 +28,8 @@ def test_rows_have_expected_fields(rows):
     pairs = codec_pairs(parse_size(SIZE))
     assert len(rows) == len(pairs) * len(OPS) * len(NS)
     assert [r['op'] for r in rows] == list(OPS) * len(pairs) * len(NS)
-    assert [r['n'] for r in rows] == [n for n in NS
-                                      for _ in range(len(pairs) * len(OPS))]
+    assert [r['n'] for r in rows
+            ] == [n for n in NS for _ in range(len(pairs) * len(OPS))]
     assert {r['pair'] for r in rows} == {p.name for p in pairs}
     for r in rows:
         assert set(ROW_FIELDS) <= set(r), sorted(set(ROW_FIELDS) - set(r))
@@ -107,8 +96,8 @@ def test_agreement_with_mmpose_at_coco_size(n):
 def test_goals_report(rows):
     goals = check_goals(rows)
     assert set(goals) == {
-        'encode', 'dark_decode', 'dark_batch_decode', 'score_cost',
-        'pipeline', 'agreement'
+        'encode', 'dark_decode', 'dark_batch_decode', 'score_cost', 'pipeline',
+        'agreement'
     }
     assert goals['agreement']['met'] is True
     # encode at N = 1 only, one row per pair; DARK decoding at N = 64 only
@@ -127,8 +116,7 @@ def test_goals_report(rows):
     assert goals['pipeline']['met'] is None
 
 
-def test_score_cost_goal_is_the_largest_extra_over_the_fastest_forward(
-        rows):
+def test_score_cost_goal_is_the_largest_extra_over_the_fastest_forward(rows):
     simdr = [
         r for r in rows
         if r['op'] != 'encode' and not r['pair'].startswith('DarkHeatmap')
@@ -225,9 +213,8 @@ def test_one_call_per_instance_heatmaps_equal_single_instance_calls():
             single['keypoint_weights'][0])
 
 
-def test_cli_prints_table_and_goals(capsys, repo_root):
-    tool = load_tool(repo_root, 'benchmark_codecs')
-    code = tool.main([
+def test_cli_prints_table_and_goals(capsys):
+    code = main([
         '--num-instances', '1', '4', '--repeats', '1', '--sizes', SIZE,
         '--pairs', 'SimDRLabel', '--no-forward', '--no-pipeline'
     ])
@@ -254,18 +241,16 @@ def test_pairs_filter_keeps_one_codec(codec):
         for r in rows)
 
 
-def test_cli_exit_code_is_1_when_agreement_fails(capsys, repo_root,
-                                                 monkeypatch):
-    tool = load_tool(repo_root, 'benchmark_codecs')
-    real = tool.run_benchmark
+def test_cli_exit_code_is_1_when_agreement_fails(capsys, monkeypatch):
+    real = run_benchmark
 
     def broken(**kwargs):
         rows = real(**kwargs)
         rows[1] = dict(rows[1], max_abs_diff=1.0, agree=False)
         return rows
 
-    monkeypatch.setattr(tool, 'run_benchmark', broken)
-    code = tool.main([
+    monkeypatch.setattr(benchmark_codecs, 'run_benchmark', broken)
+    code = main([
         '--num-instances', '2', '--repeats', '1', '--sizes', SIZE, '--pairs',
         'SimDRLabel', '--no-forward', '--no-pipeline'
     ])

@@ -5,9 +5,8 @@ import subprocess
 
 import pytest
 
-from tools.analysis.model_table import (PAPER, PARAMS_TOLERANCE,
-                                        find_configs, markdown_table, measure,
-                                        model_table)
+from tools.analysis.model_table import (PAPER, PARAMS_TOLERANCE, find_configs,
+                                        markdown_table, measure, model_table)
 
 SIMBA_SIMDR = 'simdr/coco/simdr_res50_4xb32-140e_coco-256x192.py'
 SIMBA_HEATMAP = 'heatmap/coco/heatmap_res50_4xb32-140e_coco-256x192.py'

@@ -1,12 +1,26 @@
 # Copyright (c) simdr_ext contributors. All rights reserved.
-"""simdr_ext configs through mmpose's own inference APIs, and the demo."""
+"""demo/topdown_demo.py, and simdr_ext configs through mmpose's own
+inference APIs (which the demo runs)."""
+import json
 import os.path as osp
 import subprocess
 
 import numpy as np
 import pytest
 
+from demo.topdown_demo import boxes_by_image
+from simdr_ext.datasets import DataFileError
+
 IMAGE = osp.join('tests', 'data', 'coco', '000000196141.jpg')
+
+
+def run_demo_cli(python, repo_root, *args) -> subprocess.CompletedProcess:
+    """``python demo/topdown_demo.py ARGS`` from the repository root."""
+    return subprocess.run([python, 'demo/topdown_demo.py', *args],
+                          cwd=repo_root,
+                          capture_output=True,
+                          text=True,
+                          timeout=300)
 
 
 def test_init_model_and_inference_topdown(trained_quickstart,
@@ -43,20 +57,13 @@ def test_mmpose_inferencer_with_a_simdr_ext_config(trained_quickstart,
 
 
 def test_demo_writes_pictures_with_a_detection_file(trained_quickstart,
-                                                    quickstart_config,
-                                                    python, repo_root,
-                                                    tmp_path):
+                                                    quickstart_config, python,
+                                                    repo_root, tmp_path):
     dets = osp.join('tests', 'data', 'coco', 'test_coco_det_AP_H_56.json')
-    proc = subprocess.run([
-        python, 'demo/topdown_demo.py', quickstart_config,
-        trained_quickstart, '--input', IMAGE, '--bbox-file', dets,
-        '--out-dir',
-        str(tmp_path), '--simdr-keypoints', '0', '9', '10'
-    ],
-                          cwd=repo_root,
-                          capture_output=True,
-                          text=True,
-                          timeout=300)
+    proc = run_demo_cli(python, repo_root, quickstart_config,
+                        trained_quickstart,
+                        '--input', IMAGE, '--bbox-file', dets, '--out-dir',
+                        str(tmp_path), '--simdr-keypoints', '0', '9', '10')
     assert proc.returncode == 0, proc.stderr[-3000:]
     skeleton = tmp_path / '000000196141.png'
     assert skeleton.is_file()
@@ -73,23 +80,15 @@ def test_demo_writes_pictures_with_a_detection_file(trained_quickstart,
     (b'', 'the file is empty'),
     (b'\xff\xd8\xff\xe0 truncated', 'not an image OpenCV can decode'),
 ])
-def test_demo_reports_a_bad_input_by_name(content, message,
-                                          trained_quickstart,
-                                          quickstart_config, python,
-                                          repo_root, tmp_path):
+def test_demo_reports_a_bad_input_by_name(content, message, trained_quickstart,
+                                          quickstart_config, python, repo_root,
+                                          tmp_path):
     bad = tmp_path / 'bad.jpg'
     if content is not None:
         bad.write_bytes(content)
-    proc = subprocess.run([
-        python, 'demo/topdown_demo.py', quickstart_config,
-        trained_quickstart, '--input',
-        str(bad), '--out-dir',
-        str(tmp_path / 'out')
-    ],
-                          cwd=repo_root,
-                          capture_output=True,
-                          text=True,
-                          timeout=300)
+    proc = run_demo_cli(python, repo_root, quickstart_config,
+                        trained_quickstart, '--input', str(bad), '--out-dir',
+                        str(tmp_path / 'out'))
     assert proc.returncode != 0
     assert f'cannot read image {bad}: {message}' in proc.stderr
     assert 'Traceback' not in proc.stderr
@@ -105,16 +104,9 @@ def test_demo_draws_nothing_where_nobody_was_detected(trained_quickstart,
     # a detection of another image only (COCO results layout)
     dets.write_text('[{"image_id": 785, "category_id": 1, '
                     '"bbox": [280, 45, 220, 330], "score": 0.99}]')
-    proc = subprocess.run([
-        python, 'demo/topdown_demo.py', quickstart_config,
-        trained_quickstart, '--input', IMAGE, '--bbox-file',
-        str(dets), '--out-dir',
-        str(tmp_path / 'out')
-    ],
-                          cwd=repo_root,
-                          capture_output=True,
-                          text=True,
-                          timeout=300)
+    proc = run_demo_cli(python, repo_root, quickstart_config,
+                        trained_quickstart, '--input', IMAGE, '--bbox-file',
+                        str(dets), '--out-dir', str(tmp_path / 'out'))
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert '000000196141: no person detected' in proc.stdout
     import cv2
@@ -124,37 +116,55 @@ def test_demo_draws_nothing_where_nobody_was_detected(trained_quickstart,
     assert not list((tmp_path / 'out').glob('*_simdr_*.png'))
 
 
-class _Payload:
-    """Unpickling this creates the file at ``path`` (stands for any code a
-    pickle can run)."""
-
-    def __init__(self, path):
-        self.path = path
-
-    def __reduce__(self):
-        return (open, (self.path, 'w'))
-
-
 @pytest.mark.parametrize('name', ['dets.pkl', 'dets.json'])
 def test_demo_never_unpickles_a_detection_file(name, trained_quickstart,
                                                quickstart_config, python,
-                                               repo_root, tmp_path):
+                                               repo_root, tmp_path,
+                                               pickle_payload):
     """A pickle given as --bbox-file (by its name or under a .json name)
     is refused by the one detection reader before anything runs."""
-    import pickle
-    marker = tmp_path / 'payload_ran'
     dets = tmp_path / name
-    dets.write_bytes(pickle.dumps([_Payload(str(marker))]))
-    proc = subprocess.run([
-        python, 'demo/topdown_demo.py', quickstart_config,
-        trained_quickstart, '--input', IMAGE, '--bbox-file',
-        str(dets), '--out-dir',
-        str(tmp_path / 'out')
-    ],
-                          cwd=repo_root,
-                          capture_output=True,
-                          text=True,
-                          timeout=300)
+    marker = pickle_payload(dets)
+    proc = run_demo_cli(python, repo_root, quickstart_config,
+                        trained_quickstart, '--input', IMAGE, '--bbox-file',
+                        str(dets), '--out-dir', str(tmp_path / 'out'))
     assert not marker.exists(), 'the pickle payload ran'
     assert proc.returncode != 0
     assert str(dets) in proc.stderr
+
+
+def test_demo_boxes_refuse_a_pickle(tmp_path, pickle_payload):
+    path = tmp_path / 'x.pkl'
+    marker = pickle_payload(path)
+    with pytest.raises(DataFileError, match='only JSON files'):
+        boxes_by_image(str(path))
+    assert not marker.exists()
+
+
+def test_demo_boxes_follow_the_reader_rules(tmp_path, repo_root):
+    """NaN and negative scores never pass the threshold (NaN < thr is
+    False, so a plain comparison keeps them); the bundled file is read
+    whole."""
+    src = osp.join(repo_root, 'tests', 'data', 'coco',
+                   'test_coco_det_AP_H_56.json')
+    dets = json.loads(open(src).read())
+    boxes = boxes_by_image(src, 0.3)
+    kept = [d for d in dets if d['score'] >= 0.3]
+    assert sum(len(v) for v in boxes.values()) == len(kept)
+    first = dets[0]
+    x, y, w, h = first['bbox']
+    np.testing.assert_allclose(
+        boxes[first['image_id']][0], [x, y, x + w, y + h], rtol=1e-6)
+    path = tmp_path / 'dets.json'
+    path.write_text(
+        json.dumps([
+            dict(first, score=float('nan')),
+            dict(first, score=-1.0),
+            dict(first, image_id=7, score=0.5)
+        ]))
+    with pytest.warns(UserWarning, match='2 with bad score'):
+        boxes = boxes_by_image(str(path), 0.3)
+    assert list(boxes) == [7]
+    path.write_text(json.dumps([dict(first, bbox={'x': 1})]))
+    with pytest.raises(ValueError, match='entry 0: "bbox" must be a list'):
+        boxes_by_image(str(path))

@@ -11,74 +11,25 @@ bins / k and DARK keypoints sub-pixel refinements, so a disagreement
 anywhere would show as >= 1 / k crop px, i.e. >= 0.1 image px here; 1e-3 px
 leaves room for the float32 back-projection only.
 """
-import json
 import os.path as osp
-from collections import defaultdict
 
 import cv2
 import numpy as np
 import pytest
 import torch
 
-from simdr_ext.apis.inference import (BatchedTopdownInferencer,
-                                      batch_inference_topdown)
-
-COCO = osp.join(osp.dirname(osp.dirname(__file__)), 'data', 'coco')
-DETECTIONS = osp.join(COCO, 'test_coco_det_AP_H_56.json')
-
-SASIMDR = '''
-_base_ = [{base!r}]
-codec = dict(_delete_=True, type='SASimDRLabel', input_size=(96, 128),
-             split_ratio=2.0, sigma=4.0, decode_refine=True)
-model = dict(head=dict(decoder=codec,
-                       loss=dict(type='SimDRKLLoss', use_target_weight=True)))
-'''
-
-DARK = '''
-_base_ = [{base!r}]
-codec = dict(type='DarkHeatmap', input_size=(96, 128), heatmap_size=(24, 32),
-             sigma=2.0, decode_mode='dark', blur_kernel_size=11)
-model = dict(head=dict(_delete_=True, type='HeatmapHead', in_channels=512,
-                       out_channels=17, deconv_out_channels=(128, 128, 128),
-                       deconv_kernel_sizes=(4, 4, 4),
-                       loss=dict(type='KeypointMSELoss',
-                                 use_target_weight=True),
-                       decoder=codec))
-'''
-
-
-def detections():
-    """``{image path: (M, 4) float32 xyxy}`` of the bundled detections."""
-    with open(DETECTIONS) as f:
-        dets = json.load(f)
-    boxes = defaultdict(list)
-    for det in dets:
-        x, y, w, h = det['bbox']
-        boxes[osp.join(COCO, f'{det["image_id"]:012d}.jpg')].append(
-            [x, y, x + w, y + h])
-    return {k: np.array(v, np.float32) for k, v in sorted(boxes.items())}
-
-
-def build(kind, tmp_path, quickstart_config):
-    from mmpose.apis import init_model
-    config = quickstart_config
-    if kind != 'simdr':
-        config = str(tmp_path / f'{kind}.py')
-        with open(config, 'w') as f:
-            f.write((SASIMDR if kind == 'sasimdr' else DARK).format(
-                base=quickstart_config))
-    torch.manual_seed(0)
-    return init_model(config, None, device='cpu')
+from tools.analysis.benchmark_inference import (BatchedTopdownInferencer,
+                                                batch_inference_topdown)
 
 
 @pytest.mark.parametrize('kind', ['simdr', 'sasimdr', 'dark'])
 @pytest.mark.parametrize('flip', [False, True])
-def test_same_keypoints_as_inference_topdown(kind, flip, tmp_path,
-                                             quickstart_config, monkeypatch):
+def test_same_keypoints_as_inference_topdown(kind, flip, pose_model_factory,
+                                             bundled_detections, monkeypatch):
     from mmpose.apis import inference_topdown
-    model = build(kind, tmp_path, quickstart_config)
+    model = pose_model_factory(kind)
     model.test_cfg['flip_test'] = flip
-    boxes = detections()
+    boxes = bundled_detections
     assert sum(len(b) for b in boxes.values()) == 118
 
     reads = []
@@ -86,8 +37,8 @@ def test_same_keypoints_as_inference_topdown(kind, flip, tmp_path,
     monkeypatch.setattr(cv2, 'imread',
                         lambda *a, **k: reads.append(a[0]) or imread(*a, **k))
     # 7 does not divide any image's box count: batches straddle images
-    results = batch_inference_topdown(model, list(boxes), list(boxes.values()),
-                                      batch_size=7)
+    results = batch_inference_topdown(
+        model, list(boxes), list(boxes.values()), batch_size=7)
     assert sorted(reads) == sorted(boxes), 'each image is read once'
     monkeypatch.undo()
 
@@ -100,22 +51,24 @@ def test_same_keypoints_as_inference_topdown(kind, flip, tmp_path,
         assert res['keypoints'].shape == ref.shape == (len(bxs), 17, 2)
         np.testing.assert_array_equal(res['bboxes'], bxs)
         worst = max(worst, float(np.abs(res['keypoints'] - ref).max()))
-        np.testing.assert_allclose(res['keypoint_scores'], ref_scores,
-                                   atol=1e-4)
+        np.testing.assert_allclose(
+            res['keypoint_scores'], ref_scores, atol=1e-4)
     print(f'{kind} flip={flip}: max |keypoints - inference_topdown| = '
           f'{worst:.2e} px')
     assert worst < 1e-3
 
 
-def test_distributions_are_the_heads_softmax(tmp_path, quickstart_config):
+def test_distributions_are_the_heads_softmax(pose_model_factory,
+                                             bundled_detections):
     """``return_distributions`` gives what SimDRHead's ``output_heatmaps``
     gives through ``inference_topdown`` (softmax of the flip-averaged
     logits)."""
     from mmpose.apis import inference_topdown
-    model = build('simdr', tmp_path, quickstart_config)
-    path, bxs = next(iter(detections().items()))
-    res = BatchedTopdownInferencer(model, batch_size=4)(
-        path, bxs[:5], return_distributions=True)[0]
+    model = pose_model_factory('simdr')
+    path, bxs = next(iter(bundled_detections.items()))
+    res = BatchedTopdownInferencer(
+        model, batch_size=4)(
+            path, bxs[:5], return_distributions=True)[0]
     model.test_cfg['output_heatmaps'] = True
     samples = inference_topdown(model, path, bxs[:5])
     ref_x = np.concatenate(
@@ -128,9 +81,10 @@ def test_distributions_are_the_heads_softmax(tmp_path, quickstart_config):
     np.testing.assert_allclose(res['simcc_x'].sum(-1), 1, atol=1e-5)
 
 
-def test_images_without_boxes_and_arrays(tmp_path, quickstart_config):
-    model = build('simdr', tmp_path, quickstart_config)
-    paths = list(detections())
+def test_images_without_boxes_and_arrays(pose_model_factory,
+                                         bundled_detections):
+    model = pose_model_factory('simdr')
+    paths = list(bundled_detections)
     img = cv2.imread(paths[0])
     box = np.array([[10, 20, 110, 220]], np.float32)
     results = batch_inference_topdown(model, [img, paths[1], img],
@@ -145,8 +99,8 @@ def test_images_without_boxes_and_arrays(tmp_path, quickstart_config):
                                   results[0]['keypoints'])
 
 
-def test_bad_input_is_named(tmp_path, quickstart_config):
-    model = build('simdr', tmp_path, quickstart_config)
+def test_bad_input_is_named(tmp_path, pose_model_factory):
+    model = pose_model_factory('simdr')
     infer = BatchedTopdownInferencer(model)
     empty = tmp_path / 'empty.jpg'
     empty.write_bytes(b'')
@@ -169,11 +123,11 @@ def test_bad_input_is_named(tmp_path, quickstart_config):
         BatchedTopdownInferencer(model, batch_size=0)(str(empty), box)
 
 
-def test_fp16_needs_cuda(tmp_path, quickstart_config):
-    model = build('simdr', tmp_path, quickstart_config)
+def test_fp16_needs_cuda(pose_model_factory, bundled_detections):
+    model = pose_model_factory('simdr')
     if torch.cuda.is_available():
         infer = BatchedTopdownInferencer(model.cuda(), fp16=True)
-        path, bxs = next(iter(detections().items()))
+        path, bxs = next(iter(bundled_detections.items()))
         res = infer(path, bxs)[0]
         ref = BatchedTopdownInferencer(model)(path, bxs)[0]
         near = np.abs(res['keypoints'] - ref['keypoints']).max(-1)
@@ -189,7 +143,7 @@ def test_fp16_needs_cuda(tmp_path, quickstart_config):
     'body_2d_keypoint/topdown_heatmap/coco/'
     'td-hm_res50_8xb64-210e_coco-256x192.py'
 ])
-def test_mmpose_configs_and_codecs(config):
+def test_mmpose_configs_and_codecs(config, bundled_detections):
     """mmpose's own SimCC and heatmap configs: their codecs (SimCCLabel,
     MSRAHeatmap) have no torch twin and decode as their heads do."""
     import mmpose
@@ -197,7 +151,7 @@ def test_mmpose_configs_and_codecs(config):
     path = osp.join(osp.dirname(mmpose.__file__), '.mim', 'configs', config)
     torch.manual_seed(0)
     model = init_model(path, None, device='cpu')
-    image, boxes = next(iter(detections().items()))
+    image, boxes = next(iter(bundled_detections.items()))
     boxes = boxes[:5]
     res = batch_inference_topdown(model, image, boxes, batch_size=2)[0]
     samples = inference_topdown(model, image, boxes)

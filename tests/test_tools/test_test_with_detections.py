@@ -1,15 +1,13 @@
 # Copyright (c) simdr_ext contributors. All rights reserved.
-"""Testing with person detections (bbox_file) end to end."""
+"""tools/test.py with person detections (bbox_file), end to end."""
 import json
 import os.path as osp
-import pickle
 import subprocess
 
 import pytest
 from mmengine.registry import init_default_scope
 
 from mmpose.registry import DATASETS
-
 
 BUNDLED_DETS = osp.join('tests', 'data', 'coco', 'test_coco_det_AP_H_56.json')
 
@@ -70,9 +68,13 @@ def test_no_usable_detection_evaluates_everyone_as_a_miss(
     """An empty detection file, and one with only another category: AP 0
     with a warning, exit 0."""
     for name, dets in [('empty', []),
-                       ('cats', [dict(image_id=785, category_id=17,
-                                      bbox=[280, 44, 218, 346],
-                                      score=0.9)])]:
+                       ('cats', [
+                           dict(
+                               image_id=785,
+                               category_id=17,
+                               bbox=[280, 44, 218, 346],
+                               score=0.9)
+                       ])]:
         path = tmp_path / f'{name}.json'
         path.write_text(json.dumps(dets))
         proc, metrics = run_test(python, repo_root, quickstart_config,
@@ -83,22 +85,11 @@ def test_no_usable_detection_evaluates_everyone_as_a_miss(
         assert metrics['coco/AP'] == 0.0 and metrics['coco/AR'] == 0.0
 
 
-class Touch:
-    """A pickle whose loading creates ``path`` (a harmless stand-in for
-    code that a pickle can run)."""
-
-    def __init__(self, path):
-        self.path = str(path)
-
-    def __reduce__(self):
-        return (open, (self.path, 'w'))
-
-
 def test_a_pickled_bbox_file_is_refused_and_does_not_run(
-        trained_quickstart, tmp_path, python, repo_root, quickstart_config):
-    marker = tmp_path / 'payload_ran'
+        trained_quickstart, tmp_path, python, repo_root, quickstart_config,
+        pickle_payload):
     path = tmp_path / 'dets.pkl'
-    path.write_bytes(pickle.dumps([Touch(marker)]))
+    marker = pickle_payload(path)
     proc, _ = run_test(python, repo_root, quickstart_config,
                        trained_quickstart, tmp_path / 'work', str(path))
     assert proc.returncode != 0

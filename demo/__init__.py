@@ -1,2 +1,1 @@
 # Copyright (c) simdr_ext contributors. All rights reserved.
-"""Importable entry points behind the command-line tools."""
