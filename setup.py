@@ -1,10 +1,14 @@
 # Copyright (c) simdr_ext contributors. All rights reserved.
 """Installs simdr_ext, an MMPose 1.x extension for SimDR, SimDR* and DARK.
 
-``add_mim_extension`` makes ``tools/``, ``configs/``, ``demo/`` and
-``model-index.yml`` visible to ``mim`` under ``simdr_ext/.mim`` (symlinks for
-``setup.py develop``/legacy editable installs, copies for wheels and sdists),
-the same mechanism mmpose uses.
+``add_mim_extension`` makes ``tools/``, ``configs/``, ``demo/``,
+``model-index.yml`` and ``tests/data`` (the bundled images the quickstart
+and the benchmarks read) visible to ``mim`` under ``simdr_ext/.mim``
+(symlinks for ``setup.py develop``/legacy editable installs, copies for
+wheels and sdists), the same mechanism mmpose uses: ``mim train simdr_ext
+CONFIG`` runs ``simdr_ext/.mim/tools/train.py``. The scripts find the
+configs and data beside them (``osp.dirname(__file__)``), so they work in
+the repository and under ``.mim`` alike.
 """
 import os
 import os.path as osp
@@ -65,7 +69,12 @@ if __name__ == '__main__':
         if osp.exists('README.md') else '',
         long_description_content_type='text/markdown',
         license='Apache License 2.0',
-        packages=find_packages(exclude=('configs', 'tools', 'demo', 'tests')),
+        # tools/ and demo/ are importable from the repository root (tests)
+        # but ship as scripts under simdr_ext/.mim, never as top-level
+        # packages
+        packages=find_packages(exclude=('configs', 'configs.*', 'tools',
+                                        'tools.*', 'demo', 'demo.*', 'tests',
+                                        'tests.*')),
         include_package_data=True,
         python_requires='>=3.8',
         install_requires=['mmpose>=1.3.0', 'mmengine>=0.10.0', 'mmcv>=2.0.0'],
