@@ -396,80 +396,123 @@ def _quiet():
         logger.setLevel(level)
 
 
-def evaluate_codec(codec: OracleCodec, samples: Sequence[dict], metric,
-                   score_key: str, sigmas: Optional[np.ndarray]) -> dict:
+def warp_people(people: Sequence[dict], input_size: Tuple[int, int],
+                padding: float) -> Tuple[List[dict], Dict[str, np.ndarray]]:
+    """``GetBBoxCenterScale`` + ``TopdownAffine`` of every person.
+
+    Args:
+        people (Sequence[dict]): Data infos from :func:`load_people`.
+        input_size (tuple): ``(w, h)``.
+        padding (float): Bbox padding.
+
+    Returns:
+        tuple: The transforms' results, one per person, each with its
+        ``data_sample`` (``PackPoseInputs``'s), and the ground truth of
+        all P people: ``input`` (P, K, 2) and ``image`` (P, K, 2)
+        keypoints, ``visible`` and ``inside`` the input (P, K) and OKS
+        ``areas`` (P, ).
+    """
+    affine = Compose([
+        GetBBoxCenterScale(padding=padding),
+        TopdownAffine(input_size=input_size)
+    ])
+    samples = []
+    for info in people:
+        with warnings.catch_warnings():
+            # MPII states centre and scale: mmpose pads those instead
+            warnings.filterwarnings('ignore', 'Use the existing')
+            # no pixels: TopdownAffine warps each image of a list, here
+            # none, and PackPoseInputs packs a 1x1 placeholder
+            results = affine(dict(info, img=[]))
+        results['data_sample'] = _PACK(dict(results,
+                                            img=_PIXEL))['data_samples']
+        samples.append(results)
+    xy = np.concatenate([r['transformed_keypoints'] for r in samples])
+    w, h = input_size
+    truth = dict(
+        input=xy.astype(np.float64),
+        image=np.concatenate([r['keypoints'] for r in samples]),
+        visible=np.concatenate([r['keypoints_visible'] for r in samples]) > 0,
+        # where SimDR Appendix D's bound holds: mmpose's codecs also encode
+        # keypoints a little off the input, at clipped bins or pixels
+        inside=(xy >= 0).all(-1) & (xy[..., 0] <= w - 1)
+        & (xy[..., 1] <= h - 1),
+        areas=np.array([np.asarray(r['area']).item() for r in samples]))
+    return samples, truth
+
+
+def mean_oks(pred: np.ndarray, truth: Dict[str, np.ndarray],
+             sigmas: np.ndarray) -> float:
+    """Mean OKS (SimDR eq. 8) of paired predictions, by mmpose's ``oks_iou``.
+
+    Args:
+        pred (np.ndarray): Image pixels in shape (P, K, 2).
+        truth (dict): From :func:`warp_people`.
+        sigmas (np.ndarray): Per-keypoint sigmas in shape (K, ).
+
+    Returns:
+        float: OKS over each person's visible keypoints, averaged over
+        people.
+    """
+    oks = []
+    for xy, gt, vis, area in zip(pred, truth['image'], truth['visible'],
+                                 truth['areas']):
+        g = np.concatenate([gt, vis[:, None]], 1).ravel()
+        d = np.concatenate([xy, np.ones_like(xy[:, :1])], 1).reshape(1, -1)
+        oks.append(oks_iou(g, d, area, np.array([area]), sigmas, 0)[0])
+    return float(np.mean(oks))
+
+
+def evaluate_codec(codec: OracleCodec, samples: Sequence[dict],
+                   truth: Dict[str,
+                               np.ndarray], metric, score_key: str) -> dict:
     """One oracle row: encode, decode the target itself, back-project, score.
 
     Args:
         codec (OracleCodec): The row's codec.
-        samples (Sequence[dict]): ``TopdownAffine``'s results, one person
-            each, with ``data_sample`` (``PackPoseInputs``'s).
+        samples (Sequence[dict]): The people, from :func:`warp_people`.
+        truth (dict): Their ground truth, from :func:`warp_people`.
         metric: The data set's metric, ``dataset_meta`` set.
         score_key (str): Key of the metric's result to report.
-        sigmas (np.ndarray, optional): OKS sigmas in shape (K, ).
 
     Returns:
         dict: The keys of ``ROW_FIELDS`` but ``size``.
     """
     target = GenerateTarget(encoder=codec.cfg)
-    bound = quantisation_bound(target.encoder)
-    err_in, axis_err, err_img, used, inside, visible, oks = ([]
-                                                             for _ in range(7))
-    w, h = samples[0]['input_size']
+    decoded, image, weights = [], [], []
     for results in samples:
         encoded = target(dict(results))
         keypoints, scores = target.encoder.decode(
             *ideal_output(codec.cfg['type'], encoded))
-        delta = keypoints[0].astype(
-            np.float64) - results['transformed_keypoints'][0]
+        decoded.append(keypoints[0].astype(np.float64))
+        weights.append(encoded['keypoint_weights'][0])
         sample = results['data_sample'].clone()
         TopdownPoseEstimator.add_pred_to_datasample(
             _NO_MODEL,
             [InstanceData(keypoints=keypoints, keypoint_scores=scores)], None,
             [sample])
-        image = sample.pred_instances.keypoints[0]
-        vis = results['keypoints_visible'][0] > 0
-        err_in.append(np.linalg.norm(delta, axis=-1))
-        axis_err.append(np.abs(delta).max(-1))
-        err_img.append(
-            np.linalg.norm(image - results['keypoints'][0], axis=-1))
-        used.append(vis & (encoded['keypoint_weights'][0] > 0))
-        # where the bound holds: mmpose's codecs also encode keypoints a
-        # little off the input, whose bins or heatmap pixels are clipped
-        xy = results['transformed_keypoints'][0]
-        inside.append((xy >= 0).all(-1) & (xy[:, 0] <= w - 1)
-                      & (xy[:, 1] <= h - 1))
-        visible.append(vis)
-        if sigmas is not None:
-            gt = np.concatenate([results['keypoints'][0], vis[:, None]], 1)
-            pred = np.concatenate([image, np.ones_like(image[:, :1])], 1)
-            area = np.asarray(results['area']).item()
-            oks.append(
-                oks_iou(
-                    gt.ravel(),
-                    pred.reshape(1, -1),
-                    area,
-                    np.array([area]),
-                    sigmas,
-                    vis_thr=0)[0])
+        image.append(sample.pred_instances.keypoints[0])
         metric.process([], [sample.to_dict()])
-    used, inside, visible = (np.stack(m) for m in (used, inside, visible))
-    err_in, axis_err, err_img = (
-        np.stack(e) for e in (err_in, axis_err, err_img))
     with _quiet():
         result = metric.evaluate(len(samples))
-    score = next(v for k, v in result.items() if k.split('/')[-1] == score_key)
+    delta = np.stack(decoded) - truth['input']
+    image = np.stack(image)
+    used = truth['visible'] & (np.stack(weights) > 0)
+    sigmas = metric.dataset_meta.get('sigmas')
     return dict(
         codec=codec.name,
         settings=codec.settings,
-        bound=bound,
+        bound=quantisation_bound(target.encoder),
         n_kpt=int(used.sum()),
-        n_visible=int(visible.sum()),
-        mean_err_input=float(err_in[used].mean()),
-        max_axis_err_input=float(axis_err[used & inside].max(initial=0)),
-        mean_err_image=float(err_img[used].mean()),
-        mean_oks=float(np.mean(oks)) if oks else float('nan'),
-        score=float(score))
+        n_visible=int(truth['visible'].sum()),
+        mean_err_input=float(np.linalg.norm(delta, axis=-1)[used].mean()),
+        max_axis_err_input=float(
+            np.abs(delta).max(-1)[used & truth['inside']].max(initial=0)),
+        mean_err_image=float(
+            np.linalg.norm(image - truth['image'], axis=-1)[used].mean()),
+        mean_oks=float('nan') if sigmas is None else mean_oks(
+            image, truth, sigmas),
+        score=float(result[f'{metric.prefix}/{score_key}']))
 
 
 def run_oracle(
@@ -494,15 +537,15 @@ def run_oracle(
             none.
 
     Returns:
-        list: Row dicts with the keys of ``ROW_FIELDS``: errors in input
-        and image pixels are the mean Euclidean distance over the visible
-        keypoints that the codec encodes (weight > 0; ``n_kpt`` of
-        ``n_visible``), ``max_axis_err_input`` the largest per-axis error
-        of those inside the input (the quantity SimDR Appendix D bounds by
-        ``bound``); ``mean_oks``
-        (COCO's OKS with the data set's sigmas and areas) and ``score``
-        (the metric's AP or PCK in [0, 1]) use all visible keypoints, as
-        the metrics do.
+        list: Row dicts with the keys of ``ROW_FIELDS``, smallest input
+        first: errors in input and image pixels are the mean Euclidean
+        distance over the visible keypoints that the codec encodes
+        (weight > 0; ``n_kpt`` of ``n_visible``), ``max_axis_err_input``
+        the largest per-axis error of those inside the input (the quantity
+        SimDR Appendix D bounds by ``bound``); ``mean_oks`` (the data
+        set's sigmas and areas; NaN without sigmas) and ``score`` (the
+        metric's AP or PCK in [0, 1]) use all visible keypoints, as the
+        metrics do.
     """
     if dataset not in BENCHMARKS:
         raise ValueError(f'dataset {dataset!r}: expected one of '
@@ -517,7 +560,6 @@ def run_oracle(
     with _quiet():
         metric = METRICS.build(metric_cfg)
     metric.dataset_meta = data.metainfo
-    sigmas = data.metainfo.get('sigmas')
     plan: Dict[Tuple[int, int], List[OracleCodec]] = {}
     for size in sizes:
         plan.setdefault(parse_size(size),
@@ -525,28 +567,13 @@ def run_oracle(
     for codec in config_codecs(configs):
         plan.setdefault(tuple(codec.cfg['input_size']), []).append(codec)
     rows = []
-    # smallest input first, as the papers' tables
-    for input_size, codecs in sorted(
+    for (w, h), codecs in sorted(
             plan.items(), key=lambda p: (p[0][0] * p[0][1], p[0])):
-        affine = Compose([
-            GetBBoxCenterScale(padding=padding),
-            TopdownAffine(input_size=input_size)
-        ])
-        samples = []
-        for info in people:
-            with warnings.catch_warnings():
-                # MPII states centre and scale: mmpose pads those instead
-                warnings.filterwarnings('ignore', 'Use the existing')
-                # no pixels: TopdownAffine warps each image of a list, here
-                # none, and PackPoseInputs packs a 1x1 placeholder
-                results = affine(dict(info, img=[]))
-            results['data_sample'] = _PACK(dict(results,
-                                                img=_PIXEL))['data_samples']
-            samples.append(results)
+        samples, truth = warp_people(people, (w, h), padding)
         for codec in codecs:
-            row = evaluate_codec(codec, samples, metric, benchmark.score,
-                                 sigmas)
-            rows.append(dict(size=f'{input_size[1]}x{input_size[0]}', **row))
+            row = evaluate_codec(codec, samples, truth, metric,
+                                 benchmark.score)
+            rows.append(dict(size=f'{h}x{w}', **row))
     return rows
 
 
