@@ -4,8 +4,11 @@ onnxruntime only.
 
 A separate top-level package so that importing it runs neither
 ``simdr_ext/__init__.py`` (which imports torch and mmpose) nor any mm*
-package. ``simdr_ext.apis.inference`` (PyTorch) shares its crop geometry and
-batching loop.
+package. The crop geometry comes from the exported file's metadata
+(written by ``simdr_ext.deploy``, whose ``crop_geometry`` reads it from a
+config); the batched PyTorch path of
+``tools/analysis/benchmark_inference.py`` (``BatchedTopdownInferencer``)
+shares the crops and the batching loop.
 """
 from .crops import (box_center_scale, check_boxes, crop_boxes, read_image,
                     to_image, warp_matrices)
