@@ -4,13 +4,13 @@ from .checkpoint import (CheckpointError, SafeCheckpointHook, WorkDirLock,
                          read_checked_checkpoint, state_dict_differences,
                          weights_digest)
 from .cpu_distributed import CPUDistributedDataParallel, setup_cpu_distributed
-from .runner import (KeypointCountCheckHook, NonFiniteLossHook, SimDRRunner,
-                     optimizer_differences)
+from .runner import (CheckedRunner, NonFiniteLossHook,
+                     RepresentationCheckHook, optimizer_differences)
 
 __all__ = [
-    'CPUDistributedDataParallel', 'setup_cpu_distributed',
-    'KeypointCountCheckHook', 'NonFiniteLossHook', 'SimDRRunner',
-    'state_dict_differences', 'optimizer_differences', 'CheckpointError',
-    'SafeCheckpointHook', 'WorkDirLock', 'find_resumable_checkpoint',
-    'load_checked_checkpoint', 'read_checked_checkpoint', 'weights_digest'
+    'CPUDistributedDataParallel', 'setup_cpu_distributed', 'CheckedRunner',
+    'RepresentationCheckHook', 'NonFiniteLossHook', 'optimizer_differences',
+    'state_dict_differences', 'CheckpointError', 'SafeCheckpointHook',
+    'WorkDirLock', 'find_resumable_checkpoint', 'load_checked_checkpoint',
+    'read_checked_checkpoint', 'weights_digest'
 ]

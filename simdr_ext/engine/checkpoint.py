@@ -1,24 +1,14 @@
 # Copyright (c) simdr_ext contributors. All rights reserved.
 """Checkpoints that survive a kill at any instant and load only when sound.
 
-Writing (:class:`SafeCheckpointHook`, :func:`atomic_write_text`):
-
-1. the new checkpoint goes to ``NAME.tmp``, is flushed to disk (``fsync``)
-   and renamed to ``NAME``;
-2. only then is ``last_checkpoint`` replaced, again through a flushed
-   temporary file and a rename;
-3. only then are checkpoints beyond ``max_keep_ckpts`` deleted.
-
-A kill between any two steps leaves the previous checkpoint and a
-``last_checkpoint`` that names a complete file.
-:func:`find_resumable_checkpoint` still copes with work dirs written by
-mmengine's own hook (empty ``last_checkpoint``, or one naming a deleted file).
-
-Reading (:func:`read_checked_checkpoint`): the zip records' CRC-32 (torch's
-reader checks none), the weights' SHA-256 recorded by simdr_ext when it
-saved, finiteness of every floating-point tensor. Loading into a model
-(:func:`check_fits`) also refuses missing, unexpected or mis-shaped keys and
-integer tensors where the model holds floating-point ones.
+Writing: the checkpoint goes to ``NAME.tmp``, is flushed (``fsync``) and
+renamed; only then is ``last_checkpoint`` replaced (flushed and renamed as
+well), and only then are checkpoints beyond ``max_keep_ckpts`` deleted. A
+kill between any two steps leaves a ``last_checkpoint`` naming a complete
+file. Reading checks the zip records' CRC-32 (torch's reader checks none),
+the weights' SHA-256 recorded at saving and their finiteness; loading into
+a model refuses missing, unexpected or mis-shaped keys and integer tensors
+where the model holds floating-point ones.
 """
 import glob
 import hashlib
@@ -28,7 +18,8 @@ import pickle
 import re
 import socket
 import zipfile
-from typing import Dict, List, Optional
+from pathlib import Path
+from typing import Callable, Dict, List, Optional
 
 import torch
 from mmengine.dist import is_main_process
@@ -37,51 +28,11 @@ from mmengine.hooks import CheckpointHook
 from mmpose.registry import HOOKS
 
 DIGEST_KEY = 'weights_sha256'
-LOCK_NAME = '.simdr_ext.lock'
+CKPT_NAME = re.compile(r'^(?:epoch|iter)_(\d+)\.pth$')
 
 
 class CheckpointError(ValueError):
     """A checkpoint that must not be loaded; the message says why."""
-
-
-def fsync_dir(path: str) -> None:
-    """Flush a directory entry (a rename) to disk where the OS allows."""
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-
-
-def fsync_file(path: str) -> None:
-    """Flush a written file's data to disk."""
-    with open(path, 'rb+') as f:
-        os.fsync(f.fileno())
-
-
-def atomic_write_text(path: str, text: str) -> None:
-    """Replace ``path`` with ``text`` so that a kill leaves old or new.
-
-    Args:
-        path (str): The file.
-        text (str): Its new content.
-    """
-    tmp = f'{path}.tmp'
-    try:
-        with open(tmp, 'w') as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        remove_quietly(tmp)
-        raise
-    fsync_dir(osp.dirname(osp.abspath(path)))
 
 
 def remove_quietly(path: str) -> None:
@@ -91,35 +42,45 @@ def remove_quietly(path: str) -> None:
         pass
 
 
+def atomic_replace(path: str, write: Callable[[str], None]) -> None:
+    """``write(tmp)`` the new ``path`` to ``path + '.tmp'``, flush it to
+    disk and rename it, so that a kill or a full disk leaves the old file or
+    the new one, never a partial one (the ``.tmp`` is removed on error)."""
+    tmp = f'{path}.tmp'
+    try:
+        write(tmp)
+        with open(tmp, 'rb+') as f:
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        remove_quietly(tmp)
+        raise
+    try:  # flush the rename too, where the OS allows
+        fd = os.open(osp.dirname(osp.abspath(path)), os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+    except OSError:
+        pass
+
+
 def weights_digest(state_dict: Dict) -> str:
-    """SHA-256 over the names, dtypes, shapes and bytes of a state dict.
-
-    Args:
-        state_dict (dict): Name to tensor (non-tensors are skipped).
-
-    Returns:
-        str: Hex digest.
-    """
+    """SHA-256 over the names, dtypes, shapes and bytes of the tensors of a
+    state dict (other values are skipped), as a hex string."""
     sha = hashlib.sha256()
     for name in sorted(state_dict):
-        value = state_dict[name]
-        if not isinstance(value, torch.Tensor):
-            continue
-        t = value.detach().cpu().contiguous()
-        sha.update(f'{name}|{t.dtype}|{tuple(t.shape)}|'.encode())
-        if t.numel():
+        t = state_dict[name]
+        if isinstance(t, torch.Tensor):
+            t = t.detach().cpu().contiguous()
+            sha.update(f'{name}|{t.dtype}|{tuple(t.shape)}|'.encode())
             sha.update(t.reshape(-1).view(torch.uint8).numpy().tobytes())
     return sha.hexdigest()
 
 
 def verify_zip(filename: str) -> None:
-    """Check every record of a torch zip checkpoint against its CRC-32.
-
-    torch's zip reader checks no CRC, so a flipped bit loads silently.
-
-    Args:
-        filename (str): A checkpoint in torch's zip format (others pass).
-    """
+    """Check every record of a torch zip checkpoint against its CRC-32
+    (files in other formats pass)."""
     if not zipfile.is_zipfile(filename):
         return
     try:
@@ -137,51 +98,16 @@ def verify_zip(filename: str) -> None:
 
 
 def state_dict_of(checkpoint) -> Dict:
-    """The state dict of a loaded checkpoint, ``module.`` prefixes
-    stripped."""
+    """A checkpoint's state dict, ``module.`` prefixes stripped."""
     state = checkpoint.get('state_dict', checkpoint) \
         if isinstance(checkpoint, dict) else {}
-    return {
-        k[len('module.'):] if k.startswith('module.') else k: v
-        for k, v in state.items()
-    }
-
-
-def check_content(checkpoint, filename: str) -> None:
-    """Refuse a checkpoint whose weights are not what was saved, or not
-    finite.
-
-    Args:
-        checkpoint (dict): The loaded checkpoint.
-        filename (str): Its file, for the messages.
-    """
-    meta = checkpoint.get('meta') if isinstance(checkpoint, dict) else None
-    raw = checkpoint.get('state_dict', checkpoint) \
-        if isinstance(checkpoint, dict) else {}
-    recorded = meta.get(DIGEST_KEY) if isinstance(meta, dict) else None
-    if recorded is not None and weights_digest(raw) != recorded:
-        raise CheckpointError(
-            f'{filename} is corrupt: the SHA-256 of its weights differs from '
-            'the one recorded when it was saved; use another checkpoint')
-    bad = []
-    for name, value in raw.items():
-        if isinstance(value, torch.Tensor) and (
-                value.is_floating_point() or value.is_complex()):
-            n = int((~torch.isfinite(value)).sum())
-            if n:
-                bad.append(f'{name} ({n} of {value.numel()})')
-    if bad:
-        shown = ', '.join(bad[:10]) + (
-            f' and {len(bad) - 10} more' if len(bad) > 10 else '')
-        raise CheckpointError(
-            f'{filename} holds NaN or inf weights: {shown}; the run that '
-            'wrote it diverged: resume from an earlier checkpoint or lower '
-            'the learning rate')
+    return {k[7:] if k.startswith('module.') else k: v
+            for k, v in state.items()}
 
 
 def read_checked_checkpoint(filename: str, map_location='cpu'):
-    """Load a checkpoint with ``weights_only=True`` after checking its CRCs,
-    then check its recorded SHA-256 and its finiteness.
+    """Load a checkpoint with ``weights_only=True`` after checking its zip
+    CRCs, then check the weights' recorded SHA-256 and their finiteness.
 
     Args:
         filename (str): Local file, or anything mmengine's loader accepts
@@ -197,39 +123,63 @@ def read_checked_checkpoint(filename: str, map_location='cpu'):
     try:
         checkpoint = _load_checkpoint(filename, map_location=map_location)
     except pickle.UnpicklingError as err:
-        from .runner import refused_checkpoint_error
-        raise refused_checkpoint_error(filename, err) from None
+        raise pickle.UnpicklingError(
+            f'Refused to load {filename}: it contains an object that '
+            'torch.load(weights_only=True) does not allow, even with the '
+            'mmengine/numpy types simdr_ext allow-lists. Only if you trust '
+            'the file, re-save its state dict in a trusted session '
+            '(torch.save({"state_dict": torch.load(path, weights_only=False)'
+            '["state_dict"]}, new_path)) or run once with '
+            f'TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD=1. Details: {err}') from None
     except RuntimeError as err:
-        if 'zip' in str(err) or 'archive' in str(err):
-            raise CheckpointError(
-                f'{filename} is truncated or corrupt ({err}); use another '
-                'checkpoint') from None
-        raise
-    check_content(checkpoint, filename)
+        if 'zip' not in str(err) and 'archive' not in str(err):
+            raise
+        raise CheckpointError(f'{filename} is truncated or corrupt ({err}); '
+                              'use another checkpoint') from None
+    meta = checkpoint.get('meta') if isinstance(checkpoint, dict) else None
+    raw = checkpoint.get('state_dict', checkpoint) \
+        if isinstance(checkpoint, dict) else {}
+    recorded = meta.get(DIGEST_KEY) if isinstance(meta, dict) else None
+    if recorded is not None and weights_digest(raw) != recorded:
+        raise CheckpointError(
+            f'{filename} is corrupt: the SHA-256 of its weights differs from '
+            'the one recorded when it was saved; use another checkpoint')
+    bad = [f'{k} ({int((~torch.isfinite(v)).sum())} of {v.numel()})'
+           for k, v in raw.items() if isinstance(v, torch.Tensor) and (
+               v.is_floating_point() or v.is_complex())
+           and not torch.isfinite(v).all()]
+    if bad:
+        raise CheckpointError(
+            f'{filename} holds NaN or inf weights: {listed(bad, 10)}; the '
+            'run that wrote it diverged: resume from an earlier checkpoint '
+            'or lower the learning rate')
     return checkpoint
 
 
-def state_dict_differences(model_state: Dict, ckpt_state: Dict) -> List[str]:
-    """What keeps a checkpoint from loading into a model, one line a key.
+def listed(lines: List[str], most: int, sep: str = ', ') -> str:
+    """At most ``most`` lines joined, and how many more there are."""
+    more = f'{sep}... and {len(lines) - most} more' if len(lines) > most \
+        else ''
+    return sep.join(lines[:most]) + more
 
-    Args:
-        model_state (dict): The model's ``state_dict()``.
-        ckpt_state (dict): The checkpoint's state dict (prefixes such as
-            ``module.`` already stripped).
+
+def state_dict_differences(model_state: Dict, ckpt_state: Dict) -> List[str]:
+    """What keeps a checkpoint's state dict (prefixes such as ``module.``
+    stripped) from loading into a model's ``state_dict()``.
 
     Returns:
         list[str]: Lines ``missing: key``, ``unexpected: key``,
-        ``shape: key checkpoint (a, b) vs model (c, d)`` and
-        ``dtype: key checkpoint torch.int64 vs model torch.float32`` (an
-        integer or boolean tensor where the model holds floating-point
-        values, or the reverse); empty when the checkpoint fits.
+        ``shape: key checkpoint (a, b) vs model (c, d)`` and ``dtype: key
+        checkpoint torch.int64 vs model torch.float32`` (integer or boolean
+        where the model holds floating-point values, or the reverse); empty
+        when the checkpoint fits.
     """
     lines = [f'missing: {k}' for k in model_state if k not in ckpt_state]
     lines += [f'unexpected: {k}' for k in ckpt_state if k not in model_state]
     for k, v in ckpt_state.items():
-        if k not in model_state or not hasattr(v, 'shape'):
+        m = model_state.get(k)
+        if m is None or not hasattr(v, 'shape'):
             continue
-        m = model_state[k]
         if tuple(v.shape) != tuple(m.shape):
             lines.append(f'shape: {k} checkpoint {tuple(v.shape)} vs model '
                          f'{tuple(m.shape)}')
@@ -245,29 +195,18 @@ def check_fits(model: torch.nn.Module, checkpoint, filename: str) -> None:
     diff = state_dict_differences(model.state_dict(),
                                   state_dict_of(checkpoint))
     if diff:
-        shown = '\n  '.join(diff[:20])
-        more = f'\n  ... and {len(diff) - 20} more' if len(diff) > 20 \
-            else ''
         raise CheckpointError(
             f'{filename} does not fit this model ({len(diff)} keys '
-            f'differ); is it a checkpoint of another architecture?\n  '
-            f'{shown}{more}')
+            f'differ); is it a checkpoint of another architecture?\n  ' +
+            listed(diff, 20, '\n  '))
 
 
-def load_checked_checkpoint(model: torch.nn.Module,
-                            filename: Optional[str],
+def load_checked_checkpoint(model: torch.nn.Module, filename: Optional[str],
                             map_location='cpu') -> Optional[dict]:
-    """Load a checkpoint into a model, refusing anything unsound.
-
-    Checks CRCs, the recorded SHA-256 of the weights, finiteness, and that
-    keys, shapes and dtypes fit the model exactly; then loads the weights
-    and, when the checkpoint records ``meta.dataset_meta``, sets
-    ``model.dataset_meta`` from it (as mmpose's ``init_model`` does).
-
-    Args:
-        model (nn.Module): The model (e.g. from ``init_model(cfg, None)``).
-        filename (str, optional): The checkpoint; ``None`` does nothing.
-        map_location: As for ``torch.load``. Defaults to ``'cpu'``.
+    """Load a checkpoint into a model, refusing anything unsound
+    (:func:`read_checked_checkpoint`, :func:`check_fits`), and set
+    ``model.dataset_meta`` from ``meta.dataset_meta`` as mmpose's
+    ``init_model`` does. ``filename=None`` does nothing.
 
     Returns:
         dict or None: The checkpoint.
@@ -283,57 +222,37 @@ def load_checked_checkpoint(model: torch.nn.Module,
     return checkpoint
 
 
-CKPT_NAME = re.compile(r'^(?:epoch|iter)_(\d+)\.pth$')
-
-
-def _is_complete(path: str) -> bool:
-    if not osp.isfile(path) or osp.getsize(path) == 0:
-        return False
-    if not zipfile.is_zipfile(path):
-        return False
+def is_complete(path: str) -> bool:
     try:
-        with zipfile.ZipFile(path) as zf:
-            return zf.testzip() is None
-    except (zipfile.BadZipFile, OSError, EOFError, ValueError):
+        verify_zip(path)
+    except CheckpointError:
         return False
+    return osp.isfile(path) and zipfile.is_zipfile(path)
 
 
 def find_resumable_checkpoint(work_dir: str, logger=None) -> Optional[str]:
-    """The checkpoint ``--resume`` without a path continues from.
-
-    ``last_checkpoint`` when it names a complete file; otherwise (empty,
-    missing, or naming a deleted or damaged file) the newest complete
-    ``epoch_N.pth`` / ``iter_N.pth`` in ``work_dir``.
-
-    Args:
-        work_dir (str): The run's work directory.
-        logger (optional): Where to say that the fallback was taken.
-
-    Returns:
-        str or None: The checkpoint, or ``None`` when there is none.
+    """The checkpoint ``--resume`` without a path continues from:
+    ``last_checkpoint`` when it names a complete file, else (empty, missing,
+    naming a deleted or damaged file) the newest complete ``epoch_N.pth`` /
+    ``iter_N.pth`` in ``work_dir`` (said to ``logger``); ``None`` if none.
     """
     save_file = osp.join(work_dir, 'last_checkpoint')
     named = None
     if osp.isfile(save_file):
         with open(save_file) as f:
             named = f.read().strip() or None
-    if named is not None and _is_complete(named):
+    if named is not None and is_complete(named):
         return named
-    candidates = []
-    for path in glob.glob(osp.join(glob.escape(work_dir), '*.pth')):
-        m = CKPT_NAME.match(osp.basename(path))
-        if m:
-            candidates.append((osp.basename(path).startswith('iter'),
-                               int(m.group(1)), path))
-    # epoch and iter checkpoints are not mixed in one run: the larger
-    # number of the kind present is the newest
-    for _, _, path in sorted(candidates, reverse=True):
-        if _is_complete(path):
+    found = [(osp.basename(p).startswith('iter'), int(m.group(1)), p)
+             for p in glob.glob(osp.join(glob.escape(work_dir), '*.pth'))
+             for m in [CKPT_NAME.match(osp.basename(p))] if m]
+    # a run writes epoch or iter checkpoints: the largest number is newest
+    for _, _, path in sorted(found, reverse=True):
+        if is_complete(path):
             if logger is not None:
-                why = ('is empty' if named is None and
-                       osp.isfile(save_file) else
-                       'is missing' if named is None else
-                       f'names {named}, which is missing or incomplete')
+                why = (f'names {named}, which is missing or incomplete'
+                       if named else 'is empty' if osp.isfile(save_file)
+                       else 'is missing')
                 logger.warning(f'{save_file} {why}; resuming from the '
                                f'newest complete checkpoint {path}')
             return path
@@ -342,45 +261,38 @@ def find_resumable_checkpoint(work_dir: str, logger=None) -> Optional[str]:
 
 @HOOKS.register_module()
 class SafeCheckpointHook(CheckpointHook):
-    """mmengine's ``CheckpointHook`` with a crash-safe order.
+    """mmengine's ``CheckpointHook`` in a crash-safe order.
 
-    mmengine 0.10.7 deletes the checkpoint beyond ``max_keep_ckpts`` before
-    it writes the new one, and writes ``last_checkpoint`` in place: with
-    ``max_keep_ckpts=1`` a kill while saving left no checkpoint at all and a
-    ``last_checkpoint`` naming a deleted (or no) file. Here the new file is
-    complete and flushed first, ``last_checkpoint`` is replaced atomically
-    next, and old checkpoints are deleted last.
+    mmengine 0.10.7 deletes checkpoints beyond ``max_keep_ckpts`` before it
+    writes the new one and writes ``last_checkpoint`` in place: with
+    ``max_keep_ckpts=1`` a kill while saving left no checkpoint. Here the
+    new file is written first, ``last_checkpoint`` replaced atomically next,
+    and old checkpoints deleted last.
     """
 
     def _save_checkpoint_with_step(self, runner, step, meta):
         outdated = []
-        if self.max_keep_ckpts > 0 and not (
-                len(self.keep_ckpt_ids) > 0
-                and self.keep_ckpt_ids[-1] == step):
+        if self.max_keep_ckpts > 0 and not (self.keep_ckpt_ids and
+                                            self.keep_ckpt_ids[-1] == step):
             while len(self.keep_ckpt_ids) >= self.max_keep_ckpts:
                 outdated.append(self.keep_ckpt_ids.popleft())
             self.keep_ckpt_ids.append(step)
             runner.message_hub.update_info('keep_ckpt_ids',
                                            list(self.keep_ckpt_ids))
-
         ckpt_filename = self.filename_tmpl.format(step)
         self.last_ckpt = self.file_backend.join_path(self.out_dir,
                                                      ckpt_filename)
         runner.message_hub.update_info('last_ckpt', self.last_ckpt)
         runner.save_checkpoint(
-            self.out_dir,
-            ckpt_filename,
-            self.file_client_args,
+            self.out_dir, ckpt_filename, self.file_client_args,
             save_optimizer=self.save_optimizer,
-            save_param_scheduler=self.save_param_scheduler,
-            meta=meta,
-            by_epoch=self.by_epoch,
-            backend_args=self.backend_args,
+            save_param_scheduler=self.save_param_scheduler, meta=meta,
+            by_epoch=self.by_epoch, backend_args=self.backend_args,
             **self.args)
         if not is_main_process():
             return
-        atomic_write_text(
-            osp.join(runner.work_dir, 'last_checkpoint'), self.last_ckpt)
+        atomic_replace(osp.join(runner.work_dir, 'last_checkpoint'),
+                       lambda tmp: Path(tmp).write_text(self.last_ckpt))
         for old in outdated:
             path = self.file_backend.join_path(self.out_dir,
                                                self.filename_tmpl.format(old))
@@ -391,23 +303,19 @@ class SafeCheckpointHook(CheckpointHook):
 
 
 class WorkDirLock:
-    """One training run per work directory.
+    """One training run per work directory (created if needed).
 
-    ``<work_dir>/.simdr_ext.lock`` holds ``host pid``. A second run while
+    ``<work_dir>/.simdr_ext.lock`` holds ``host pid``: a second run while
     that process lives is refused; the lock of a dead process on this host
-    is taken over. Taking the lock also removes partial ``*.tmp`` files
-    that a killed or disk-full run left behind.
-
-    Args:
-        work_dir (str): The run's work directory (created if needed).
+    is taken over. Taking the lock removes the partial ``*.tmp`` files a
+    killed or disk-full run left behind.
     """
 
     def __init__(self, work_dir: str) -> None:
-        self.work_dir = work_dir
-        self.path = osp.join(work_dir, LOCK_NAME)
-        self.owned = False
+        self.work_dir, self.owned = work_dir, False
+        self.path = osp.join(work_dir, '.simdr_ext.lock')
 
-    def _owner(self):
+    def _owner(self) -> Optional[tuple]:
         try:
             with open(self.path) as f:
                 host, pid = f.read().split()
@@ -415,26 +323,15 @@ class WorkDirLock:
         except (OSError, ValueError):
             return None
 
-    @staticmethod
-    def _alive(pid: int) -> bool:
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            return False
-        except PermissionError:
-            return True
-        return True
-
     def acquire(self) -> 'WorkDirLock':
         os.makedirs(self.work_dir, exist_ok=True)
-        me = f'{socket.gethostname()} {os.getpid()}\n'
         for _ in range(3):
             try:
                 fd = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
             except FileExistsError:
                 owner = self._owner()
                 if owner is not None and (owner[0] != socket.gethostname()
-                                          or self._alive(owner[1])):
+                                          or alive(owner[1])):
                     raise RuntimeError(
                         f'{self.work_dir} is in use by another training run '
                         f'(pid {owner[1]} on {owner[0]}, lock file '
@@ -444,27 +341,33 @@ class WorkDirLock:
                 remove_quietly(self.path)  # a dead owner's lock
                 continue
             with os.fdopen(fd, 'w') as f:
-                f.write(me)
+                f.write(f'{socket.gethostname()} {os.getpid()}\n')
             self.owned = True
-            self._remove_partial_files()
+            for pattern in ('*.pth.tmp', 'last_checkpoint.tmp'):
+                for path in glob.glob(
+                        osp.join(glob.escape(self.work_dir), pattern)):
+                    remove_quietly(path)
             return self
         raise RuntimeError(f'could not take the lock {self.path}')
 
-    def _remove_partial_files(self) -> None:
-        for pattern in ('*.pth.tmp', 'last_checkpoint.tmp'):
-            for path in glob.glob(
-                    osp.join(glob.escape(self.work_dir), pattern)):
-                remove_quietly(path)
-
     def release(self) -> None:
-        if self.owned:
-            owner = self._owner()
-            if owner == (socket.gethostname(), os.getpid()):
-                remove_quietly(self.path)
-            self.owned = False
+        if self.owned and self._owner() == (socket.gethostname(),
+                                            os.getpid()):
+            remove_quietly(self.path)
+        self.owned = False
 
     def __enter__(self) -> 'WorkDirLock':
         return self.acquire()
 
     def __exit__(self, *exc) -> None:
         self.release()
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass
+    return True

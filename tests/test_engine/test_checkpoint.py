@@ -18,8 +18,8 @@ from mmengine.registry import init_default_scope
 from mmengine.runner import Runner
 
 from mmpose.registry import MODELS
-from simdr_ext.engine import (CheckpointError, NonFiniteLossHook,
-                              SimDRRunner, WorkDirLock,
+from simdr_ext.engine import (CheckedRunner, CheckpointError,
+                              NonFiniteLossHook, WorkDirLock,
                               find_resumable_checkpoint,
                               load_checked_checkpoint,
                               read_checked_checkpoint, weights_digest)
@@ -138,7 +138,7 @@ def test_onnx_export_refuses_an_unsound_checkpoint(tmp_path, model,
 
 def test_demo_refuses_an_unsound_checkpoint(tmp_path, good,
                                             quickstart_config, repo_root):
-    from simdr_ext.apis.demo import run_demo
+    from demo.topdown_demo import run_demo
     flip_bit_in_largest_record(good)
     img = os.path.join(repo_root, 'tests', 'data', 'coco',
                        '000000000785.jpg')
@@ -178,7 +178,7 @@ def test_resume_skips_a_deleted_or_truncated_file(tmp_path, model):
 
 
 def bare_runner():
-    runner = SimDRRunner.__new__(SimDRRunner)
+    runner = CheckedRunner.__new__(CheckedRunner)
     runner.model = torch.nn.Linear(2, 2)
     return runner
 
@@ -268,11 +268,12 @@ def test_a_non_finite_loss_stops_training_naming_the_iteration():
             'loss_kpt': torch.tensor(float('inf'))})
 
 
-def test_mmposes_own_train_tool_can_name_the_runner_and_hooks():
-    """mmpose's tools/train.py builds ``RUNNERS.build(cfg)`` when a config
-    sets ``runner_type``; hooks by name from ``custom_hooks``."""
+def test_configs_can_name_the_runner_and_hooks():
+    """``runner_type`` selects the runner where ``RUNNERS.build(cfg)``
+    builds it; ``custom_hooks`` / ``default_hooks`` name the hooks."""
     from mmpose.registry import HOOKS, RUNNERS
-    from simdr_ext.engine import SafeCheckpointHook
-    assert RUNNERS.get('SimDRRunner') is SimDRRunner
+    from simdr_ext.engine import RepresentationCheckHook, SafeCheckpointHook
+    assert RUNNERS.get('CheckedRunner') is CheckedRunner
     assert HOOKS.get('NonFiniteLossHook') is NonFiniteLossHook
+    assert HOOKS.get('RepresentationCheckHook') is RepresentationCheckHook
     assert HOOKS.get('SafeCheckpointHook') is SafeCheckpointHook

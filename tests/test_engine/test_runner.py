@@ -1,7 +1,11 @@
 # Copyright (c) simdr_ext contributors. All rights reserved.
-"""SimDRRunner's safety rules, and the checks run before training."""
+"""CheckedRunner's safety rules, and the checks run before training,
+validation and testing."""
 import os
+import os.path as osp
+import re
 import subprocess
+from types import SimpleNamespace
 
 import pytest
 import torch
@@ -9,9 +13,10 @@ from mmengine.config import Config
 from mmengine.registry import init_default_scope
 from mmengine.runner import Runner
 
-from mmpose.registry import MODELS
-from simdr_ext.apis.common import check_codec_consistency
-from simdr_ext.engine import SimDRRunner, state_dict_differences
+from mmpose.datasets.transforms import GenerateTarget, TopdownAffine
+from mmpose.registry import KEYPOINT_CODECS, MODELS
+from simdr_ext.engine import (CheckedRunner, RepresentationCheckHook,
+                              state_dict_differences)
 
 QUIET = [
     'train_dataloader.num_workers=0', 'val_dataloader.num_workers=0',
@@ -26,9 +31,9 @@ def run(cmd, cwd):
 
 
 def bare_runner():
-    """A SimDRRunner with only a model: enough for its save_checkpoint with
-    Runner.save_checkpoint replaced."""
-    runner = SimDRRunner.__new__(SimDRRunner)
+    """A CheckedRunner with only a model: enough for its save_checkpoint
+    with Runner.save_checkpoint replaced."""
+    runner = CheckedRunner.__new__(CheckedRunner)
     runner.model = torch.nn.Linear(2, 2)
     return runner
 
@@ -68,14 +73,82 @@ def test_state_dict_differences_lists_each_problem():
     assert state_dict_differences(model, model) == []
 
 
-def test_codec_disagreeing_with_head_is_refused(quickstart_config):
-    cfg = Config.fromfile(quickstart_config)
-    check_codec_consistency(cfg)  # the shipped config is consistent
-    pipeline = cfg.train_dataloader.dataset.pipeline
-    target = next(t for t in pipeline if t['type'] == 'GenerateTarget')
-    target['encoder'] = dict(target['encoder'], split_ratio=3.0)
-    with pytest.raises(ValueError, match='split_ratio=3.0'):
-        check_codec_consistency(cfg)
+CODEC = dict(type='SimDRLabel', input_size=(96, 128), split_ratio=2.0)
+
+
+def runner_with(phase, encoder=CODEC, input_size=(96, 128), keypoints=17):
+    """What the hook reads of a runner: the head (17 keypoints, decoder
+    ``CODEC``) and the ``phase`` data set (its pipeline and metainfo)."""
+    head = SimpleNamespace(out_channels=17,
+                           decoder=KEYPOINT_CODECS.build(CODEC))
+    pipeline = [TopdownAffine(input_size=input_size)]
+    if encoder is not None:
+        pipeline.append(GenerateTarget(encoder=encoder))
+    dataset = SimpleNamespace(
+        metainfo=dict(num_keypoints=keypoints, dataset_name='toy'),
+        pipeline=SimpleNamespace(transforms=pipeline))
+    # wrapped, as RepeatDataset wraps one
+    loader = SimpleNamespace(dataset=SimpleNamespace(
+        dataset=dataset, metainfo=dataset.metainfo))
+    return SimpleNamespace(model=SimpleNamespace(head=head),
+                           **{f'_{phase}_loop': SimpleNamespace(
+                               dataloader=loader)})
+
+
+@pytest.mark.parametrize('phase,kwargs,message', [
+    ('train', dict(encoder=dict(CODEC, split_ratio=3.0)),
+     "the train pipeline's GenerateTarget has split_ratio=3.0 but "
+     'model.head.decoder has split_ratio=2.0'),
+    ('train', dict(encoder=dict(CODEC, label_smoothing=0.1)),
+     'GenerateTarget has label_smoothing=0.1 but model.head.decoder has '
+     'label_smoothing=0.0'),
+    ('train', dict(encoder=dict(type='SASimDRLabel', input_size=(96, 128))),
+     "GenerateTarget has type='SASimDRLabel' but model.head.decoder has "
+     "type='SimDRLabel'"),
+    ('val', dict(encoder=None, input_size=(128, 96)),
+     "the val pipeline's TopdownAffine has input_size=(128, 96) but "
+     'model.head.decoder has input_size=(96, 128)'),
+    ('test', dict(encoder=None, keypoints=14),
+     'the test dataset has 14 keypoints (toy) but the head predicts 17'),
+], ids=['split_ratio', 'label', 'type', 'crop_size', 'keypoints'])
+def test_data_disagreeing_with_the_head_is_refused(phase, kwargs, message):
+    hook = RepresentationCheckHook()
+    check = dict(train=hook.before_train, val=hook.before_val,
+                 test=hook.before_test)[phase]
+    with pytest.raises(ValueError, match=re.escape(message)):
+        check(runner_with(phase, **kwargs))
+    check(runner_with(phase))  # the same phase with consistent data passes
+
+
+def test_decoding_only_arguments_may_differ():
+    sa = dict(type='SASimDRLabel', input_size=(96, 128), sigma=4.0)
+    runner = runner_with('train', encoder=sa)
+    runner.model.head.decoder = KEYPOINT_CODECS.build(
+        dict(sa, decode_refine=True))
+    RepresentationCheckHook().before_train(runner)
+    runner.model.head.decoder = KEYPOINT_CODECS.build(dict(sa, sigma=5.0))
+    with pytest.raises(ValueError, match=r'sigma=\(4.0, 4.0\)'):
+        RepresentationCheckHook().before_train(runner)
+
+
+@pytest.mark.slow
+def test_mmposes_own_train_tool_runs_the_check(tmp_path, python, repo_root,
+                                                quickstart_config):
+    """mmpose's tools/train.py builds a plain ``Runner``; the check comes
+    from ``custom_hooks`` in configs/_base_/default_runtime.py."""
+    import mmpose
+    tool = osp.join(osp.dirname(mmpose.__file__), '.mim', 'tools',
+                    'train.py')
+    proc = run([
+        python, tool, quickstart_config, '--work-dir',
+        str(tmp_path), '--cfg-options', 'model.head.decoder.split_ratio=3.0',
+        *QUIET
+    ], repo_root)
+    assert proc.returncode != 0
+    assert ("the train pipeline's GenerateTarget has split_ratio=2.0 but "
+            'model.head.decoder has split_ratio=3.0') in proc.stderr, \
+        proc.stderr[-3000:]
+    assert not list(tmp_path.glob('*.pth'))
 
 
 @pytest.fixture(scope='module')
