@@ -1,28 +1,8 @@
 #!/usr/bin/env bash
 # Distributed testing on one or more nodes:
 #   bash tools/dist_test.sh CONFIG CHECKPOINT NUM_PROCESSES [test.py options]
-# NUM_PROCESSES is per node. Env: NNODES (1), NODE_RANK (0), MASTER_ADDR
-# (127.0.0.1), PORT (29500), PYTHON (python). With RDZV_ENDPOINT=HOST:PORT
-# the nodes meet through torchrun's c10d rendezvous (RDZV_ID names the job)
-# instead of the static NODE_RANK/MASTER_ADDR one.
+# NUM_PROCESSES is per node; the environment (nodes, rendezvous) is
+# dist_run.sh's.
 set -e
-CONFIG=$1
-CHECKPOINT=$2
-NPROC=$3
-NNODES=${NNODES:-1}
-NODE_RANK=${NODE_RANK:-0}
-PORT=${PORT:-29500}
-MASTER_ADDR=${MASTER_ADDR:-127.0.0.1}
-PYTHON=${PYTHON:-python}
-
-if [ -n "${RDZV_ENDPOINT:-}" ]; then
-    RDZV=(--rdzv-backend=c10d --rdzv-endpoint="$RDZV_ENDPOINT"
-          --rdzv-id="${RDZV_ID:-simdr_ext}")
-else
-    RDZV=(--node_rank="$NODE_RANK" --master_addr="$MASTER_ADDR"
-          --master_port="$PORT")
-fi
-
-"$PYTHON" -m torch.distributed.run \
-    --nnodes="$NNODES" --nproc_per_node="$NPROC" "${RDZV[@]}" \
-    "$(dirname "$0")/test.py" "$CONFIG" "$CHECKPOINT" --launcher pytorch "${@:4}"
+exec bash "$(dirname "$0")/dist_run.sh" "$3" test.py "$1" "$2" \
+    --launcher pytorch "${@:4}"

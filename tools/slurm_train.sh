@@ -2,28 +2,6 @@
 # Training on a slurm cluster, in mmpose's form:
 #   [GPUS=16] bash tools/slurm_train.sh PARTITION JOB_NAME CONFIG WORK_DIR \
 #       [train.py options]
-# Env: GPUS (8, processes in all), GPUS_PER_NODE (8), CPUS_PER_TASK (5),
-# SRUN_ARGS (more srun options), PYTHON (python).
-set -x
-PARTITION=$1
-JOB_NAME=$2
-CONFIG=$3
-WORK_DIR=$4
-GPUS=${GPUS:-8}
-GPUS_PER_NODE=${GPUS_PER_NODE:-8}
-CPUS_PER_TASK=${CPUS_PER_TASK:-5}
-SRUN_ARGS=${SRUN_ARGS:-""}
-PYTHON=${PYTHON:-python}
-PY_ARGS=("${@:5}")
-
-PYTHONPATH="$(dirname "$0")/..":$PYTHONPATH \
-srun -p "${PARTITION}" \
-    --job-name="${JOB_NAME}" \
-    --gres=gpu:"${GPUS_PER_NODE}" \
-    --ntasks="${GPUS}" \
-    --ntasks-per-node="${GPUS_PER_NODE}" \
-    --cpus-per-task="${CPUS_PER_TASK}" \
-    --kill-on-bad-exit=1 \
-    ${SRUN_ARGS} \
-    "$PYTHON" -u "$(dirname "$0")/train.py" "${CONFIG}" \
-    --work-dir="${WORK_DIR}" --launcher="slurm" "${PY_ARGS[@]}"
+# The environment (GPUS, GPUS_PER_NODE, ...) is slurm_run.sh's.
+exec bash "$(dirname "$0")/slurm_run.sh" "$1" "$2" train.py "$3" \
+    --work-dir="$4" --launcher=slurm "${@:5}"
