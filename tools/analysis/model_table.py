@@ -235,18 +235,26 @@ class TensorForward(nn.Module):
         return self.model(image, None, mode='tensor')
 
 
-def authors_gflops(model: nn.Module, image: torch.Tensor) -> float:
-    """GFLOPs as the SimDR paper counts them (see the module docstring).
+def count_ops(model: nn.Module, image: torch.Tensor) -> Tuple[float, float]:
+    """Both operation counts of the module docstring.
 
     Args:
-        model (nn.Module): A model called as ``model(image)``, e.g. a
-            :class:`TensorForward`.
+        model (nn.Module): A model called (and traced) as ``model(image)``,
+            e.g. a :class:`TensorForward`.
         image (Tensor): One image, shape (1, 3, h, w).
 
     Returns:
-        float: Conv (weight elements x output H x W) plus linear
-        multiply-adds, divided by ``1024 ** 3``.
+        tuple: GMACs of the ops in :data:`CONV_LINEAR_OPS` from mmengine's
+        ``FlopAnalyzer`` (/ 1e9), and the authors' GFLOPs: conv (weight
+        elements x output H x W) plus linear multiply-adds, divided by
+        ``1024 ** 3``.
     """
+    analyzer = FlopAnalyzer(model, (image, ))
+    analyzer.unsupported_ops_warnings(False)
+    analyzer.uncalled_modules_warnings(False)
+    by_op = analyzer.by_operator()
+    gmacs = sum(by_op.get(op, 0) for op in CONV_LINEAR_OPS) / 1e9
+
     total = [0]
 
     def conv_hook(module, inputs, output):
@@ -267,25 +275,7 @@ def authors_gflops(model: nn.Module, image: torch.Tensor) -> float:
     finally:
         for h in handles:
             h.remove()
-    return total[0] / 1024**3
-
-
-def conv_linear_gmacs(model: nn.Module, image: torch.Tensor) -> float:
-    """Conv + linear multiply-adds from mmengine's ``FlopAnalyzer``, 1e9.
-
-    Args:
-        model (nn.Module): A model traced as ``model(image)``, e.g. a
-            :class:`TensorForward`.
-        image (Tensor): One image, shape (1, 3, h, w).
-
-    Returns:
-        float: GMACs of the ops in :data:`CONV_LINEAR_OPS`.
-    """
-    analyzer = FlopAnalyzer(model, (image, ))
-    analyzer.unsupported_ops_warnings(False)
-    analyzer.uncalled_modules_warnings(False)
-    by_op = analyzer.by_operator()
-    return sum(by_op.get(op, 0) for op in CONV_LINEAR_OPS) / 1e9
+    return gmacs, total[0] / 1024**3
 
 
 def measure(path: str) -> ModelRow:
@@ -302,12 +292,13 @@ def measure(path: str) -> ModelRow:
     w, h = cfg.codec['input_size']
     image = torch.zeros(1, 3, h, w)
     name = config_name(path)
+    gmacs, gflops_authors = count_ops(model, image)
     return ModelRow(
         name=name,
         input_size=(w, h),
         params=sum(p.numel() for p in model.parameters() if p.requires_grad),
-        gmacs=conv_linear_gmacs(model, image),
-        gflops_authors=authors_gflops(model, image),
+        gmacs=gmacs,
+        gflops_authors=gflops_authors,
         paper=PAPER.get(name))
 
 
