@@ -12,9 +12,7 @@ import json
 import os.path as osp
 
 import pytest
-
 from mmpose.registry import KEYPOINT_CODECS
-
 from tools.analysis.representation_oracle import (
     BENCHMARKS, ROW_FIELDS, bound_violations, float32_tolerance, load_people,
     main, oracle_codecs, parse_size, quantisation_bound, run_oracle)

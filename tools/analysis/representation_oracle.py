@@ -52,13 +52,14 @@ from mmengine.config import Config
 from mmengine.dataset import Compose
 from mmengine.logging import MMLogger
 from mmengine.structures import InstanceData
-
-import simdr_ext  # noqa: F401  (registers the codecs and data sets)
 from mmpose.datasets.transforms import (GenerateTarget, GetBBoxCenterScale,
                                         PackPoseInputs, TopdownAffine)
 from mmpose.evaluation.functional.nms import oks_iou
 from mmpose.models.pose_estimators import TopdownPoseEstimator
 from mmpose.registry import DATASETS, METRICS
+from tools.analysis.benchmark_codecs import paper_split_ratio, parse_size
+
+import simdr_ext  # noqa: F401  (registers the codecs and data sets)
 
 DATA_ROOT = osp.join(
     osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))), 'tests',
@@ -116,24 +117,6 @@ BENCHMARKS = {
         dict(type='PCKAccuracy', thr=0.05, norm_item='bbox', prefix='mpii'),
         'PCK'),
 }
-
-
-def parse_size(name: str) -> Tuple[int, int]:
-    """Parse a paper-style size ``'HxW'`` into mmpose's ``(w, h)``.
-
-    Args:
-        name (str): ``'256x192'`` (height x width, as the papers write).
-
-    Returns:
-        tuple: ``input_size`` ``(w, h)``, e.g. ``(192, 256)``.
-    """
-    try:
-        height, width = (int(v) for v in name.lower().split('x'))
-    except ValueError:
-        raise ValueError(f'size {name!r}: expected HxW such as 256x192')
-    if height <= 0 or width <= 0:
-        raise ValueError(f'size {name!r}: expected positive sizes')
-    return width, height
 
 
 def heatmap_settings(input_size: Tuple[int, int]) -> Tuple[float, int]:
@@ -200,7 +183,7 @@ def oracle_codecs(input_size: Tuple[int, int]) -> List[OracleCodec]:
     """The codecs compared at one input size.
 
     SimDRLabel with k = 1, 2, 3 (and 1.5 at 384x288); SASimDRLabel with
-    the paper's k and sigma 6 bins, with and without ``decode_refine``, and
+    the paper's k (``paper_split_ratio``) and sigma 6 bins, with and without ``decode_refine``, and
     mmpose's Gaussian ``SimCCLabel`` at the same settings as its reference
     row; DarkHeatmap with the encoder x
     decoder combinations of DARK Tables 1 and 3 (biased: argmax / shift /
@@ -222,9 +205,7 @@ def oracle_codecs(input_size: Tuple[int, int]) -> List[OracleCodec]:
             OracleCodec(
                 f'SimDRLabel k={k:g}', f'k={k:g}, one-hot',
                 dict(type='SimDRLabel', input_size=input_size, split_ratio=k)))
-    # SimDR Sec. 4.2 / Fig. 3: k = 3 at 128x128 (kept for 64x64) and k = 2
-    # from 256x192 on (SimBa-Res50)
-    k = 3.0 if max(input_size) <= 128 else 2.0
+    k = paper_split_ratio(input_size)
     star = f'k={k:g}, sigma={SIMDR_SIGMA:g} bins'
     for refine in (False, True):
         rows.append(
