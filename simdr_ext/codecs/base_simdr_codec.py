@@ -128,16 +128,9 @@ class BaseSimDRCodec(BaseKeypointCodec):
         self, batch_simcc_x: Union[Tensor, np.ndarray],
         batch_simcc_y: Union[Tensor, np.ndarray]
     ) -> Tuple[List[np.ndarray], List[np.ndarray]]:
-        """Decode a batch of top-down outputs in one vectorised call.
-
-        Args:
-            batch_simcc_x (Tensor): x logits in shape (B, K, Wx).
-            batch_simcc_y (Tensor): y logits in shape (B, K, Wy).
-
-        Returns:
-            tuple: lists of B keypoint arrays (1, K, 2) and B score arrays
-            (1, K), one per data sample.
-        """
+        """Decode a batch of top-down logits (B, K, Wx) / (B, K, Wy) in one
+        call: lists of B keypoint arrays (1, K, 2) and B score arrays (1, K),
+        one per data sample."""
         # numpy on the host: (B, K, W) vectors are small, and numpy's argmax
         # beats torch's per-call overhead at these sizes
         keypoints, scores = self.decode(

@@ -23,35 +23,27 @@ class DarkHeatmap(BaseKeypointCodec):
     r"""Gaussian heatmaps with DARK's unbiased encoding and decoding.
 
     Implements `Distribution-Aware Coordinate Representation for Human Pose
-    Estimation`_. Encoding: a keypoint ``g`` becomes ``g' = g / lambda`` in
+    Estimation`_. Encoding: keypoint ``g`` becomes ``g' = g / lambda`` in
     heatmap pixels (eq. 12) and a Gaussian of peak 1 centred at ``g'``
-    (``unbiased``, eq. 14 with ``g'``) or at ``round(g')`` (eq. 13-14, the
-    biased encoding of Table 3). Decoding: argmax, then nothing
-    (``'argmax'``), the 1/4 pixel shift of eq. 1 (``'shift'``) or DARK's
-    modulation (eq. 10-11) + Taylor step (eq. 9) (``'dark'``), then
-    ``x lambda`` (eq. 2). The ``'dark'`` step blurs only the patch that its
-    5x5 window reads, so it costs O(K ks^2), not O(K H W ks); eq. 11's
-    rescale is a constant in the log and is skipped, its min-subtraction is
-    not applied, as in mmpose and the authors' code (see
-    :mod:`simdr_ext.codecs.utils.dark`). Scores are the heatmap max, as
-    mmpose; a map whose max is <= 0 decodes to heatmap pixel (-1, -1).
+    (``unbiased``, eq. 14) or at ``round(g')`` (eq. 13-14, Table 3's biased
+    encoding). Decoding: argmax, then nothing (``'argmax'``), eq. 1's 1/4
+    pixel shift (``'shift'``) or modulation + Taylor step (eq. 9-11,
+    ``'dark'``, on the patch its 5x5 window reads: O(K ks^2), not
+    O(K H W ks); see :mod:`simdr_ext.codecs.utils.dark`), then ``x lambda``
+    (eq. 2). Scores are heatmap maxima, as mmpose's; a map whose max is
+    <= 0 decodes to heatmap pixel (-1, -1).
 
     Coordinate convention: heatmap pixel ``i`` is centred on input pixel
-    ``i * lambda`` (``lambda = w / W`` per axis, mmpose's convention);
-    invisible (``keypoints_visible < 0.5``), non-finite and off-map
-    keypoints (``round(g')`` outside the map, the centre-in-map rule that
-    :class:`SimDRLabel` uses, not mmpose's 3-sigma rule) get weight 0 and
-    add nothing to the heatmaps.
-
-    Several instances (N > 1) are merged by a per-keypoint maximum over the
-    instances, like mmpose's multi-instance generators; N = 1 gives
-    mmpose's ``MSRAHeatmap`` layout (``MSRAHeatmap`` accepts only N = 1).
+    ``i * lambda`` (``lambda = w / W`` per axis, mmpose's); invisible
+    (``keypoints_visible < 0.5``), non-finite and off-map keypoints
+    (``round(g')`` off the map: :class:`SimDRLabel`'s rule, not mmpose's
+    3-sigma rule) get weight 0 and add nothing. N > 1 instances merge by a
+    per-keypoint maximum like mmpose's multi-instance generators; N = 1 is
+    mmpose's ``MSRAHeatmap`` layout.
 
     Note:
-        - instance number: N
-        - keypoint number: K
-        - input image size: [w, h]
-        - heatmap size: [W, H], with W <= w and H <= h
+        - N instances, K keypoints, input image size [w, h]
+        - heatmap size [W, H], with W <= w and H <= h
 
     Encoded:
         - heatmaps (np.ndarray): float32 heatmaps in shape (K, H, W)
@@ -100,16 +92,14 @@ class DarkHeatmap(BaseKeypointCodec):
             raise ValueError(f'{name} got decode_mode={decode_mode!r}: '
                              f'expected one of {DECODE_MODES}')
         self.decode_mode = decode_mode
-        if isinstance(blur_kernel_size, bool) or not isinstance(
-                blur_kernel_size, int) or blur_kernel_size < 1 \
+        if type(blur_kernel_size) is not int or blur_kernel_size < 1 \
                 or blur_kernel_size % 2 == 0:
             raise ValueError(f'{name} got blur_kernel_size='
                              f'{blur_kernel_size!r}: expected an odd '
                              'positive integer')
         self.blur_kernel_size = blur_kernel_size
         # lambda of eq. (2) / (12), per axis
-        self.scale_factor = np.array(self.input_size, np.float64) / np.array(
-            self.heatmap_size, np.float64)
+        self.scale_factor = np.divide(self.input_size, self.heatmap_size)
 
     def encode(self,
                keypoints: np.ndarray,
@@ -132,14 +122,11 @@ class DarkHeatmap(BaseKeypointCodec):
     def decode(self, encoded: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
         """Decode heatmaps into input-pixel keypoints (DARK Sec. 3.1).
 
-        ``'dark'`` differs from mmpose and the DARK code in two places
-        (:func:`~simdr_ext.codecs.utils.dark.refine_dark`): keypoints on
-        the border are refined too, the map being extended beyond it by
-        the Gaussian through its three outermost pixels instead of zeros,
-        and the Taylor step is taken only where the Hessian of the log map
-        is that of a blurred blob (concave, neither sharper than the blur
-        nor near-singular), clipped at 3 heatmap px per axis and kept on
-        the map (``docs/dark_decoding.md`` measures both rules).
+        ``'dark'`` departs from mmpose and the DARK code (measured in
+        ``docs/dark_decoding.md``): border keypoints are refined too, and
+        the Taylor step is taken only where the log map is a blurred blob,
+        clipped at 3 heatmap px per axis and kept on the map
+        (:func:`~simdr_ext.codecs.utils.dark.refine_dark`).
 
         Args:
             encoded (np.ndarray): Heatmaps in shape (K, H, W) (one instance,
@@ -183,19 +170,10 @@ class DarkHeatmap(BaseKeypointCodec):
     def batch_decode(
         self, batch_heatmaps: Union[Tensor, np.ndarray]
     ) -> Tuple[List[np.ndarray], List[np.ndarray]]:
-        """Decode a batch of top-down heatmaps in one vectorised call.
-
-        mmpose's ``BaseHead.decode`` calls this with the (flip-averaged)
-        batch instead of calling :meth:`decode` once per sample; it runs
-        :meth:`decode` once on the whole batch.
-
-        Args:
-            batch_heatmaps (Tensor): Heatmaps in shape (B, K, H, W).
-
-        Returns:
-            tuple: lists of B keypoint arrays (1, K, 2) and B score arrays
-            (1, K), one per data sample.
-        """
+        """Decode a batch of top-down heatmaps (B, K, H, W) in one
+        :meth:`decode` call (mmpose's ``BaseHead.decode`` passes the
+        flip-averaged batch): lists of B keypoint arrays (1, K, 2) and B
+        score arrays (1, K), one per data sample."""
         # numpy on the host: the windowed decoder reads a few pixels per
         # keypoint, and is faster there than torch's small-tensor overhead
         keypoints, scores = self.decode(to_numpy(batch_heatmaps))

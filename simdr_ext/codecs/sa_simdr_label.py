@@ -29,17 +29,14 @@ class SASimDRLabel(BaseSimDRCodec):
     rounded bin outside ``[0, L - 1]``, as :class:`SimDRLabel`) get weight 0
     and an all-zero label.
 
-    Decoding takes the argmax bin of each vector. With ``decode_refine`` it
-    adds a 1D Taylor step: a parabola through the log-probabilities at
-    argmax - 1, argmax and argmax + 1 gives the offset
-    ``(l[-1] - l[+1]) / (2 (l[-1] - 2 l[0] + l[+1]))``, exact for a
-    Gaussian (its log is a parabola), clamped to +-0.5 bin. Scores are
-    ``softmax(o)[argmax] / p_peak(sigma)``, where ``p_peak`` is the peak of
-    the target label normalised to sum 1 (about ``1 / (sigma sqrt(2 pi))``),
-    the smaller of x and y, clipped to [0, 1]: a perfect prediction scores
-    1 (at least ``exp(-1 / (8 sigma^2))`` for a centre between two bins),
-    while raw softmax peaks of a sigma = 6 Gaussian are about 0.07 and would
-    be dropped by mmpose's keypoint score threshold (leeyegy/SimCC#18).
+    Decoding takes the argmax bin of each vector, with ``decode_refine``
+    plus a parabola through the log-probabilities around it (exact for a
+    Gaussian, clamped to +-0.5 bin). Scores are ``softmax(o)[argmax] /
+    p_peak(sigma)``, ``p_peak`` the peak of the target label normalised to
+    sum 1, clipped to [0, 1], the smaller of x and y: a perfect prediction
+    scores 1 (at least ``exp(-1 / (8 sigma^2))`` for a centre between two
+    bins), where raw softmax peaks of a sigma = 6 Gaussian, about 0.07,
+    fall under mmpose's keypoint score threshold (leeyegy/SimCC#18).
 
     Note:
         - N instances, K keypoints; input image size [w, h] px

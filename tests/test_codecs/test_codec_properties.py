@@ -68,6 +68,15 @@ def keypoint_sets(draw, size):
     return keypoints, visible
 
 
+@st.composite
+def encoded_sets(draw, codecs, instances=3):
+    """A codec, up to ``instances`` keypoint sets and their encoding."""
+    codec = draw(codecs)
+    keypoints, visible = draw(keypoint_sets(codec.input_size))
+    keypoints, visible = keypoints[:instances], visible[:instances]
+    return codec, keypoints, visible, codec.encode(keypoints, visible)
+
+
 def expected_weights(keypoints, visible, lengths, scale):
     """The documented rule, written out per keypoint: visible >= 0.5, finite,
     and the rounded position ``floor(x * scale + 0.5)`` inside the axis."""
@@ -83,11 +92,9 @@ def expected_weights(keypoints, visible, lengths, scale):
 
 
 @PROPERTY
-@given(data=st.data())
-def test_simdr_codecs_encode_properties(data):
-    codec = data.draw(simdr_codecs())
-    keypoints, visible = data.draw(keypoint_sets(codec.input_size))
-    enc = codec.encode(keypoints, visible)
+@given(sample=encoded_sets(simdr_codecs()))
+def test_simdr_codecs_encode_properties(sample):
+    codec, keypoints, visible, enc = sample
     n, k = keypoints.shape[:2]
     wx, wy = codec.num_bins
     assert enc['keypoint_x_labels'].shape == (n, k, wx)
@@ -103,20 +110,24 @@ def test_simdr_codecs_encode_properties(data):
         assert np.all(labels[expected == 1].max(-1) > 0)
 
 
-@PROPERTY
-@given(data=st.data())
-def test_simdr_codecs_round_trip(data):
-    """Argmax of the target is the rounded bin: error <= 1 / (2k) px."""
-    codec = data.draw(simdr_codecs())
-    keypoints, visible = data.draw(keypoint_sets(codec.input_size))
-    enc = codec.encode(keypoints, visible)
-    # perfect logits; log of the labels, -inf where they underflow
+def decode_log_labels(codec, enc):
+    """Decode perfect logits, the log of the labels (-inf where they
+    underflow; all -inf rows for weight-0 keypoints): x, y, keypoints,
+    scores."""
     with np.errstate(divide='ignore'):
         x, y = (
             np.log(enc[key].astype(np.float64))
             for key in ('keypoint_x_labels', 'keypoint_y_labels'))
-    with np.errstate(invalid='ignore'):  # all -inf rows of invisible ones
-        decoded, scores = codec.decode(x, y)
+    with np.errstate(invalid='ignore'):
+        return (x, y) + tuple(codec.decode(x, y))
+
+
+@PROPERTY
+@given(sample=encoded_sets(simdr_codecs()))
+def test_simdr_codecs_round_trip(sample):
+    """Argmax of the target is the rounded bin: error <= 1 / (2k) px."""
+    codec, keypoints, visible, enc = sample
+    x, y, decoded, scores = decode_log_labels(codec, enc)
     assert decoded.shape == keypoints.shape and scores.shape == visible.shape
     valid = enc['keypoint_weights'] == 1
     err = np.abs(decoded - keypoints)[valid]
@@ -147,13 +158,7 @@ def test_sa_simdr_refined_round_trip_is_exact(size, split_ratio, sigma, seed):
             decode_refine=True))
     rng = np.random.default_rng(seed)
     keypoints = rng.random((2, 8, 2)) * np.array(size)
-    enc = codec.encode(keypoints)
-    with np.errstate(divide='ignore'):
-        x, y = (
-            np.log(enc[key].astype(np.float64))
-            for key in ('keypoint_x_labels', 'keypoint_y_labels'))
-    with np.errstate(invalid='ignore'):  # all -inf rows of off-input ones
-        decoded, scores = codec.decode(x, y)
+    _, _, decoded, scores = decode_log_labels(codec, codec.encode(keypoints))
     bins = np.floor(keypoints * split_ratio + 0.5)
     interior = ((bins > 0) & (bins < np.array(codec.num_bins) - 1)).all(-1)
     assert interior.any()
@@ -162,11 +167,9 @@ def test_sa_simdr_refined_round_trip_is_exact(size, split_ratio, sigma, seed):
 
 
 @PROPERTY
-@given(data=st.data())
-def test_dark_heatmap_encode_properties(data):
-    codec = data.draw(dark_codecs())
-    keypoints, visible = data.draw(keypoint_sets(codec.input_size))
-    enc = codec.encode(keypoints, visible)
+@given(sample=encoded_sets(dark_codecs()))
+def test_dark_heatmap_encode_properties(sample):
+    codec, keypoints, visible, enc = sample
     width, height = codec.heatmap_size
     heatmaps = enc['heatmaps']
     assert heatmaps.shape == (keypoints.shape[1], height, width)
@@ -183,13 +186,10 @@ def test_dark_heatmap_encode_properties(data):
 
 
 @PROPERTY
-@given(data=st.data())
-def test_dark_heatmap_argmax_round_trip_single_instance(data):
+@given(sample=encoded_sets(dark_codecs(), instances=1))
+def test_dark_heatmap_argmax_round_trip_single_instance(sample):
     """One instance: the argmax is round(g'), error <= lambda / 2."""
-    codec = data.draw(dark_codecs())
-    keypoints, visible = data.draw(keypoint_sets(codec.input_size))
-    keypoints, visible = keypoints[:1], visible[:1]
-    enc = codec.encode(keypoints, visible)
+    codec, keypoints, visible, enc = sample
     argmax = KEYPOINT_CODECS.build(
         dict(
             type='DarkHeatmap',

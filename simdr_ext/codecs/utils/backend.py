@@ -1,11 +1,8 @@
 # Copyright (c) simdr_ext contributors. All rights reserved.
-"""One function body for numpy arrays and torch tensors.
-
-numpy and torch share the names the codec maths calls (``where``,
-``stack``, ``sign``, ``sqrt``, ``isfinite``, ``amax``, ``.clip``), so a
-function written against :func:`namespace` computes the same numbers for
-both; on a tensor it stays on its device and traces to ONNX.
-"""
+"""One function body for numpy arrays and torch tensors: both share the
+names the codec maths calls (``where``, ``stack``, ``sign``, ``amax``,
+``.clip`` ...), so a function written against :func:`namespace` computes the
+same numbers for both, and on tensors stays on their device and exports."""
 from types import ModuleType
 from typing import Union
 

@@ -152,17 +152,16 @@ def taylor_offset(logwin: Array,
     mmpose's ``refine_keypoints_dark`` stencils around ``f = logwin[:, 2,
     2]`` (rows are y): ``dx = (f[x+1] - f[x-1]) / 2``, ``dxx = (f[x+2] - 2 f
     + f[x-2]) / 4``, ``dxy = (f[y+1, x+1] - f[y-1, x+1] - f[y+1, x-1] +
-    f[y-1, x-1]) / 4``. The step is taken only where the log map is concave
-    (``dxx < 0``, ``det(H) > 0`` beyond :data:`CURVATURE_EPS`), where it
-    moves to the maximum of the fitted quadratic, and, given the blur's
-    sigma ``k``, shaped like a blurred blob: both Hessian eigenvalues in
-    ``[-SHARPEST / k^2, -1 / (2 (WIDEST k)^2)]`` (a clean Gaussian of sigma
-    s has ``-1 / (s^2 + k^2)``); elsewhere the offset is 0. mmpose and the
-    DARK code step wherever ``det(H) != 0``, which on flat or noisy maps
-    throws a keypoint thousands of pixels away. The step is clipped to
-    ``[-limit, limit]`` per axis: noisy Gaussians need over 1 px, flat tops
-    over 2 px (a plateau's argmax is its first pixel), while uniform noise
-    moves at most ``3 sqrt(2)`` px (``docs/dark_decoding.md``).
+    f[y-1, x-1]) / 4``. mmpose and the DARK code step wherever ``det(H) !=
+    0``, which throws flat or noisy maps thousands of pixels away; here the
+    step (to the maximum of the fitted quadratic) is taken only where the
+    log map is concave (beyond :data:`CURVATURE_EPS`) and, given the blur
+    sigma ``k``, a blurred blob: both Hessian eigenvalues in ``[-SHARPEST /
+    k^2, -1 / (2 (WIDEST k)^2)]`` (a Gaussian of sigma s has ``-1 / (s^2 +
+    k^2)``). It is clipped to ``[-limit, limit]`` per axis: noisy Gaussians
+    need over 1 px, flat tops over 2 px (a plateau's argmax is its first
+    pixel), uniform noise then moves at most ``3 sqrt(2)`` px
+    (``docs/dark_decoding.md``).
 
     Args:
         logwin (np.ndarray | Tensor): Log heatmap windows, shape (M, 5, 5).
@@ -197,19 +196,10 @@ def taylor_offset(logwin: Array,
 
 
 def log_quadratic(f0: Array, f1: Array, f2: Array, dist: Array) -> Array:
-    """Log value ``dist`` pixels beyond an edge, capped at the edge value.
-
-    The quadratic through ``(0, f0), (1, f1), (2, f2)`` (the log of the
-    edge pixel and of the next two inwards) at ``-dist`` (Lagrange form);
-    ``dist = 0`` gives ``f0``.
-
-    Args:
-        f0, f1, f2 (np.ndarray | Tensor): Logs, broadcastable together.
-        dist (np.ndarray | Tensor): Float distances beyond the edge, >= 0.
-
-    Returns:
-        np.ndarray | Tensor: The capped extension, broadcast shape.
-    """
+    """The log ``dist`` (>= 0) pixels beyond an edge, capped at the edge
+    value: the quadratic through ``(0, f0), (1, f1), (2, f2)`` (logs of the
+    edge pixel and of the next two inwards; broadcastable arrays or tensors)
+    at ``-dist``, in Lagrange form."""
     ext = (0.5 * (dist + 1) * (dist + 2) * f0 - dist * (dist + 2) * f1 +
            0.5 * dist * (dist + 1) * f2)
     return namespace(ext).minimum(ext, f0)
@@ -217,21 +207,10 @@ def log_quadratic(f0: Array, f1: Array, f2: Array, dist: Array) -> Array:
 
 def keep_on_map(locs: Array, offset: Array, height: int,
                 width: int) -> Array:
-    """``locs + offset`` clipped to ``[-0.5, W - 0.5] x [-0.5, H - 0.5]``.
-
-    That is where a keypoint rounds onto the map (the encoders' rule): a
-    noisy argmax in a corner could otherwise step up to ``STEP_LIMIT``
-    outwards on both axes. ``-1`` locations (no maximum) stay unchanged.
-
-    Args:
-        locs (np.ndarray | Tensor): Integer argmax ``(x, y)``, shape (M, 2).
-        offset (np.ndarray | Tensor): Taylor offsets in shape (M, 2).
-        height (int): ``H``.
-        width (int): ``W``.
-
-    Returns:
-        np.ndarray | Tensor: Float64 locations in shape (M, 2).
-    """
+    """``locs + offset`` (M, 2) clipped to ``[-0.5, W - 0.5] x [-0.5, H -
+    0.5]``, where a keypoint rounds onto the map (the encoders' rule): a
+    noisy argmax in a corner could otherwise step ``STEP_LIMIT`` outwards
+    on both axes. ``-1`` locations (no maximum) stay. Float64 (M, 2)."""
     xp, locs = namespace(locs), cast(locs, 'float64')
     refined = xp.stack([(locs[:, 0] + offset[:, 0]).clip(-0.5, width - 0.5),
                         (locs[:, 1] + offset[:, 1]).clip(-0.5, height - 0.5)],
@@ -240,16 +219,9 @@ def keep_on_map(locs: Array, offset: Array, height: int,
 
 
 def _border_indices(coords: Tensor, size: int):
-    """Nearest on-map index, the next two inwards and the distance out.
-
-    Args:
-        coords (Tensor): Integer coordinates on an axis of ``size >= 3``.
-        size (int): Axis length.
-
-    Returns:
-        tuple: ``(edge, in1, in2, dist)`` like ``coords``; an on-map
-        coordinate has ``edge = in1 = in2 = coords`` and ``dist = 0``.
-    """
+    """``(edge, in1, in2, dist)``: the nearest on-map index of integer
+    ``coords`` on an axis of ``size >= 3``, the next two inwards and the
+    distance out (for on-map coordinates: ``coords`` three times and 0)."""
     edge = coords.clamp(0, size - 1)
     inward = edge - coords  # > 0 left of / above the map, < 0 beyond
     step = inward.sign()
@@ -261,16 +233,15 @@ def _extend_axis(arr: np.ndarray, keys: np.ndarray, start: np.ndarray,
     """Overwrite off-map lines of some patches by the capped log-quadratic.
 
     Args:
-        arr (np.ndarray): C-contiguous float64 patches in shape (M, A, B),
-            changed in place; along ``axis`` a patch covers map coordinates
-            ``start .. start + len - 1`` of an axis of ``size >= 3``
-            pixels, off-map ones holding anything; if a side leaves the
-            map, its three outermost on-map coordinates are in the patch
-            (``len >= 5`` around an on-map centre).
+        arr (np.ndarray): C-contiguous float64 patches (M, A, B), changed in
+            place; along ``axis`` (1 or 2) a patch covers map coordinates
+            ``start .. start + len - 1`` of an axis of ``size >= 3`` pixels
+            (off-map ones hold anything), including the three outermost
+            on-map ones of each side it leaves.
         keys (np.ndarray): Indices of the patches to extend, shape (S, ).
         start (np.ndarray): First map coordinate of each, shape (S, ).
         size (int): Map length along the axis.
-        axis (int): 1 or 2, the axis of ``arr`` to extend along.
+        axis (int): The axis of ``arr`` to extend along.
     """
     _, len_a, len_b = arr.shape
     length = arr.shape[axis]
@@ -347,17 +318,9 @@ def refine_dark(heatmaps: Array,
 
 def _blur_patches(maps: np.ndarray, xs: np.ndarray, ys: np.ndarray,
                   kernel_size: int) -> np.ndarray:
-    """The blurred, border-extended 5x5 windows of :func:`refine_dark`.
-
-    Args:
-        maps (np.ndarray): Heatmaps in shape (M, H, W).
-        xs (np.ndarray): Map columns of each patch, (M, P), P = ks + 4.
-        ys (np.ndarray): Map rows of each patch, (M, P).
-        kernel_size (int): Odd blur kernel size ``ks``.
-
-    Returns:
-        np.ndarray: Float64 windows in shape (M, 5, 5).
-    """
+    """The blurred, border-extended windows of :func:`refine_dark`: float64
+    (M, 5, 5) from heatmaps (M, H, W) and the map columns ``xs`` and rows
+    ``ys`` of each patch, (M, P) with P = ks + 4."""
     _, height, width = maps.shape
     # one flat gather (faster than 3-D fancy indexing), edge-clipped
     index = ((np.arange(len(maps)) * (height * width))[:, None, None] +

@@ -32,8 +32,7 @@ def gaussian_labels_1d(centres: np.ndarray,
             ``True``.
 
     Returns:
-        np.ndarray: Float32 labels in shape (N, K, L), zero where the weight
-        is 0.
+        np.ndarray: Float32 labels in shape (N, K, L), 0 for weight 0.
     """
     valid = weights > 0
     centres = np.where(valid, centres, 0.0).astype(np.float32)
@@ -52,11 +51,9 @@ def gaussian_heatmaps(centres: np.ndarray, weights: np.ndarray,
                       heatmap_size: Sequence[int], sigma: float) -> np.ndarray:
     """DARK eq. (14): 2D Gaussian heatmaps of N instances, max over N.
 
-    Each keypoint gets ``exp(-((x - u)^2 + (y - v)^2) / (2 sigma^2))`` over
-    the whole map (peak 1, as mmpose's and the DARK authors' MSE targets;
-    the 2D Gaussian is the outer product of two 1D ones). Instances are
-    merged by a per-keypoint maximum, like mmpose's multi-instance
-    generators, so N = 1 gives exactly that instance's heatmaps.
+    ``exp(-((x - u)^2 + (y - v)^2) / (2 sigma^2))`` over the whole map, the
+    outer product of two 1D Gaussians (peak 1, as mmpose's and the DARK
+    authors' MSE targets); instances merge by a per-keypoint maximum.
 
     Args:
         centres (np.ndarray): Centres ``(u, v)`` in heatmap pixels, shape
@@ -71,10 +68,9 @@ def gaussian_heatmaps(centres: np.ndarray, weights: np.ndarray,
     width, height = heatmap_size
     gx = gaussian_labels_1d(centres[..., 0], weights, width, sigma, False)
     gy = gaussian_labels_1d(centres[..., 1], weights, height, sigma, False)
-    num_keypoints = gx.shape[1]
     if len(gx) == 1:  # the top-down case: one outer product, no copy
         return gy[0, :, :, None] * gx[0, :, None, :]
-    heatmaps = np.zeros((num_keypoints, height, width), np.float32)
+    heatmaps = np.zeros((gx.shape[1], height, width), np.float32)
     for x_labels, y_labels in zip(gx, gy):  # over instances, not keypoints
         np.maximum(heatmaps, y_labels[:, :, None] * x_labels[:, None, :],
                    out=heatmaps)
@@ -82,18 +78,10 @@ def gaussian_heatmaps(centres: np.ndarray, weights: np.ndarray,
 
 
 def label_peak_probability(sigma: float) -> float:
-    """Peak of a bin-centred, untruncated SimDR* label normalised to sum 1.
-
-    ``1 / sum_j exp(-j^2 / (2 sigma^2))``, about ``1 / (sigma sqrt(2 pi))``:
-    0.066 for sigma = 6. It is the softmax peak of a perfect prediction,
-    the unit that turns a softmax peak into a score in [0, 1].
-
-    Args:
-        sigma (float): Standard deviation in bins, > 0.
-
-    Returns:
-        float: The peak probability in (0, 1].
-    """
+    """Peak of a bin-centred, untruncated SimDR* label normalised to sum 1:
+    ``1 / sum_j exp(-j^2 / (2 sigma^2))`` in (0, 1], about ``1 / (sigma
+    sqrt(2 pi))`` (0.066 for sigma = 6 bins), the softmax peak of a perfect
+    prediction: the unit that turns a softmax peak into a score."""
     # the terms beyond |j| = 10 sigma + 1 are below exp(-50)
     j = np.arange(-math.ceil(10 * sigma) - 1, math.ceil(10 * sigma) + 2)
     return float(1.0 / np.exp(-j**2 / (2 * sigma**2)).sum())

@@ -16,15 +16,8 @@ from .backend import Array, arange, cast, namespace
 
 
 def num_bins(length: int, split_ratio: float) -> int:
-    """``round(length * k)``, the ``W * k`` bins of SimDR eq. (3).
-
-    Args:
-        length (int): Axis length in input pixels (``w`` or ``h``).
-        split_ratio (float): The splitting factor ``k >= 1``.
-
-    Returns:
-        int: The number of bins, halves rounded up.
-    """
+    """``round(length * k)``, halves up: the ``W * k`` bins of SimDR eq.
+    (3) for an axis of ``length`` input pixels (``w`` or ``h``)."""
     return math.floor(length * split_ratio + 0.5)
 
 

@@ -1,5 +1,9 @@
 # Copyright (c) simdr_ext contributors. All rights reserved.
-"""Checks of what a codec is given; each error names the codec."""
+"""Checks of what a codec is given.
+
+Every check takes ``owner``, the class name its ``ValueError`` starts with,
+and names the offending argument and value.
+"""
 import numbers
 from typing import Optional, Sequence, Tuple, Union
 
@@ -20,21 +24,9 @@ def check_range(owner: str,
                 high: Optional[float] = None,
                 high_inclusive: bool = True,
                 why: str = '') -> float:
-    """Return ``float(value)`` or raise ``ValueError`` naming ``owner``.
-
-    Args:
-        owner (str): Class name used in the message.
-        name (str): Argument name used in the message.
-        value (float): The value to check: a finite real number.
-        low (float, optional): Inclusive lower bound. Defaults to ``None``.
-        high (float, optional): Upper bound. Defaults to ``None``.
-        high_inclusive (bool): Whether ``high`` itself is allowed.
-            Defaults to ``True``.
-        why (str): Reason appended to a range error. Defaults to ``''``.
-
-    Returns:
-        float: The value.
-    """
+    """Return ``float(value)`` if it is a finite number in ``[low, high]``
+    (``[low, high)`` unless ``high_inclusive``; ``None``: unbounded), else
+    raise, appending ``why`` to a range error."""
     if isinstance(value, bool) or not isinstance(value, numbers.Real) \
             or not np.isfinite(value):
         raise ValueError(f'{owner} got {name}={value!r}: expected a number')
@@ -50,17 +42,7 @@ def check_range(owner: str,
 def check_size(owner: str,
                size: Sequence[int],
                name: str = 'input_size') -> Tuple[int, int]:
-    """Validate a size ``(w, h)`` of two positive integers.
-
-    Args:
-        owner (str): Class name used in the message.
-        size (Sequence[int]): The size ``(w, h)``.
-        name (str): Argument name used in the message. Defaults to
-            ``'input_size'``.
-
-    Returns:
-        tuple: ``(w, h)`` as Python ints.
-    """
+    """Return a size ``(w, h)`` of two positive integers as Python ints."""
     try:
         w, h = size
     except (TypeError, ValueError):
@@ -75,22 +57,10 @@ def check_size(owner: str,
 
 def check_sigma(owner: str, sigma: Union[float, Sequence[float]],
                 lengths: Sequence[float]) -> Tuple[float, ...]:
-    """Validate a Gaussian sigma per axis, given once for all or per axis.
-
-    Each must be finite and in ``[MIN_SIGMA, length]``: narrower is a
-    one-hot label (and underflows ``sigma**2``), wider than its axis is
-    nearly flat and marks no location.
-
-    Args:
-        owner (str): Class name used in the message.
-        sigma (float | Sequence[float]): One sigma, or one per axis when
-            there are two axes (``(sigma_x, sigma_y)``).
-        lengths (Sequence[float]): Axis lengths in the unit of sigma (bins
-            or heatmap pixels), one or two.
-
-    Returns:
-        tuple: One sigma per axis.
-    """
+    """One sigma per axis of ``lengths`` (bins or heatmap pixels, one or
+    two axes) from one number for all or ``(sigma_x, sigma_y)``; each must
+    be finite and in ``[MIN_SIGMA, length]``: narrower is a one-hot label
+    (and underflows ``sigma**2``), wider is nearly flat over its axis."""
     if isinstance(sigma, numbers.Real):
         sigmas, names = (sigma, ) * len(lengths), ('sigma', ) * len(lengths)
     else:
@@ -99,8 +69,9 @@ def check_sigma(owner: str, sigma: Union[float, Sequence[float]],
         except TypeError:
             sigmas = ()
         if len(lengths) != 2 or len(sigmas) != 2:
-            raise ValueError(f'{owner} got sigma={sigma!r}: expected a number'
-                             f'{" or (sigma_x, sigma_y)" * (len(lengths) > 1)}')
+            pair = ' or (sigma_x, sigma_y)' if len(lengths) == 2 else ''
+            raise ValueError(f'{owner} got sigma={sigma!r}: expected a '
+                             f'number{pair}')
     why = (' (narrower is a one-hot label; wider than the axis, in bins or '
            'heatmap pixels, marks no location)')
     return tuple(
@@ -123,21 +94,16 @@ def check_keypoint_arrays(
         owner: str, keypoints: np.ndarray,
         keypoints_visible: Optional[np.ndarray]
 ) -> Tuple[np.ndarray, np.ndarray]:
-    """Check encode inputs and fill in a missing visibility.
-
-    Cheap (a few attribute reads, at most two small casts): a training
-    pipeline calls encode once per sample.
+    """Check encode inputs, cheaply (a pipeline encodes every sample).
 
     Args:
         owner (str): Class name used in the message.
-        keypoints (np.ndarray): Keypoints in shape (N, K, D), D >= 2, of a
-            real or integer dtype.
-        keypoints_visible (np.ndarray, optional): Visibility in shape (N, K);
-            ``None`` means all visible.
+        keypoints (np.ndarray): Keypoints (N, K, D >= 2) of a real dtype.
+        keypoints_visible (np.ndarray, optional): Visibility (N, K); ``None``
+            means all visible (NaN fails ``>= 0.5``: invisible).
 
     Returns:
-        tuple: float64 keypoints (N, K, 2) and visibility (N, K) as given
-        (or all ones); a NaN visibility fails ``>= 0.5``: invisible.
+        tuple: float64 keypoints (N, K, 2) and visibility (N, K).
     """
     where = f'{owner}.encode'
     keypoints = np.asarray(keypoints)
@@ -162,50 +128,45 @@ def check_keypoint_arrays(
 
 def check_logit_pair(owner: str, method: str, simcc_x, simcc_y,
                      torch_twin: bool):
-    """Check a pair of SimDR logit arrays; return them in a float dtype.
-
-    Both twins read logits alike: float64 stays, every other dtype (float16,
-    integers, bool) becomes float32, what ``Tensor.float()`` gives, so the
-    numpy and torch decoders see the same numbers (uint8 ``200 - 250``
-    would wrap around otherwise).
+    """Check a pair of SimDR logits for ``owner.method``; return them in
+    float32, or float64 if they are: what ``Tensor.float()`` gives, so both
+    twins see the same numbers (uint8 ``200 - 250`` would wrap around).
 
     Args:
         owner (str): Class name used in the message.
         method (str): ``'decode'`` or ``'decode_torch'``.
         simcc_x (np.ndarray | Tensor): x logits, (N, K, Wx) or (K, Wx).
         simcc_y (np.ndarray | Tensor): y logits, (N, K, Wy) or (K, Wy).
-        torch_twin (bool): Whether tensors (``True``) or numpy arrays are
-            expected.
+        torch_twin (bool): Whether tensors or numpy arrays are expected.
 
     Returns:
         tuple: The two arrays (or tensors) in float32 or float64.
     """
+    where = f'{owner}.{method}'
     kind = torch.Tensor if torch_twin else np.ndarray
     pair = (('simcc_x', simcc_x), ('simcc_y', simcc_y))
     for name, value in pair:
         if not isinstance(value, kind):
-            other = ('decode (numpy) or batch_decode'
-                     if torch_twin else 'decode_torch or batch_decode')
+            other = 'decode (numpy)' if torch_twin else 'decode_torch'
             raise ValueError(
-                f'{owner}.{method} expects {name} as a {kind.__module__}.'
+                f'{where} expects {name} as a {kind.__module__}.'
                 f'{kind.__name__}, got {type(value).__module__}.'
-                f'{type(value).__name__}: use {other} for those')
+                f'{type(value).__name__}: use {other} or batch_decode')
     shape_x, shape_y = tuple(simcc_x.shape), tuple(simcc_y.shape)
     if len(shape_x) not in (2, 3) or len(shape_y) != len(shape_x):
         raise ValueError(
-            f'{owner}.{method} expects simcc_x and simcc_y in shape '
-            f'(N, K, Wx) / (N, K, Wy) or (K, Wx) / (K, Wy), got {shape_x} '
-            f'and {shape_y}')
+            f'{where} expects simcc_x and simcc_y in shape (N, K, Wx) / '
+            f'(N, K, Wy) or (K, Wx) / (K, Wy), got {shape_x} and {shape_y}')
     if shape_x[:-1] != shape_y[:-1]:
         raise ValueError(
-            f'{owner}.{method} got simcc_x of shape {shape_x} and simcc_y '
-            f'of shape {shape_y}: x and y need the same (N, K), here '
-            f'{shape_x[:-1]} and {shape_y[:-1]}')
+            f'{where} got simcc_x of shape {shape_x} and simcc_y of shape '
+            f'{shape_y}: x and y need the same (N, K)')
     out = []
     for name, value in pair:
-        _check_real(f'{owner}.{method}', name, value.dtype)
+        _check_real(where, name, value.dtype)
         if torch_twin:
-            out.append(value if value.dtype == torch.float64 else value.float())
+            wide = value.dtype == torch.float64
+            out.append(value if wide else value.float())
         elif value.dtype in (np.float32, np.float64):
             out.append(value)
         else:
