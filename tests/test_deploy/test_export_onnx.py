@@ -10,54 +10,27 @@ pytest.importorskip(
     'onnxruntime', reason='onnxruntime is an optional extra '
     '(requirements/onnx.txt; tools/setup_env.sh installs it)')
 
-from tools.deploy.export_onnx import export_and_check  # noqa: E402
-
-SASIMDR = '''
-_base_ = [{base!r}]
-codec = dict(_delete_=True, type='SASimDRLabel', input_size=(96, 128),
-             split_ratio=2.0, sigma=4.0, decode_refine=True)
-model = dict(head=dict(decoder=codec,
-                       loss=dict(type='SimDRKLLoss', use_target_weight=True)))
-'''
-
-DARK = '''
-_base_ = [{base!r}]
-# the head is replaced whole (_delete_), so the codec needs no _delete_
-codec = dict(type='DarkHeatmap', input_size=(96, 128), heatmap_size=(24, 32),
-             sigma=2.0, decode_mode='dark', blur_kernel_size=11)
-model = dict(head=dict(_delete_=True, type='HeatmapHead', in_channels=512,
-                       out_channels=17, deconv_out_channels=(128, 128, 128),
-                       deconv_kernel_sizes=(4, 4, 4),
-                       loss=dict(type='KeypointMSELoss',
-                                 use_target_weight=True),
-                       decoder=codec))
-'''
-
-
-def derived(tmp_path, template, base):
-    path = tmp_path / 'cfg.py'
-    path.write_text(template.format(base=base))
-    return str(path)
+from simdr_ext.deploy import export_onnx  # noqa: E402
+from tools.deploy.export_onnx import (compare_with_onnxruntime,  # noqa: E402
+                                      export_and_check, real_crops)
 
 
 @pytest.mark.parametrize('kind', ['simdr', 'sasimdr', 'dark'])
 def test_onnxruntime_matches_pytorch_on_real_crops(kind, tmp_path,
                                                    repo_root,
-                                                   quickstart_config,
+                                                   pose_model_factory,
                                                    request):
-    if kind == 'simdr':
-        config = quickstart_config
-        ckpt = request.getfixturevalue('trained_quickstart')
-    else:  # seeded random weights: the decoding path is what is checked
-        config = derived(tmp_path, SASIMDR if kind == 'sasimdr' else DARK,
-                         quickstart_config)
-        ckpt = None
-        torch.manual_seed(0)
+    # SimDR trained; SimDR* and DARK seeded random weights: the decoding
+    # path is what is checked
+    model = pose_model_factory(kind, request.getfixturevalue(
+        'trained_quickstart') if kind == 'simdr' else None)
     coco = osp.join(repo_root, 'tests', 'data', 'coco')
-    result = export_and_check(config, ckpt, str(tmp_path / 'm.onnx'), coco,
-                              osp.join(coco, 'test_coco.json'), max_crops=6)
+    crops = real_crops(model.cfg, coco, osp.join(coco, 'test_coco.json'), 6)
+    onnx_file = str(tmp_path / 'm.onnx')
+    result = compare_with_onnxruntime(export_onnx(model, onnx_file),
+                                      onnx_file, crops)
     print(f'{kind}: {result}')
-    assert result['num_crops'] == 6
+    assert crops.shape == (6, 3, 128, 96)
     # same float32 network on both sides: outputs differ by rounding only;
     # keypoints are bins / k (SimDR) or sub-pixel refinements, so any
     # disagreement in an argmax would show as >= 1 / k px
