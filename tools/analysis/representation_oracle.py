@@ -620,6 +620,15 @@ def format_table(rows: Sequence[dict], score: str = 'AP') -> str:
     return '\n'.join(lines)
 
 
+def _size(text: str) -> str:
+    """An argparse type: ``text`` if :func:`parse_size` accepts it."""
+    try:
+        parse_size(text)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(str(err))
+    return text
+
+
 def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description='Quantisation error of keypoint codecs on real people')
@@ -638,9 +647,11 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser.add_argument(
         '--sizes',
         nargs='*',
+        type=_size,
         metavar='HxW',
         default=list(ORACLE_SIZES),
-        help='input sizes HxW, e.g. 256x192 (input_size w=192, h=256)')
+        help='input sizes, height x width as the papers write them (none: '
+        'only the --config rows)')
     parser.add_argument(
         '--config',
         nargs='+',
@@ -650,11 +661,6 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser.add_argument(
         '--padding', type=float, default=BBOX_PADDING, help='bbox padding')
     args = parser.parse_args(argv)
-    for size in args.sizes:
-        try:
-            parse_size(size)
-        except ValueError as err:
-            parser.error(str(err))
     if not args.padding > 0:
         parser.error(f'--padding {args.padding}: expected a positive number')
     for config in args.config:
