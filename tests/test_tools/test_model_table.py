@@ -1,12 +1,12 @@
 # Copyright (c) simdr_ext contributors. All rights reserved.
 """The #Params / GFLOPs table against the SimDR paper's numbers."""
 import os.path as osp
-import subprocess
 
 import pytest
 
 from tools.analysis.model_table import (PAPER, PARAMS_TOLERANCE, find_configs,
-                                        markdown_table, measure, model_table)
+                                        main, markdown_table, measure,
+                                        model_table)
 
 SIMBA_SIMDR = 'simdr/coco/simdr_res50_4xb32-140e_coco-256x192.py'
 SIMBA_HEATMAP = 'heatmap/coco/heatmap_res50_4xb32-140e_coco-256x192.py'
@@ -116,17 +116,12 @@ def test_a_broken_config_gets_a_row_not_a_crash(tmp_path, repo_root):
         measure(str(broken))
 
 
-def test_cli_prints_and_writes_the_table(tmp_path, python, repo_root):
+def test_cli_prints_and_writes_the_table(tmp_path, repo_root, capsys):
     out = tmp_path / 'table.md'
-    proc = subprocess.run([
-        python, 'tools/analysis/model_table.py',
-        osp.join(repo_root, 'configs', QUICKSTART), '--out',
-        str(out)
-    ],
-                          cwd=repo_root,
-                          capture_output=True,
-                          text=True,
-                          timeout=300)
-    assert proc.returncode == 0, proc.stderr[-2000:]
-    assert 'simdr_res18_1xb12-300e_coco-mini-128x96' in proc.stdout
-    assert out.read_text() == proc.stdout
+    code = main(
+        [osp.join(repo_root, 'configs', QUICKSTART), '--out',
+         str(out)])
+    printed = capsys.readouterr().out
+    assert code == 0
+    assert 'simdr_res18_1xb12-300e_coco-mini-128x96' in printed
+    assert out.read_text() == printed

@@ -203,21 +203,21 @@ def codec_pairs(input_size: Tuple[int, int],
         heatmap_sigma = 1.0 if small else 2.0
     if blur_kernel_size is None:
         blur_kernel_size = 3 if small else 11
-    input_size = tuple(input_size)
-    heatmap_size = (input_size[0] // 4, input_size[1] // 4)
+    size = dict(input_size=tuple(input_size))
+    # the same heatmap settings on both sides
+    heatmap = dict(
+        size,
+        heatmap_size=(input_size[0] // 4, input_size[1] // 4),
+        sigma=heatmap_sigma,
+        unbiased=True,
+        blur_kernel_size=blur_kernel_size)
     simdr = CodecPair(
         name='SimDRLabel / SimCCLabel(standard)',
-        ours=dict(
-            type='SimDRLabel',
-            input_size=input_size,
-            split_ratio=k,
-            label_smoothing=label_smoothing),
-        mmpose=dict(
-            type='SimCCLabel',
-            input_size=input_size,
-            smoothing_type='standard',
-            simcc_split_ratio=k,
-            label_smooth_weight=label_smoothing),
+        ours=dict(type='SimDRLabel', split_ratio=k,
+                  label_smoothing=label_smoothing, **size),
+        mmpose=dict(type='SimCCLabel', smoothing_type='standard',
+                    simcc_split_ratio=k,
+                    label_smooth_weight=label_smoothing, **size),
         heatmap=False,
         label_tol=0.0,  # both write the same two float32 constants
         note=('labels and weights identical; bins: floor(x k + 0.5) vs '
@@ -229,22 +229,12 @@ def codec_pairs(input_size: Tuple[int, int],
               'the max logit <= 0'))
     sa_simdr = CodecPair(
         name='SASimDRLabel / SimCCLabel(gaussian)',
-        ours=dict(
-            type='SASimDRLabel',
-            input_size=input_size,
-            split_ratio=k,
-            sigma=simdr_sigma,
-            normalize=True,
-            round_center=True,
-            decode_refine=False),
-        mmpose=dict(
-            type='SimCCLabel',
-            input_size=input_size,
-            smoothing_type='gaussian',
-            sigma=simdr_sigma,
-            simcc_split_ratio=k,
-            normalize=True,
-            use_dark=False),
+        ours=dict(type='SASimDRLabel', split_ratio=k, sigma=simdr_sigma,
+                  normalize=True, round_center=True, decode_refine=False,
+                  **size),
+        mmpose=dict(type='SimCCLabel', smoothing_type='gaussian',
+                    sigma=simdr_sigma, simcc_split_ratio=k, normalize=True,
+                    use_dark=False, **size),
         heatmap=False,
         label_tol=LABEL_TOL,
         note=('round_center=True centres the Gaussian at round(x k) as '
@@ -255,21 +245,8 @@ def codec_pairs(input_size: Tuple[int, int],
               'differ by design (softmax / target peak vs raw logit)'))
     dark = CodecPair(
         name='DarkHeatmap(dark) / MSRAHeatmap(unbiased)',
-        ours=dict(
-            type='DarkHeatmap',
-            input_size=input_size,
-            heatmap_size=heatmap_size,
-            sigma=heatmap_sigma,
-            unbiased=True,
-            decode_mode='dark',
-            blur_kernel_size=blur_kernel_size),
-        mmpose=dict(
-            type='MSRAHeatmap',
-            input_size=input_size,
-            heatmap_size=heatmap_size,
-            sigma=heatmap_sigma,
-            unbiased=True,
-            blur_kernel_size=blur_kernel_size),
+        ours=dict(type='DarkHeatmap', decode_mode='dark', **heatmap),
+        mmpose=dict(type='MSRAHeatmap', **heatmap),
         heatmap=True,
         label_tol=LABEL_TOL,
         note=('per-instance maps: simdr_ext encodes (1, N K, 2) in one call, '
@@ -889,9 +866,7 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description='Benchmark simdr_ext codecs against mmpose codecs')
     parser.add_argument(
-        '--num-instances',
-        type=int,
-        nargs='+',
+        '--num-instances', type=int, nargs='+',
         default=list(DEFAULT_NUM_INSTANCES),
         help='instances N per call, one or several (default: 1 64)')
     parser.add_argument(
@@ -900,15 +875,11 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
         default=15,
         help='timed calls per side (the median is reported)')
     parser.add_argument(
-        '--sizes',
-        nargs='+',
-        default=list(DEFAULT_SIZES),
+        '--sizes', nargs='+', default=list(DEFAULT_SIZES),
         help='input sizes HxW, e.g. 256x192 (input_size w=192, h=256)')
     parser.add_argument(
-        '--pairs',
-        nargs='+',
+        '--pairs', nargs='+', default=None,
         choices=['SimDRLabel', 'SASimDRLabel', 'DarkHeatmap'],
-        default=None,
         help='only these simdr_ext codecs (default: all three)')
     parser.add_argument('--seed', type=int, default=0, help='random seed')
     parser.add_argument(

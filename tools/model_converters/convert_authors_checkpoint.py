@@ -668,26 +668,13 @@ def convert_tokenpose(
     src: Mapping[str, Tensor],
     strict: bool = True
 ) -> Tuple['OrderedDict[str, Tensor]', TokenPoseConversionReport]:
-    """Rename an authors' TokenPose state dict to simdr_ext keys.
-
-    Args:
-        src (Mapping[str, Tensor]): The authors' ``state_dict`` (any of
-            ``pose_tokenpose_{t,s,b,l}``, optionally ``module.``-prefixed).
-        strict (bool): Raise on unmapped keys. Defaults to ``True``; with
-            ``False`` they are listed in the report and left out.
-
-    Returns:
-        tuple: The converted ``OrderedDict`` (keys of a
-        ``TopdownPoseEstimator`` with a ``TokenPose`` backbone and a
-        ``TokenPoseHeatmapHead``; tensors shared with ``src``) and a
-        :class:`TokenPoseConversionReport`.
-
-    Raises:
-        UnmappedKeysError: ``strict`` and some keys have no simdr_ext name;
-            the message lists a few of them.
-        TypeError: ``src`` is not a mapping of str to tensors.
-        ValueError: two keys map to the same simdr_ext key.
-    """
+    """Rename an authors' TokenPose state dict (any of
+    ``pose_tokenpose_{t,s,b,l}``, optionally ``module.``-prefixed) to the
+    keys of a ``TopdownPoseEstimator`` with a ``TokenPose`` backbone and a
+    ``TokenPoseHeatmapHead``. Arguments, results (tensors shared with
+    ``src``, a :class:`TokenPoseConversionReport`) and errors are
+    :func:`convert_simdr`'s; two keys mapping to one simdr_ext key raise
+    ``ValueError``."""
     check_source(src)
     report = TokenPoseConversionReport()
     dst = rename_keys(src, report, tokenpose_key, strict)
