@@ -129,10 +129,11 @@ def test_resume_with_another_k_says_what_differs(
         trained, python, repo_root, quickstart_config, tmp_path):
     out = run_fails(
         resume_cmd(python, quickstart_config, tmp_path,
-                   trained / 'epoch_2.pth', 'model.head.split_ratio=3.0',
+                   trained / 'epoch_2.pth',
                    'model.head.decoder.split_ratio=3.0',
-                   'train_dataloader.dataset.pipeline.3.encoder.'
-                   'split_ratio=3.0'), repo_root)
+                   'train_dataloader.dataset.codec.split_ratio=3.0',
+                   'val_dataloader.dataset.codec.split_ratio=3.0'),
+        repo_root)
     assert 'cannot resume: the model of this config differs' in out
     # k=3 on a 96-pixel-wide input: 288 bins instead of 192
     assert 'shape: head.mlp_head_x.weight checkpoint (192,' in out
