@@ -2,12 +2,10 @@
 """mmpose's ``CocoMetric`` that evaluates an empty result set.
 
 A test set built from a detection file without a usable person detection
-has no sample, so the metric gets no result; mmpose's ``CocoMetric`` then
-stops (``preds, gts = zip(*results)``, and the COCO API's ``loadRes``
-indexes the first result). Here the
-COCO evaluation runs as usual on an empty result set instead, so every
-ground-truth person counts as a miss and the metrics come out as COCOeval
-computes them (AP 0 with people in the annotation file), with a warning.
+gives the metric no result; mmpose's ``CocoMetric`` then stops
+(``preds, gts = zip(*results)``; the COCO API's ``loadRes`` indexes the first
+result). Here COCOeval runs on an empty result set instead: every person is
+a miss (AP 0 with people in the annotation file), with a warning.
 """
 import os.path as osp
 import tempfile
@@ -38,11 +36,8 @@ def empty_results(gt: COCO, res_file: str) -> COCO:
 
 @METRICS.register_module()
 class CheckedCocoMetric(CocoMetric):
-    """mmpose's ``CocoMetric``; no result at all gives the metrics of an
-    empty result set (every person a miss) and a warning, not a crash.
-
-    Takes exactly ``CocoMetric``'s arguments.
-    """
+    """mmpose's ``CocoMetric`` (same arguments); no result at all gives the
+    metrics of an empty result set and a warning, not a crash."""
 
     def compute_metrics(self, results: list) -> Dict[str, float]:
         if results:
@@ -53,12 +48,10 @@ class CheckedCocoMetric(CocoMetric):
         warnings.warn(f'{type(self).__name__}: no keypoint result to '
                       'evaluate (no usable person detection?); every '
                       'person counts as a miss')
-        tmp_dir = None
-        if self.outfile_prefix is None:
-            tmp_dir = tempfile.TemporaryDirectory()
-            outfile_prefix = osp.join(tmp_dir.name, 'results')
-        else:
-            outfile_prefix = self.outfile_prefix
+        tmp_dir = tempfile.TemporaryDirectory() \
+            if self.outfile_prefix is None else None
+        outfile_prefix = osp.join(tmp_dir.name, 'results') if tmp_dir \
+            else self.outfile_prefix
         try:
             self.results2json({}, outfile_prefix=outfile_prefix)
             if self.format_only:

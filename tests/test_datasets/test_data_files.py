@@ -4,7 +4,6 @@ with one defect each."""
 import copy
 import json
 import os.path as osp
-import pickle
 import warnings
 
 import pytest
@@ -23,22 +22,11 @@ def real(*parts):
         return json.load(f)
 
 
-class Touch:
-    """A pickle whose loading creates ``path`` (a harmless stand-in for
-    code that a pickle can run)."""
-
-    def __init__(self, path):
-        self.path = str(path)
-
-    def __reduce__(self):
-        return (open, (self.path, 'w'))
-
-
 @pytest.mark.parametrize('name', ['dets.pkl', 'dets.json'])
-def test_a_pickle_is_refused_and_its_code_does_not_run(tmp_path, name):
-    marker = tmp_path / 'payload_ran'
+def test_a_pickle_is_refused_and_its_code_does_not_run(tmp_path, name,
+                                                       pickle_payload):
     path = tmp_path / name
-    path.write_bytes(pickle.dumps([Touch(marker)]))
+    marker = pickle_payload(path)
     match = 'only JSON files' if name.endswith('.pkl') else 'is a pickle'
     with pytest.raises(DataFileError, match=match):
         read_detections(str(path))
