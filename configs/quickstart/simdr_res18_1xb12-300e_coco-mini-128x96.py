@@ -52,11 +52,8 @@ train_dataloader = dict(
     dataset=dict(
         codec=codec,
         pipeline=[
-            dict(type='LoadImage'),
-            dict(type='GetBBoxCenterScale'),
-            dict(type='TopdownAffine'),
-            dict(type='GenerateTarget'),
-            dict(type='PackPoseInputs'),
+            dict(type='LoadImage'), dict(type='GetBBoxCenterScale'),
+            dict(type='TopdownAffine'), dict(type='GenerateTarget'),
+            dict(type='PackPoseInputs')
         ]))
-val_dataloader = dict(dataset=dict(codec=codec))
-test_dataloader = val_dataloader
+val_dataloader = test_dataloader = dict(dataset=dict(codec=codec))

@@ -16,18 +16,12 @@ mpii_train = dict(
     ann_file='annotations/mpii_train.json',
     data_prefix=dict(img='images/'),
     pipeline=[
-        dict(type='LoadImage'),
-        dict(type='GetBBoxCenterScale'),
+        dict(type='LoadImage'), dict(type='GetBBoxCenterScale'),
         dict(type='RandomFlip', direction='horizontal'),
-        dict(
-            type='RandomBBoxTransform',
-            shift_prob=0.,
-            scale_factor=(0.75, 1.25),
-            rotate_factor=60.,
-            rotate_prob=0.6),
-        dict(type='TopdownAffine'),
-        dict(type='GenerateTarget'),
-        dict(type='PackPoseInputs'),
+        dict(type='RandomBBoxTransform', shift_prob=0., rotate_prob=0.6,
+             scale_factor=(0.75, 1.25), rotate_factor=60.),
+        dict(type='TopdownAffine'), dict(type='GenerateTarget'),
+        dict(type='PackPoseInputs')
     ])
 mpii_val = dict(
     type='CheckedMpiiDataset',

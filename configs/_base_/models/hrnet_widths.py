@@ -7,18 +7,11 @@
 
 def hrnet_stages(width: int, num_stages: int) -> dict:
     """HRNet's ``extra`` for branch width ``width``: stage1 .. stageN."""
-    extra = dict(
-        stage1=dict(
-            num_modules=1,
-            num_branches=1,
-            block='BOTTLENECK',
-            num_blocks=(4, ),
-            num_channels=(64, )))
+    extra = dict(stage1=dict(num_modules=1, num_branches=1, block='BOTTLENECK',
+                             num_blocks=(4, ), num_channels=(64, )))
     for i, modules in zip(range(2, num_stages + 1), (1, 4, 3)):
         extra[f'stage{i}'] = dict(
-            num_modules=modules,
-            num_branches=i,
-            block='BASIC',
+            num_modules=modules, num_branches=i, block='BASIC',
             num_blocks=(4, ) * i,
             num_channels=tuple(width * 2**b for b in range(i)))
     return extra

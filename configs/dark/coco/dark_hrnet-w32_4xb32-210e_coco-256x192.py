@@ -8,16 +8,10 @@ _base_ = ['../../heatmap/coco/heatmap_hrnet-w32_4xb32-210e_coco-256x192.py']
 # the DarkPose configs (ilovepose/DarkPose; 11 also at sigma 3, which
 # "does not make much difference in AP", open-mmlab/mmpose#664)
 codec = dict(
-    _delete_=True,
-    type='DarkHeatmap',
-    input_size=(192, 256),
-    heatmap_size=(48, 64),
-    sigma=2,
-    unbiased=True,
-    decode_mode='dark',
+    _delete_=True, type='DarkHeatmap', input_size=(192, 256),
+    heatmap_size=(48, 64), sigma=2, unbiased=True, decode_mode='dark',
     blur_kernel_size=11)
-# no flip shift: DARK decodes the flipped-back map as it is
+# no flip shift: the flipped-back map is averaged as it is
 model = dict(head=dict(decoder=codec), test_cfg=dict(shift_heatmap=False))
-train_dataloader = dict(dataset=dict(codec=codec))
-val_dataloader = dict(dataset=dict(codec=codec))
-test_dataloader = val_dataloader
+train_dataloader = val_dataloader = test_dataloader = dict(
+    dataset=dict(codec=codec))

@@ -2,14 +2,10 @@
 # with DARK's unbiased encoding and decoding (Zhang et al., CVPR 2020)
 # in place of the +-1/4 px shift; same network as the heatmap config.
 
-_base_ = ['./dark_hrnet-w48_4xb30-210e_coco-256x192.py']
+_base_ = ['./dark_hrnet-w32_4xb28-210e_coco-384x288.py']
 
-# codec: changes to the parent config's (sources: configs/recipes.yml)
-codec = dict(input_size=(288, 384), heatmap_size=(72, 96), sigma=3)
-model = dict(head=dict(decoder=codec))
-train_dataloader = dict(batch_size=18, dataset=dict(codec=codec))
-val_dataloader = dict(dataset=dict(codec=codec))
-test_dataloader = val_dataloader
+model = dict(backbone=_base_.hrnet_w48, head=dict(in_channels=48))
+train_dataloader = dict(batch_size=18)
 
 # 4 GPUs x 18 images
 auto_scale_lr = dict(base_batch_size=72)

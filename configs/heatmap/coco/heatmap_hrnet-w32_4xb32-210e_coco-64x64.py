@@ -6,6 +6,5 @@ _base_ = ['./heatmap_hrnet-w32_4xb32-210e_coco-256x192.py']
 # codec: changes to the parent config's (sources: configs/recipes.yml)
 codec = dict(input_size=(64, 64), heatmap_size=(16, 16), sigma=1)
 model = dict(head=dict(decoder=codec))
-train_dataloader = dict(dataset=dict(codec=codec))
-val_dataloader = dict(dataset=dict(codec=codec))
-test_dataloader = val_dataloader
+train_dataloader = val_dataloader = test_dataloader = dict(
+    dataset=dict(codec=codec))

@@ -6,8 +6,7 @@ _base_ = ['./heatmap_hrnet-w48_4xb32-210e_coco-256x192.py']
 codec = dict(input_size=(288, 384), heatmap_size=(72, 96), sigma=3)
 model = dict(head=dict(decoder=codec))
 train_dataloader = dict(batch_size=24, dataset=dict(codec=codec))
-val_dataloader = dict(dataset=dict(codec=codec))
-test_dataloader = val_dataloader
+val_dataloader = test_dataloader = dict(dataset=dict(codec=codec))
 
 # 4 GPUs x 24 images
 auto_scale_lr = dict(base_batch_size=96)

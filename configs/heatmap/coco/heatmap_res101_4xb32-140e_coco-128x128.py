@@ -1,11 +1,6 @@
 # SimBa-Res101, heatmap, COCO 128x128: SimDR paper Table 2 (the row with
 # extra post-processing, i.e. the +-1/4 px shift MSRAHeatmap decodes with).
 
-_base_ = ['./heatmap_res101_4xb32-140e_coco-256x192.py']
+_base_ = ['./heatmap_res50_4xb32-140e_coco-128x128.py']
 
-# codec: changes to the parent config's (sources: configs/recipes.yml)
-codec = dict(input_size=(128, 128), heatmap_size=(32, 32), sigma=1)
-model = dict(head=dict(decoder=codec))
-train_dataloader = dict(dataset=dict(codec=codec))
-val_dataloader = dict(dataset=dict(codec=codec))
-test_dataloader = val_dataloader
+model = dict(backbone=_base_.resnet101)

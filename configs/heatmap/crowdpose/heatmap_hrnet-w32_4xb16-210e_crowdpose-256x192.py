@@ -8,10 +8,8 @@ _base_ = [
 
 model = dict(head=dict(out_channels=14))
 train_dataloader = dict(batch_size=16, dataset=_base_.crowdpose_train)
-val_dataloader = dict(dataset=_base_.crowdpose_val)
-test_dataloader = val_dataloader
-val_evaluator = _base_.crowdpose_metric
-test_evaluator = val_evaluator
+val_dataloader = test_dataloader = dict(dataset=_base_.crowdpose_val)
+val_evaluator = test_evaluator = _base_.crowdpose_metric
 
 # 4 GPUs x 16 images
 auto_scale_lr = dict(base_batch_size=64)

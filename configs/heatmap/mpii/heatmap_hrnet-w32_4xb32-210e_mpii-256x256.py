@@ -2,15 +2,14 @@
 # (augmentation as on COCO, as the paper says).
 
 _base_ = [
-    '../../heatmap/coco/heatmap_hrnet-w32_4xb32-210e_coco-256x192.py',
+    '../coco/heatmap_hrnet-w32_4xb32-210e_coco-256x192.py',
     '../../_base_/data/mpii.py'
 ]
 
-# codec: the values and their sources are in configs/recipes.yml
+# codec: changes to the parent config's (sources: configs/recipes.yml)
 codec = dict(input_size=(256, 256), heatmap_size=(64, 64))
 model = dict(head=dict(out_channels=16, decoder=codec))
 train_dataloader = dict(dataset=dict(_base_.mpii_train, codec=codec))
-val_dataloader = dict(dataset=dict(_base_.mpii_val, codec=codec))
-test_dataloader = val_dataloader
-val_evaluator = _base_.mpii_metric
-test_evaluator = val_evaluator
+val_dataloader = test_dataloader = dict(
+    dataset=dict(_base_.mpii_val, codec=codec))
+val_evaluator = test_evaluator = _base_.mpii_metric

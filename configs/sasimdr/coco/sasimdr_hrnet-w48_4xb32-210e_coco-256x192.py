@@ -14,10 +14,8 @@ model = dict(
     head=dict(
         loss=dict(type='SimDRKLLoss', use_target_weight=True),
         decoder=codec))
-train_dataloader = dict(dataset=dict(codec=codec))
-val_dataloader = dict(dataset=dict(codec=codec))
-test_dataloader = val_dataloader
+train_dataloader = val_dataloader = test_dataloader = dict(
+    dataset=dict(codec=codec))
 
 # rescoring: mean of the keypoint scores above 0.1
-val_evaluator = dict(keypoint_score_thr=0.1)
-test_evaluator = val_evaluator
+val_evaluator = test_evaluator = dict(keypoint_score_thr=0.1)

@@ -23,11 +23,7 @@ model = dict(
         out_indices=(7, ),
         init_cfg=dict(type='Pretrained', checkpoint='mmcls://mobilenet_v2')),
     head=dict(
-        _delete_=True,
-        type='SimDRHead',
-        in_channels=1280,
-        out_channels=17,
-        in_featuremap_stride=32,
-        deconv_out_channels=None,
+        _delete_=True, type='SimDRHead', in_channels=1280, out_channels=17,
+        in_featuremap_stride=32, deconv_out_channels=None,
         loss=dict(type='SimDRKLLoss', use_target_weight=True),
         decoder=_base_.codec))

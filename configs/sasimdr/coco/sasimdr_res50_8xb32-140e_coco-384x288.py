@@ -10,10 +10,10 @@ load_from = ('https://download.openmmlab.com/mmpose/v1/body_2d_keypoint/si'
              'mcc/coco/simcc_res50_8xb32-140e_coco-384x288-45c3ba34_202209'
              '13.pth')
 
-# mmpose's 140-epoch SimCC schedule (../../_base_/schedules/simcc_140e.py)
+# mmpose's 140-epoch SimCC schedule: the warm-up, then adam_140e.py's steps
 train_cfg = dict(max_epochs=140)
 param_scheduler = [
-    _base_.param_scheduler[0],  # warm-up
+    _base_.param_scheduler[0],
     dict(type='MultiStepLR', begin=0, end=140, milestones=[90, 120],
          gamma=0.1, by_epoch=True)
 ]
@@ -22,8 +22,7 @@ param_scheduler = [
 codec = dict(input_size=(288, 384))
 model = dict(head=dict(decoder=codec))
 train_dataloader = dict(batch_size=32, dataset=dict(codec=codec))
-val_dataloader = dict(dataset=dict(codec=codec))
-test_dataloader = val_dataloader
+val_dataloader = test_dataloader = dict(dataset=dict(codec=codec))
 
 # 8 GPUs x 32 images
 auto_scale_lr = dict(base_batch_size=256)

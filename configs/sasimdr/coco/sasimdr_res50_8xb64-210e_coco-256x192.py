@@ -26,11 +26,8 @@ codec = dict(
     round_center=True)
 
 model = dict(
-    head=dict(
-        _base_.simdr_head,
-        out_channels=17,
-        loss=dict(type='SimDRKLLoss', use_target_weight=True),
-        decoder=codec),
+    head=dict(_base_.simdr_head, out_channels=17, decoder=codec,
+              loss=dict(type='SimDRKLLoss', use_target_weight=True)),
     test_cfg=dict(flip_test=True))
 
 # 8 GPUs x 64 images
@@ -38,5 +35,4 @@ auto_scale_lr = dict(base_batch_size=512)
 
 train_dataloader = dict(
     batch_size=64, dataset=dict(codec=codec, pipeline=_base_.train_pipeline))
-val_dataloader = dict(dataset=dict(codec=codec))
-test_dataloader = val_dataloader
+val_dataloader = test_dataloader = dict(dataset=dict(codec=codec))

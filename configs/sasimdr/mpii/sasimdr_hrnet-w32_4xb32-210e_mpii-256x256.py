@@ -15,6 +15,5 @@ model = dict(
     head=dict(
         loss=dict(type='SimDRKLLoss', use_target_weight=True),
         decoder=codec))
-train_dataloader = dict(dataset=dict(codec=codec))
-val_dataloader = dict(dataset=dict(codec=codec))
-test_dataloader = val_dataloader
+train_dataloader = val_dataloader = test_dataloader = dict(
+    dataset=dict(codec=codec))

@@ -7,10 +7,8 @@ _base_ = ['./simdr_hrnet-w32_4xb32-210e_coco-256x192.py']
 # codec: changes to the parent config's (sources: configs/recipes.yml)
 codec = dict(input_size=(64, 64), split_ratio=3.0)
 model = dict(head=dict(decoder=codec))
-train_dataloader = dict(dataset=dict(codec=codec))
-val_dataloader = dict(dataset=dict(codec=codec))
-test_dataloader = val_dataloader
+train_dataloader = val_dataloader = test_dataloader = dict(
+    dataset=dict(codec=codec))
 
 # rescoring: mean of the keypoint scores above 0.02
-val_evaluator = dict(keypoint_score_thr=0.02)
-test_evaluator = val_evaluator
+val_evaluator = test_evaluator = dict(keypoint_score_thr=0.02)

@@ -2,15 +2,11 @@
 # HRNet encoder: its 1x1 conv to K maps on the stride-4 branch, each
 # flattened, then the two linear classifiers (Sec. 4.1.1).
 
-_base_ = ['./simdr_hrnet-w48_4xb32-210e_coco-256x192.py']
+_base_ = ['./simdr_hrnet-w32_4xb32-210e_coco-128x128.py']
 
 # codec: changes to the parent config's (sources: configs/recipes.yml)
-codec = dict(input_size=(128, 128))
-model = dict(head=dict(decoder=codec))
-train_dataloader = dict(dataset=dict(codec=codec))
-val_dataloader = dict(dataset=dict(codec=codec))
-test_dataloader = val_dataloader
-
-# rescoring: mean of the keypoint scores above 0.02
-val_evaluator = dict(keypoint_score_thr=0.02)
-test_evaluator = val_evaluator
+codec = dict(label_smoothing=0.1)
+model = dict(
+    backbone=_base_.hrnet_w48, head=dict(in_channels=48, decoder=codec))
+train_dataloader = val_dataloader = test_dataloader = dict(
+    dataset=dict(codec=codec))

@@ -6,6 +6,5 @@ _base_ = ['./simdr_hrnet-w48_4xb32-210e_coco-256x192.py']
 # codec: changes to the parent config's (sources: configs/recipes.yml)
 codec = dict(input_size=(288, 384), split_ratio=1.5)
 model = dict(head=dict(decoder=codec))
-train_dataloader = dict(dataset=dict(codec=codec))
-val_dataloader = dict(dataset=dict(codec=codec))
-test_dataloader = val_dataloader
+train_dataloader = val_dataloader = test_dataloader = dict(
+    dataset=dict(codec=codec))

@@ -1,10 +1,5 @@
 # SimBa-Res101, SimDR, COCO 384x288: SimDR paper Appendix A, Table 6.
 
-_base_ = ['./simdr_res101_4xb32-140e_coco-256x192.py']
+_base_ = ['./simdr_res50_4xb32-140e_coco-384x288.py']
 
-# codec: changes to the parent config's (sources: configs/recipes.yml)
-codec = dict(input_size=(288, 384), label_smoothing=0.1)
-model = dict(head=dict(decoder=codec))
-train_dataloader = dict(dataset=dict(codec=codec))
-val_dataloader = dict(dataset=dict(codec=codec))
-test_dataloader = val_dataloader
+model = dict(backbone=_base_.resnet101)

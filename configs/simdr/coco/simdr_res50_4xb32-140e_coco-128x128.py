@@ -2,15 +2,10 @@
 # SimpleBaseline encoder: 3 deconvolutions and a 1x1 conv to K maps,
 # each flattened to one embedding, then the two linear classifiers.
 
-_base_ = ['./simdr_res50_4xb32-140e_coco-256x192.py']
+_base_ = ['./simdr_res50_4xb32-140e_coco-64x64.py']
 
 # codec: changes to the parent config's (sources: configs/recipes.yml)
-codec = dict(input_size=(128, 128), split_ratio=3.0)
+codec = dict(input_size=(128, 128))
 model = dict(head=dict(decoder=codec))
-train_dataloader = dict(dataset=dict(codec=codec))
-val_dataloader = dict(dataset=dict(codec=codec))
-test_dataloader = val_dataloader
-
-# rescoring: mean of the keypoint scores above 0.02
-val_evaluator = dict(keypoint_score_thr=0.02)
-test_evaluator = val_evaluator
+train_dataloader = val_dataloader = test_dataloader = dict(
+    dataset=dict(codec=codec))

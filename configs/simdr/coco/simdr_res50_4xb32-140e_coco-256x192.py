@@ -9,27 +9,17 @@ _base_ = [
 
 # codec: the values and their sources are in configs/recipes.yml
 codec = dict(
-    type='SimDRLabel',
-    input_size=(192, 256),
-    split_ratio=2.0,
+    type='SimDRLabel', input_size=(192, 256), split_ratio=2.0,
     label_smoothing=0.1)
 
 model = dict(
-    head=dict(
-        _base_.simdr_head,
-        out_channels=17,
-        loss=dict(type='SoftLabelCELoss', use_target_weight=True),
-        decoder=codec),
+    head=dict(_base_.simdr_head, out_channels=17, decoder=codec,
+              loss=dict(type='SoftLabelCELoss', use_target_weight=True)),
     test_cfg=dict(flip_test=True))
 
 # rescoring: mean of the keypoint scores above 0.01
-val_evaluator = dict(keypoint_score_thr=0.01)
-test_evaluator = val_evaluator
-
-# 4 GPUs x 32 images
-auto_scale_lr = dict(base_batch_size=128)
+val_evaluator = test_evaluator = dict(keypoint_score_thr=0.01)
 
 train_dataloader = dict(
     dataset=dict(codec=codec, pipeline=_base_.train_pipeline))
-val_dataloader = dict(dataset=dict(codec=codec))
-test_dataloader = val_dataloader
+val_dataloader = test_dataloader = dict(dataset=dict(codec=codec))

@@ -9,6 +9,5 @@ _base_ = ['./simdr_res50_wo-deconv_4xb32-140e_coco-64x64.py']
 # codec: changes to the parent config's (sources: configs/recipes.yml)
 codec = dict(input_size=(128, 128))
 model = dict(head=dict(decoder=codec))
-train_dataloader = dict(dataset=dict(codec=codec))
-val_dataloader = dict(dataset=dict(codec=codec))
-test_dataloader = val_dataloader
+train_dataloader = val_dataloader = test_dataloader = dict(
+    dataset=dict(codec=codec))

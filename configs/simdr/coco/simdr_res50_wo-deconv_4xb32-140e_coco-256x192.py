@@ -6,14 +6,11 @@
 
 _base_ = ['./simdr_res50_4xb32-140e_coco-256x192.py']
 
+# no deconvolutions: a 1x1 conv to K x 28 channels on the stride-32 map
 model = dict(
     head=dict(
-        _delete_=True,
-        type='SimDRHead',
-        in_channels=2048,
-        out_channels=17,
-        in_featuremap_stride=32,
-        deconv_out_channels=None,
+        _delete_=True, type='SimDRHead', in_channels=2048, out_channels=17,
+        in_featuremap_stride=32, deconv_out_channels=None,
         channels_per_joint=28,
         loss=dict(type='SoftLabelCELoss', use_target_weight=True),
         decoder=_base_.codec))

@@ -18,6 +18,5 @@ codec = dict(
 model = dict(
     backbone=dict(input_size=codec['input_size'], patch_size=(2, 2)),
     head=dict(decoder=codec))
-train_dataloader = dict(dataset=dict(codec=codec))
-val_dataloader = dict(dataset=dict(codec=codec))
-test_dataloader = val_dataloader
+train_dataloader = val_dataloader = test_dataloader = dict(
+    dataset=dict(codec=codec))

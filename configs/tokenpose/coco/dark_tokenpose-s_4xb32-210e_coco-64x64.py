@@ -9,6 +9,5 @@ codec = dict(input_size=(64, 64), heatmap_size=(16, 16))
 model = dict(
     backbone=dict(input_size=codec['input_size'], patch_size=(1, 1)),
     head=dict(decoder=codec))
-train_dataloader = dict(dataset=dict(codec=codec))
-val_dataloader = dict(dataset=dict(codec=codec))
-test_dataloader = val_dataloader
+train_dataloader = val_dataloader = test_dataloader = dict(
+    dataset=dict(codec=codec))

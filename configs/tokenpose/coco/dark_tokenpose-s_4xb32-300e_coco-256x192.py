@@ -10,27 +10,15 @@ _base_ = [
 
 # codec: the values and their sources are in configs/recipes.yml
 codec = dict(
-    type='DarkHeatmap',
-    input_size=(192, 256),
-    heatmap_size=(48, 64),
-    sigma=2,
-    unbiased=True,
-    decode_mode='dark',
-    blur_kernel_size=11)
+    type='DarkHeatmap', input_size=(192, 256), heatmap_size=(48, 64), sigma=2,
+    unbiased=True, decode_mode='dark', blur_kernel_size=11)
 
 model = dict(
     backbone=dict(input_size=codec['input_size']),
-    head=dict(
-        _base_.heatmap_head,
-        out_channels=17,
-        loss=dict(type='KeypointMSELoss', use_target_weight=True),
-        decoder=codec),
+    head=dict(_base_.heatmap_head, out_channels=17, decoder=codec,
+              loss=dict(type='KeypointMSELoss', use_target_weight=True)),
     test_cfg=dict(flip_test=True, flip_mode='heatmap', shift_heatmap=False))
-
-# 4 GPUs x 32 images
-auto_scale_lr = dict(base_batch_size=128)
 
 train_dataloader = dict(
     dataset=dict(codec=codec, pipeline=_base_.train_pipeline))
-val_dataloader = dict(dataset=dict(codec=codec))
-test_dataloader = val_dataloader
+val_dataloader = test_dataloader = dict(dataset=dict(codec=codec))

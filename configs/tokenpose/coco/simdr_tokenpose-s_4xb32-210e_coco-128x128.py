@@ -9,10 +9,8 @@ codec = dict(input_size=(128, 128), split_ratio=3.0)
 model = dict(
     backbone=dict(input_size=codec['input_size'], patch_size=(2, 2)),
     head=dict(decoder=codec))
-train_dataloader = dict(dataset=dict(codec=codec))
-val_dataloader = dict(dataset=dict(codec=codec))
-test_dataloader = val_dataloader
+train_dataloader = val_dataloader = test_dataloader = dict(
+    dataset=dict(codec=codec))
 
 # rescoring: mean of the keypoint scores above 0.02
-val_evaluator = dict(keypoint_score_thr=0.02)
-test_evaluator = val_evaluator
+val_evaluator = test_evaluator = dict(keypoint_score_thr=0.02)

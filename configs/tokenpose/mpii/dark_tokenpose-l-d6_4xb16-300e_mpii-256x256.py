@@ -1,7 +1,8 @@
 # TokenPose-L/D6 with DARK heatmaps, MPII 256x256 (TokenPose Sec. 4.3).
 
 _base_ = [
-    '../coco/dark_tokenpose-l-d24_4xb16-300e_coco-256x192.py', '../../_base_/data/mpii.py'
+    '../coco/dark_tokenpose-l-d24_4xb16-300e_coco-256x192.py',
+    '../../_base_/data/mpii.py'
 ]
 
 # codec: changes to the parent config's (sources: configs/recipes.yml)
@@ -16,7 +17,6 @@ model = dict(
         num_keypoints=16),
     head=dict(out_channels=16, decoder=codec))
 train_dataloader = dict(dataset=dict(_base_.mpii_train, codec=codec))
-val_dataloader = dict(dataset=dict(_base_.mpii_val, codec=codec))
-test_dataloader = val_dataloader
-val_evaluator = _base_.mpii_metric
-test_evaluator = val_evaluator
+val_dataloader = test_dataloader = dict(
+    dataset=dict(_base_.mpii_val, codec=codec))
+val_evaluator = test_evaluator = _base_.mpii_metric
