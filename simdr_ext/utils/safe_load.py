@@ -1,26 +1,17 @@
 # Copyright (c) simdr_ext contributors. All rights reserved.
 """Let ``torch.load(weights_only=True)`` read mmengine checkpoints.
 
-Since torch 2.6 ``torch.load`` defaults to ``weights_only=True`` and refuses
-any global that is not allow-listed. mmengine 0.10.7 calls ``torch.load``
-without ``weights_only``, so resuming or testing its own checkpoints fails.
-Instead of turning the check off (``TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD``), the
-plain-data types that mmengine and mmpose really write are allow-listed here:
-numpy arrays, dtypes and scalars, and the message hub's ``HistoryBuffer``.
-
-``HistoryBuffer`` pickles its statistics methods as
-``getattr(HistoryBuffer, 'mean')``. Allowing ``builtins.getattr`` itself would
-let a crafted file walk from any allowed object to ``os.system``; instead the
-name ``builtins.getattr`` is bound to :func:`history_buffer_getattr`, which
-only returns registered statistics methods of ``HistoryBuffer`` and refuses
-everything else.
-
-Pickle protocol 2 (``torch.save``'s default) writes an empty ``bytes`` object
-as the call ``builtins.bytes()``; an empty numpy array (``skeleton_info={}``
-in 26 of mmpose's data-set files gives one, so does an empty
-``HistoryBuffer``) pickles its data that way. The name ``builtins.bytes`` is
-bound to :func:`empty_bytes`, which only builds bytes from bytes and cannot
-be made to allocate.
+Since torch 2.6 ``torch.load`` defaults to ``weights_only=True``; mmengine
+0.10.7 calls it without ``weights_only``, so resuming or testing its own
+checkpoints fails. Instead of turning the check off, the plain-data types
+mmengine and mmpose write are allow-listed: numpy arrays, dtypes and
+scalars, and the message hub's ``HistoryBuffer``. Two builtins they pickle
+are bound to restricted stand-ins, never allowed themselves:
+``builtins.getattr`` (``HistoryBuffer`` pickles its statistics methods as
+``getattr(HistoryBuffer, 'mean')``; the real one would let a crafted file
+walk from any allowed object to ``os.system``) and ``builtins.bytes``
+(protocol 2 writes empty bytes, e.g. of an empty numpy array, as
+``bytes()``).
 """
 import pickle
 from typing import Any, Callable, List, Tuple, Union
@@ -32,16 +23,8 @@ SafeGlobal = Union[Callable, Tuple[Callable, str]]
 
 
 def history_buffer_getattr(obj: Any, name: str) -> Any:
-    """``getattr`` restricted to ``HistoryBuffer``'s statistics methods.
-
-    Args:
-        obj (Any): Must be the ``HistoryBuffer`` class.
-        name (str): A statistics method registered on it ('min', 'max',
-            'current', 'mean' or a custom one).
-
-    Returns:
-        Callable: The method.
-    """
+    """``getattr(obj, name)`` for ``obj`` the ``HistoryBuffer`` class and
+    ``name`` a statistics method registered on it; refused otherwise."""
     from mmengine.logging.history_buffer import HistoryBuffer
     if obj is HistoryBuffer and isinstance(name, str) and (
             name in HistoryBuffer._statistics_methods
@@ -53,14 +36,8 @@ def history_buffer_getattr(obj: Any, name: str) -> Any:
 
 
 def empty_bytes(*args: Any) -> bytes:
-    """``bytes`` restricted to what pickle protocol 2 writes: ``bytes()``.
-
-    Args:
-        *args: Nothing, or one ``bytes`` object.
-
-    Returns:
-        bytes: ``b''`` or a copy of the argument.
-    """
+    """``bytes()`` or ``bytes(<bytes>)``, what pickle protocol 2 writes;
+    anything else (e.g. ``bytes(10**12)``) is refused."""
     if not args:
         return b''
     if len(args) == 1 and isinstance(args[0], (bytes, bytearray)):
@@ -71,11 +48,8 @@ def empty_bytes(*args: Any) -> bytes:
 
 
 def mmengine_checkpoint_globals() -> List[SafeGlobal]:
-    """The globals an mmengine/mmpose checkpoint pickles, made safe.
-
-    Returns:
-        list: Entries for ``torch.serialization.add_safe_globals``.
-    """
+    """The globals an mmengine/mmpose checkpoint pickles, made safe, for
+    ``torch.serialization.add_safe_globals``."""
     from mmengine.logging.history_buffer import HistoryBuffer
     from numpy.core.multiarray import _reconstruct, scalar
 
