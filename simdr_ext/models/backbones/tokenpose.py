@@ -42,11 +42,10 @@ class Attention(nn.Module):
 
     ``softmax(q k^T * scale) v`` per head via
     :func:`~torch.nn.functional.scaled_dot_product_attention` (as timm's
-    ``Attention``) with an explicit scale: the authors' ``dim ** -0.5``
-    (TokenPose-S, ``scale_with_head=False``) or ``(dim // heads) ** -0.5``
-    (T, B, L). ``qkv`` has no bias; its output splits as ``(3, heads,
-    head_dim)``, the authors' ``to_qkv(x).chunk(3)`` + ``'b n (h d) -> b h
-    n d'``.
+    ``Attention``) with the authors' scale ``dim ** -0.5`` (TokenPose-S) or
+    ``(dim // heads) ** -0.5`` (T, B, L: ``scale_with_head``). ``qkv`` has
+    no bias and splits as ``(3, heads, head_dim)``, the authors'
+    ``to_qkv(x).chunk(3)`` + ``'b n (h d) -> b h n d'``.
 
     Args:
         embed_dims (int): Token length D.
@@ -155,57 +154,45 @@ class PatchEmbed(nn.Module):
         return self.proj(x.reshape(b, (h // ph) * (w // pw), ph * pw * c))
 
 
-class TransformerLayer(nn.Module):
-    """Pre-norm layer ``x + attn(LN(x))``, ``x + mlp(LN(x))``: the authors'
-    ``Residual(PreNorm(Attention))``, ``Residual(PreNorm(FeedForward))``;
-    ``mlp`` is Linear, GELU, Linear (width ``D * mlp_ratio``), dropout after
-    the activation and the output. Tokens (B, N, D) -> (B, N, D)."""
-
-    def __init__(self,
-                 embed_dims: int,
-                 num_heads: int,
-                 mlp_ratio: float,
-                 scale_with_head: bool,
-                 drop_rate: float = 0.) -> None:
-        super().__init__()
-        hidden = int(embed_dims * mlp_ratio)
-        self.norm1 = nn.LayerNorm(embed_dims)
-        self.attn = Attention(embed_dims, num_heads, scale_with_head,
-                              drop_rate)
-        self.norm2 = nn.LayerNorm(embed_dims)
-        self.mlp = nn.Sequential(
-            OrderedDict(
-                fc1=nn.Linear(embed_dims, hidden),
-                act=nn.GELU(),
-                drop1=nn.Dropout(drop_rate),
-                fc2=nn.Linear(hidden, embed_dims),
-                drop2=nn.Dropout(drop_rate)))
-
-    def forward(self, x: Tensor) -> Tensor:
-        x = x + self.attn(self.norm1(x))
-        return x + self.mlp(self.norm2(x))
-
-
 class TransformerEncoder(nn.Module):
-    """``depth`` :class:`TransformerLayer` s (the authors' ``Transformer``).
+    """``depth`` pre-norm layers (the authors' ``Transformer``).
 
-    A position encoding ``pos`` (1, N, D), zero on the keypoint tokens, is
-    added again before every layer but the first (the authors' ``all_attn``,
-    ``'sine-full'``: ``if idx > 0: x[:, num_keypoints:] += pos``). Tokens
-    (B, N, D) -> (B, N, D).
+    Each layer is ``x + attn(norm1(x))`` then ``x + mlp(norm2(x))`` (the
+    authors' ``Residual(PreNorm(Attention))``, ``Residual(PreNorm(
+    FeedForward))``), ``mlp`` Linear, GELU, Linear of width
+    ``D * mlp_ratio`` with dropout after the GELU and the output. A position
+    encoding ``pos`` (1, N, D), zero on the keypoint tokens, is added again
+    before every layer but the first (``'sine-full'``: ``if idx > 0:
+    x[:, num_keypoints:] += pos``). Tokens (B, N, D) -> (B, N, D).
     """
 
     def __init__(self, embed_dims: int, depth: int, num_heads: int,
                  mlp_ratio: float, scale_with_head: bool,
                  drop_rate: float) -> None:
         super().__init__()
+        hidden = int(embed_dims * mlp_ratio)
         self.layers = nn.ModuleList(
-            TransformerLayer(embed_dims, num_heads, mlp_ratio, scale_with_head,
-                             drop_rate) for _ in range(depth))
+            nn.ModuleDict(
+                dict(
+                    norm1=nn.LayerNorm(embed_dims),
+                    attn=Attention(embed_dims, num_heads, scale_with_head,
+                                   drop_rate),
+                    norm2=nn.LayerNorm(embed_dims),
+                    mlp=nn.Sequential(
+                        OrderedDict(
+                            fc1=nn.Linear(embed_dims, hidden),
+                            act=nn.GELU(),
+                            drop1=nn.Dropout(drop_rate),
+                            fc2=nn.Linear(hidden, embed_dims),
+                            drop2=nn.Dropout(drop_rate)))))
+            for _ in range(depth))
 
     def forward(self, x: Tensor, pos: Optional[Tensor] = None) -> Tensor:
         for idx, layer in enumerate(self.layers):
-            x = layer(x + pos if idx > 0 and pos is not None else x)
+            if idx > 0 and pos is not None:
+                x = x + pos
+            x = x + layer['attn'](layer['norm1'](x))
+            x = x + layer['mlp'](layer['norm2'](x))
         return x
 
 
@@ -224,12 +211,10 @@ class HRNetStem(HRNet):
     Args:
         extra (dict): ``stage1`` .. ``stageN`` as in mmpose's ``HRNet``.
         in_channels (int): Image channels. Defaults to 3.
-        norm_cfg (dict, optional): Norm layer. Defaults to
-            ``dict(type='BN')``.
-        norm_eval (bool): Keep BatchNorm in eval mode. Defaults to False.
+        norm_cfg (dict, optional): Defaults to ``dict(type='BN')``.
+        norm_eval (bool): BatchNorm in eval mode. Defaults to False.
         with_cp (bool): Gradient checkpointing. Defaults to False.
-        init_cfg (dict | list, optional): Initialisation. Defaults to
-            HRNet's: Normal(std 0.001) convs, BatchNorm 1.
+        init_cfg (dict | list, optional): Defaults to HRNet's.
     """
 
     def __init__(self,
@@ -247,10 +232,9 @@ class HRNetStem(HRNet):
                     type='Constant', val=1, layer=['_BatchNorm', 'GroupNorm'])
             ])
         self.num_stages = len(extra)
-        assert set(extra) == {f'stage{i + 1}'
-                              for i in range(self.num_stages)
-                              }, (f'extra must hold stage1 .. stageN, got '
-                                  f'{sorted(extra)}')
+        stages = {f'stage{i + 1}' for i in range(self.num_stages)}
+        assert set(
+            extra) == stages, f'extra has {sorted(extra)}, not stage1..N'
         self.extra = extra
         self.conv_cfg = None
         self.norm_cfg = dict(norm_cfg or dict(type='BN'))
@@ -259,21 +243,19 @@ class HRNetStem(HRNet):
         self.upsample_cfg = dict(mode='nearest', align_corners=None)
         # HRNet's stem: two 3x3 stride-2 convs, norms named bn1 / bn2
         conv = dict(kernel_size=3, stride=2, padding=1, bias=False)
-        for i in (1, 2):
-            self.add_module(
-                f'conv{i}', nn.Conv2d(in_channels if i == 1 else 64, 64,
-                                      **conv))
+        for i, c_in in ((1, in_channels), (2, 64)):
+            self.add_module(f'conv{i}', nn.Conv2d(c_in, 64, **conv))
             name, norm = build_norm_layer(self.norm_cfg, 64, i)
             setattr(self, f'norm{i}_name', name)
             self.add_module(name, norm)
         self.relu = nn.ReLU(inplace=True)
-        channels, inplanes = None, 64
+        channels = None
         for i in range(1, self.num_stages + 1):
             cfg = extra[f'stage{i}']
             block = self.blocks_dict[cfg['block']]
             new = [c * get_expansion(block) for c in cfg['num_channels']]
             if i == 1:
-                self.layer1 = self._make_layer(block, inplanes, new[0],
+                self.layer1 = self._make_layer(block, 64, new[0],
                                                cfg['num_blocks'][0])
             else:
                 self.add_module(f'transition{i - 1}',
@@ -302,11 +284,11 @@ class TokenPose(BaseBackbone):
 
     `TokenPose: Learning Keypoint Tokens for Human Pose Estimation`_
     (``TokenPose_S_base``, ``TokenPose_TB_base``, ``TokenPose_L_base``). A
-    stem maps the image to a feature map, :class:`PatchEmbed` cuts it into
-    ``N = (h / s / ph) (w / s / pw)`` visual tokens, K learnable keypoint
-    tokens are prepended, and ``num_transformers`` stacks run over the
-    ``K + N`` tokens. The K keypoint tokens go to
-    :class:`TokenPoseHeatmapHead` or to ``SimDRHead(embedding_dim=D)``.
+    stem's map is cut into ``N = (h / s / ph) (w / s / pw)`` visual tokens,
+    K learnable keypoint tokens are prepended, ``num_transformers`` stacks
+    run over the ``K + N`` tokens, and the K keypoint tokens go to
+    :class:`TokenPoseHeatmapHead` or ``SimDRHead(embedding_dim=D)``. The
+    T / S / B / L variants are configs (``configs/tokenpose``).
 
     Position encoding ``pos_embed``: ``'sine'`` (the authors'
     ``'sine-full'``, Table 7): the frozen :func:`sine_position_encoding` is
@@ -316,18 +298,6 @@ class TokenPose(BaseBackbone):
     the authors count TokenPose-S-v1's 6,669,888 parameters.
     ``'learnable'``: a trained (1, K + N, D) table added once to all tokens.
     ``'none'``: no position information.
-
-    Variants (``configs/tokenpose``), all D = 192, MLP ratio 3:
-
-    ======= ========= ====== ===== ============== ===== ========
-    variant stem      C, s   patch depth          heads scale
-    ======= ========= ====== ===== ============== ===== ========
-    T       pure      3, 1   16x12 12             16    head_dim
-    S-v1    resnet    256, 4 4x3   12             8     D
-    B       HRNet-W32 32, 4  4x3   12             8     head_dim
-    L/D24   HRNet-W48 48, 4  4x3   3 x 8, concat  12    head_dim
-    L/D6    HRNet-W48 48, 4  4x4   3 x 2, concat  8     head_dim
-    ======= ========= ====== ===== ============== ===== ========
 
     Note:
         - batch size: B, keypoints: K, token length: D
@@ -356,10 +326,10 @@ class TokenPose(BaseBackbone):
         pos_embed (str): ``'sine'``, ``'learnable'`` or ``'none'``.
             Defaults to ``'sine'``.
         num_keypoints (int): K. Defaults to 17.
-        drop_rate (float): Dropout in the transformer and on the embedded
-            tokens. Defaults to 0 (the authors' setting).
-        init_cfg (dict | list, optional): Applied after :meth:`init_weights`'
-            own rules (e.g. ``Pretrained``). Defaults to ``None``.
+        drop_rate (float): Dropout in the transformer and on the tokens.
+            Defaults to 0 (the authors' setting).
+        init_cfg (dict | list, optional): Applied after the authors' rules
+            (:meth:`init_weights`). Defaults to ``None``.
 
     .. _`TokenPose: Learning Keypoint Tokens for Human Pose Estimation`:
        https://arxiv.org/abs/2104.03516

@@ -18,10 +18,9 @@ Outputs = Union[Tensor, Tuple[Tensor, ...]]
 class CodecHead(BaseHead):
     """Base of the heads whose geometry, targets and decoding are a codec's.
 
-    Builds the ``decoder`` first (the subclass reads its sizes from it) and
-    refuses one without the attributes the subclass needs; builds the loss;
-    and runs ``predict`` (flip test, decoding, optional distributions) and
-    ``loss`` (loss, optional accuracy) for a subclass that defines
+    Builds the ``decoder`` first, refusing one without ``input_size``,
+    ``decode_torch`` and the attributes the subclass reads (``needs``), and
+    the loss; runs ``predict`` and ``loss`` for a subclass that defines
     ``forward``, :meth:`targets`, :meth:`flip_back` and
     :meth:`with_distributions`. It is not registered.
 
@@ -30,8 +29,7 @@ class CodecHead(BaseHead):
         loss (dict, optional): Loss config; ``None`` for ``default_loss``.
         default_loss (dict): The subclass's default loss config.
         needs (Sequence[str]): Decoder attributes the subclass reads.
-        init_cfg (dict, optional): Initialisation config; ``None`` for
-            :attr:`default_init_cfg`.
+        init_cfg (dict, optional): ``None`` for :attr:`default_init_cfg`.
     """
 
     def __init__(self, decoder: ConfigType, loss: OptConfigType,
@@ -47,15 +45,21 @@ class CodecHead(BaseHead):
                 f'{", ".join(needs)}')
         self.loss_module = MODELS.build(loss or default_loss)
 
-    def targets(self,
-                batch_data_samples: OptSampleList) -> Tuple[Outputs, Tensor]:
-        """The batch's targets (shaped as ``forward``'s outputs) and
-        keypoint weights (B, K)."""
+    def check_batch(self, feats: Tuple[Tensor, ...]) -> Tuple[Tensor, ...]:
+        """Refuse a batch of 0 crops by name, before any layer sees it."""
+        if len(feats[-1]) == 0:
+            raise ValueError(
+                f'{self.__class__.__name__} got a batch of 0 crops (features '
+                f'of shape {tuple(feats[-1].shape)}): give B >= 1 crops')
+        return feats
+
+    def targets(self, samples: OptSampleList) -> Tuple[Outputs, Tensor]:
+        """Targets shaped as ``forward``'s outputs, and weights (B, K)."""
         raise NotImplementedError
 
     def flip_back(self, outputs: Outputs, flip_indices: Sequence[int],
                   test_cfg: dict) -> Outputs:
-        """Outputs of flipped crops, mapped back onto the unflipped crops."""
+        """Outputs of flipped crops mapped onto the unflipped crops."""
         raise NotImplementedError
 
     def with_distributions(self, preds: Predictions,
@@ -67,24 +71,13 @@ class CodecHead(BaseHead):
                 feats: Features,
                 batch_data_samples: OptSampleList,
                 test_cfg: OptConfigType = None) -> Predictions:
-        """Predict keypoints, with optional flip test.
+        """Keypoints (1, K, 2) in input pixels and ``keypoint_scores``
+        (1, K) per sample, decoded by the decoder.
 
-        With ``test_cfg['flip_test']`` the features are ``[orig, flipped]``;
+        ``test_cfg``: ``flip_test`` (``feats`` is then ``[orig, flipped]``;
         the flipped outputs go through :meth:`flip_back` and are averaged
-        with the original ones before decoding.
-
-        Args:
-            feats (Tuple[Tensor] | List[Tuple[Tensor]]): Backbone outputs,
-                or two of them for flip test.
-            batch_data_samples (List[PoseDataSample]): The data samples.
-            test_cfg (dict, optional): ``flip_test`` and ``output_heatmaps``
-                (bool each), and the subclass's flip settings. Defaults to
-                ``None``.
-
-        Returns:
-            List[InstanceData] | tuple: ``keypoints`` (1, K, 2) in input
-            pixels and ``keypoint_scores`` (1, K) per sample; with
-            ``output_heatmaps``, see :meth:`with_distributions`.
+        with the original ones), ``output_heatmaps`` (also return
+        :meth:`with_distributions`) and the subclass's flip settings.
         """
         test_cfg = test_cfg or {}
         if test_cfg.get('flip_test', False):
@@ -110,36 +103,21 @@ class CodecHead(BaseHead):
              feats: Tuple[Tensor, ...],
              batch_data_samples: OptSampleList,
              train_cfg: OptConfigType = None) -> dict:
-        """Loss and, with ``train_cfg['compute_acc']`` (default ``True``),
-        PCK accuracy of a batch.
-
-        The accuracy decodes predictions and targets with the head's
-        decoder (``decode_torch``), so it measures the keypoints the model
-        outputs (refinement included), in input pixels. The reference is the
-        decoded target: the input-space keypoints that ``GenerateTarget``
-        encoded are not in the data sample (``gt_instances`` holds
-        image-space ones; a random rotation cannot be undone from the
-        metainfo), and they decode back within the codec's rounding
+        """``loss_kpt`` and, unless ``train_cfg['compute_acc']`` is False,
+        ``acc_pose``: PCK at 0.05 of the keypoints the decoder
+        (``decode_torch``, refinement included) reads from the outputs,
+        against those it reads from the targets, in input pixels. The
+        input-space ground truth is not in the sample (``gt_instances``
+        holds image-space keypoints; a random rotation is not in the
+        metainfo), and targets decode to it within the codec's rounding
         (``1 / (2k)`` px for SimDR), far below the threshold. As mmpose's
-        ``simcc_pck_accuracy`` / ``pose_pck_accuracy``: distances divided by
-        ``[h, w]``, PCK at 0.05, mean over keypoints with weight > 0
-        (``keypoint_pck_accuracy``).
-
-        Args:
-            feats (Tuple[Tensor]): Backbone outputs.
-            batch_data_samples (List[PoseDataSample]): Samples with the
-                codec's targets (:meth:`targets`).
-            train_cfg (dict, optional): ``compute_acc`` (bool). Defaults to
-                ``None``.
-
-        Returns:
-            dict: ``loss_kpt`` and, with ``compute_acc``, ``acc_pose``.
+        ``simcc_pck_accuracy`` / ``pose_pck_accuracy``: distances over
+        ``[h, w]``, mean over keypoints with weight > 0.
         """
-        train_cfg = train_cfg or {}
         pred = self.forward(feats)
         target, weights = self.targets(batch_data_samples)
         losses = dict(loss_kpt=self.loss_module(pred, target, weights))
-        if train_cfg.get('compute_acc', True):
+        if (train_cfg or {}).get('compute_acc', True):
             with torch.no_grad():
                 pred_kpts, gt_kpts = (
                     to_numpy(

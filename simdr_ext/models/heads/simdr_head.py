@@ -3,33 +3,65 @@ import math
 from typing import Optional, Sequence, Tuple
 
 import torch
-from mmcv.cnn import build_conv_layer
 from torch import Tensor, nn
 
 from mmpose.registry import MODELS
 from mmpose.utils.tensor_utils import to_numpy
 from mmpose.utils.typing import (ConfigType, InstanceList, OptConfigType,
                                  OptSampleList)
-from ..utils import flip_simdr_vectors
 from .codec_head import CodecHead
 
 OptIntSeq = Optional[Sequence[int]]
 
 
-def strided_size(size: int, stride: int) -> int:
-    """Feature-map length after ``log2(stride)`` stride-2 stages.
+def shift_bins(vectors: Tensor, shift: float) -> Tensor:
+    """Vectors (..., L) resampled at ``i + shift`` bins: linear, edge
+    values beyond the ends."""
+    length = vectors.shape[-1]
+    pos = (torch.arange(length, device=vectors.device, dtype=torch.float32) +
+           shift).clamp(0, length - 1)
+    lo = pos.floor().long()
+    hi = (lo + 1).clamp(max=length - 1)
+    frac = (pos - lo.float()).to(vectors.dtype)
+    return vectors[..., lo] * (1 - frac) + vectors[..., hi] * frac
 
-    Each stride-2 stage with "same" padding gives ``ceil(n / 2)``, as
-    mmpose's ResNet, MobileNetV2 and HRNet (stride-4 stem) do at any input
-    size, e.g. 64 px -> 2 at stride 32, 16 at stride 4.
+
+def flip_simdr_vectors(simcc_x: Tensor, simcc_y: Tensor,
+                       flip_indices: Sequence[int], input_width: int,
+                       split_ratio: float) -> Tuple[Tensor, Tensor]:
+    """Map SimDR outputs of a horizontally flipped crop back to the crop.
+
+    Flipping a crop of width ``w`` moves pixel centre ``x`` to ``w - 1 - x``
+    (mmpose's convention), bin ``x k`` to ``(w - 1 - x) k``; reversing ``L``
+    bins maps bin ``j`` to ``L - 1 - j``, so the reversed vector peaks
+    ``s = (L - 1) - (w - 1) k`` bins past the true bin (one bin for
+    ``k = 2``, the authors' ``SHIFT_HEATMAP``) and is resampled at ``i + s``
+    (:func:`shift_bins`, linear for a fractional ``s``). Keypoints are
+    swapped with ``flip_indices``; y is only swapped.
 
     Args:
-        size (int): Input length in pixels.
-        stride (int): Total stride, a power of 2.
+        simcc_x (Tensor): x vectors of the flipped crop, shape (B, K, Wx).
+        simcc_y (Tensor): y vectors of the flipped crop, shape (B, K, Wy).
+        flip_indices (Sequence[int]): Index of each keypoint's mirror.
+        input_width (int): Crop width ``w`` in pixels.
+        split_ratio (float): The splitting factor ``k``.
 
     Returns:
-        int: The feature-map length.
+        tuple: x (B, K, Wx) and y (B, K, Wy) vectors of the unflipped crop.
     """
+    if len(flip_indices) != simcc_x.shape[1]:
+        raise ValueError(f'flip_indices has {len(flip_indices)} entries but '
+                         f'the vectors have {simcc_x.shape[1]} keypoints')
+    flip_indices = list(flip_indices)
+    x = simcc_x[:, flip_indices].flip(-1)
+    shift = (x.shape[-1] - 1) - (input_width - 1) * split_ratio
+    return shift_bins(x, shift) if shift else x, simcc_y[:, flip_indices]
+
+
+def strided_size(size: int, stride: int) -> int:
+    """Feature-map length of ``size`` input pixels at a power-of-2 stride:
+    ``ceil(n / 2)`` per stride-2 stage, as mmpose's ResNet, MobileNetV2 and
+    HRNet do at any size (64 px: 2 at stride 32, 16 at stride 4)."""
     if stride < 1 or stride & (stride - 1):
         raise ValueError(f'feature stride must be a power of 2, got {stride}')
     for _ in range(int(math.log2(stride))):
@@ -41,9 +73,9 @@ def strided_size(size: int, stride: int) -> int:
 class SimDRHead(CodecHead):
     """SimDR head: one embedding per keypoint, two shared linear classifiers.
 
-    Fig. 2 of `SimCC`_ (first published as SimDR): one linear layer shared by
-    all keypoints maps each keypoint's embedding to ``Wx`` x logits, another
-    to ``Wy`` y logits. Every encoder form of the paper:
+    Fig. 2 of `SimCC`_ (first published as SimDR): linear layers shared by
+    all keypoints map each keypoint's embedding to ``Wx`` x and ``Wy`` y
+    logits. Every encoder form of the paper:
 
     - **SimpleBaseline** (Table 2): ``deconv_out_channels=(256, 256, 256)``;
       deconvolutions and a 1x1 conv to K maps (``deconv_head``, an mmpose
@@ -59,11 +91,10 @@ class SimDRHead(CodecHead):
       ``deconv_out_channels=None``: (B, K, D) tokens, only the linear layers.
 
     The decoder gives ``input_size`` ``(w, h)``, ``split_ratio`` ``k`` and
-    the bin counts; with ``in_featuremap_stride`` (:func:`strided_size`)
-    they give the flattened length, so no config computes a feature-map size
-    (the ``mat1 and mat2 shapes cannot be multiplied`` of mmpose's
-    ``SimCCHead`` on HRNet, open-mmlab/mmpose#2118). Parameter names equal
-    ``SimCCHead``'s, so its checkpoints of the same architecture load.
+    the bin counts, and with ``in_featuremap_stride`` (:func:`strided_size`)
+    the flattened length: no config computes a map size (mmpose's
+    ``SimCCHead`` on HRNet: open-mmlab/mmpose#2118). Parameter names are
+    ``SimCCHead``'s: its checkpoints of the same architecture load.
 
     Note:
         - batch size: B, keypoint number: K, embedding length: D
@@ -74,23 +105,20 @@ class SimDRHead(CodecHead):
         in_channels (int, optional): Channels of the backbone's last map;
             ``None`` or ``embedding_dim`` for token input.
         out_channels (int): Number of keypoints K.
-        decoder (dict): Config of a SimDR codec (``SimDRLabel``,
-            ``SASimDRLabel``).
+        decoder (dict): A SimDR codec (``SimDRLabel``, ``SASimDRLabel``).
         in_featuremap_stride (int): Stride of the last map: 32 for ResNet
             and MobileNetV2, 4 for HRNet. Defaults to 32.
         deconv_out_channels (Sequence[int], optional): Channels of each
-            deconvolution; ``None`` or ``()`` for none. Defaults to
+            deconvolution, ``None`` or ``()`` for none. Defaults to
             ``(256, 256, 256)``.
-        deconv_kernel_sizes (Sequence[int], optional): Kernel size of each
-            deconvolution. Defaults to ``(4, 4, 4)``.
-        channels_per_joint (int): Maps per keypoint ``t`` of the final 1x1
-            conv. Defaults to 1.
+        deconv_kernel_sizes (Sequence[int], optional): Their kernel sizes.
+            Defaults to ``(4, 4, 4)``.
+        channels_per_joint (int): ``t``. Defaults to 1.
         embedding_dim (int, optional): Token length D of (B, K, D) input.
             Defaults to ``None`` (feature-map input).
-        loss (dict, optional): Loss config. Defaults to ``None``:
+        loss (dict, optional): Defaults to ``None``:
             ``dict(type='SoftLabelCELoss', use_target_weight=True)``.
-        init_cfg (dict, optional): Initialisation config. Defaults to
-            :attr:`default_init_cfg`.
+        init_cfg (dict, optional): Defaults to :attr:`default_init_cfg`.
 
     .. _`SimCC`: https://arxiv.org/abs/2107.03332
     """
@@ -120,7 +148,7 @@ class SimDRHead(CodecHead):
         if self.token_input:
             self.embedding_dim = int(embedding_dim)
         else:
-            feat_w, feat_h = (
+            self.featuremap_size = tuple(
                 strided_size(s, in_featuremap_stride) * 2**len(deconvs)
                 for s in self.input_size)
             if deconvs:
@@ -133,17 +161,15 @@ class SimDRHead(CodecHead):
                         deconv_kernel_sizes=deconv_kernel_sizes,
                         final_layer=dict(kernel_size=1)))
             else:
-                self.final_layer = build_conv_layer(
-                    dict(
-                        type='Conv2d',
-                        in_channels=in_channels,
-                        out_channels=out_channels * channels_per_joint,
-                        kernel_size=1))
-            self.featuremap_size = (feat_w, feat_h)
-            self.embedding_dim = channels_per_joint * feat_w * feat_h
-        wx, wy = self.decoder.num_bins
-        self.mlp_head_x = nn.Linear(self.embedding_dim, wx)
-        self.mlp_head_y = nn.Linear(self.embedding_dim, wy)
+                self.final_layer = nn.Conv2d(in_channels,
+                                             out_channels * channels_per_joint,
+                                             1)
+            self.embedding_dim = channels_per_joint * math.prod(
+                self.featuremap_size)
+        self.mlp_head_x = nn.Linear(self.embedding_dim,
+                                    self.decoder.num_bins[0])
+        self.mlp_head_y = nn.Linear(self.embedding_dim,
+                                    self.decoder.num_bins[1])
 
     def _check_args(self, in_channels: Optional[int],
                     embedding_dim: Optional[int], deconvs: Tuple[int, ...],
@@ -208,11 +234,7 @@ class SimDRHead(CodecHead):
     def forward(self, feats: Tuple[Tensor, ...]) -> Tuple[Tensor, Tensor]:
         """Backbone outputs (last (B, C, h', w') or (B, K, D)) -> x logits
         (B, K, Wx) and y logits (B, K, Wy)."""
-        if len(feats[-1]) == 0:
-            raise ValueError(
-                'SimDRHead got a batch of 0 crops (features of shape '
-                f'{tuple(feats[-1].shape)}): call it with B >= 1 crops')
-        emb = self.embed(feats)
+        emb = self.embed(self.check_batch(feats))
         return self.mlp_head_x(emb), self.mlp_head_y(emb)
 
     def targets(self, batch_data_samples: OptSampleList) -> tuple:
@@ -223,16 +245,14 @@ class SimDRHead(CodecHead):
               torch.cat([lb.keypoint_y_labels for lb in labels]))
         return gt, torch.cat([lb.keypoint_weights for lb in labels])
 
-    def flip_back(self, outputs: Tuple[Tensor,
-                                       Tensor], flip_indices: Sequence[int],
+    def flip_back(self, outputs: tuple, flip_indices: Sequence[int],
                   test_cfg: dict) -> Tuple[Tensor, Tensor]:
-        """:func:`flip_simdr_vectors`: mirror swap, reversal and the
-        ``(L - 1) - (w - 1) k`` bin shift of the x logits."""
+        """:func:`flip_simdr_vectors` on (B, K, Wx), (B, K, Wy)."""
         return flip_simdr_vectors(*outputs, flip_indices, self.input_size[0],
                                   self.split_ratio)
 
     def with_distributions(self, preds: InstanceList,
-                           outputs: Tuple[Tensor, Tensor]) -> InstanceList:
+                           outputs: tuple) -> InstanceList:
         """Adds ``keypoint_x_probs`` (1, K, Wx) and ``keypoint_y_probs``
         (1, K, Wy), the softmax probability of each bin, to each sample."""
         probs_x, probs_y = (to_numpy(o.float().softmax(-1)) for o in outputs)

@@ -49,13 +49,12 @@ class TokenPoseHeatmapHead(CodecHead):
     Args:
         in_channels (int): Token length D (``TokenPose.out_channels``).
         out_channels (int): Number of keypoints K.
-        decoder (dict): Config of a heatmap codec (``DarkHeatmap``).
+        decoder (dict): A heatmap codec (``DarkHeatmap``).
         hidden_dims (int, optional): Force a two-layer head with this
             width. Defaults to ``None``: the authors' rule.
-        loss (dict, optional): Loss config. Defaults to ``None``:
+        loss (dict, optional): Defaults to ``None``:
             ``dict(type='KeypointMSELoss', use_target_weight=True)``.
-        init_cfg (dict, optional): Initialisation. Defaults to
-            :attr:`default_init_cfg`.
+        init_cfg (dict, optional): Defaults to :attr:`default_init_cfg`.
 
     .. _`TokenPose`: https://arxiv.org/abs/2104.03516
     """
@@ -88,35 +87,27 @@ class TokenPoseHeatmapHead(CodecHead):
     def forward(self, feats: Tuple[Tensor, ...]) -> Tensor:
         """Keypoint tokens (B, K, D), the last backbone output -> heatmaps
         (B, K, H, W)."""
-        x = feats[-1]
-        name = self.__class__.__name__
-        if len(x) == 0:
-            raise ValueError(f'{name} got a batch of 0 crops (tokens of shape '
-                             f'{tuple(x.shape)}): call it with B >= 1 crops')
-        if x.dim() != 3 or tuple(
-                x.shape[1:]) != (self.out_channels, self.in_channels):
-            raise ValueError(f'{name} expects keypoint tokens of shape (B, '
-                             f'{self.out_channels}, {self.in_channels}), got '
-                             f'{tuple(x.shape)}')
+        x = self.check_batch(feats)[-1]
+        if tuple(x.shape[1:]) != (self.out_channels, self.in_channels):
+            raise ValueError(
+                f'{self.__class__.__name__} expects keypoint tokens of shape '
+                f'(B, {self.out_channels}, {self.in_channels}), got '
+                f'{tuple(x.shape)}')
         w, h = self.heatmap_size
         return self.mlp_head(x).reshape(x.shape[0], self.out_channels, h, w)
 
-    def targets(self,
-                batch_data_samples: OptSampleList) -> Tuple[Tensor, Tensor]:
-        """``gt_fields.heatmaps`` (B, K, H, W) and ``keypoint_weights``
-        (B, K) of the batch."""
-        return (torch.stack([d.gt_fields.heatmaps
-                             for d in batch_data_samples]),
-                torch.cat([
-                    d.gt_instance_labels.keypoint_weights
-                    for d in batch_data_samples
-                ]))
+    def targets(self, samples: OptSampleList) -> Tuple[Tensor, Tensor]:
+        """``gt_fields.heatmaps`` (B, K, H, W), ``keypoint_weights`` (B, K)."""
+        return (torch.stack([d.gt_fields.heatmaps for d in samples]),
+                torch.cat(
+                    [d.gt_instance_labels.keypoint_weights for d in samples]))
 
     def flip_back(self, outputs: Tensor, flip_indices: Sequence[int],
                   test_cfg: dict) -> Tensor:
-        """mmpose's :func:`flip_heatmaps`: mirror, swap symmetric keypoints
-        and, with ``test_cfg['shift_heatmap']`` (default ``True``, the
-        authors' ``TEST.SHIFT_HEATMAP``), shift one pixel right."""
+        """mmpose's :func:`flip_heatmaps` on (B, K, H, W): mirror, swap
+        symmetric keypoints and, with ``test_cfg['shift_heatmap']`` (default
+        ``True``, the authors' ``TEST.SHIFT_HEATMAP``), shift one pixel
+        right."""
         return flip_heatmaps(
             outputs,
             flip_indices=flip_indices,

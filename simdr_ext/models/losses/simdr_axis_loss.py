@@ -7,15 +7,14 @@ from torch import Tensor, nn
 
 def weighted_keypoint_mean(per_keypoint: Tensor,
                            weights: Optional[Tensor]) -> Tensor:
-    """``sum(w * l) / max(sum(w), 1)``: the mean over keypoints with w > 0.
+    """``sum(w l) / max(sum(w), 1)``: the mean over keypoints with w > 0.
 
     An empty or all-zero-weight batch gives exactly 0, still attached to the
-    graph so that ``backward`` works, never ``0 / 0``.
+    graph (``backward`` works), never ``0 / 0``.
 
     Args:
         per_keypoint (Tensor): Loss per keypoint in shape (N, K).
-        weights (Tensor, optional): Weights in shape (N, K); ``None`` weighs
-            every keypoint 1.
+        weights (Tensor, optional): Weights in shape (N, K); ``None`` is 1.
 
     Returns:
         Tensor: A scalar.
@@ -27,11 +26,9 @@ def weighted_keypoint_mean(per_keypoint: Tensor,
 
 
 class SimDRAxisLoss(nn.Module):
-    """Base of the SimDR losses: a per-axis loss, summed over x and y and
-    averaged over weighted keypoints (:func:`weighted_keypoint_mean`).
-
-    Subclasses define :meth:`axis_loss`: logits and targets of one axis,
-    both (N, K, L), to a loss per keypoint (N, K).
+    """Base of the SimDR losses: :meth:`axis_loss` maps one axis' logits and
+    targets (N, K, L) to a loss per keypoint (N, K); x and y are added and
+    reduced by :func:`weighted_keypoint_mean`.
 
     Note:
         - N: number of instances, K: number of keypoints
@@ -51,25 +48,14 @@ class SimDRAxisLoss(nn.Module):
         self.loss_weight = loss_weight
 
     def axis_loss(self, pred: Tensor, target: Tensor) -> Tensor:
-        """Loss of one axis, (N, K, L) logits and targets -> (N, K)."""
         raise NotImplementedError
 
     def forward(self,
                 pred_simcc: Tuple[Tensor, Tensor],
                 gt_simcc: Tuple[Tensor, Tensor],
                 target_weight: Optional[Tensor] = None) -> Tensor:
-        """Compute the loss.
-
-        Args:
-            pred_simcc (tuple[Tensor, Tensor]): x and y logits in shapes
-                (N, K, Wx) and (N, K, Wy).
-            gt_simcc (tuple[Tensor, Tensor]): x and y targets, same shapes.
-            target_weight (Tensor, optional): Keypoint weights in shape
-                (N, K). Defaults to ``None``.
-
-        Returns:
-            Tensor: The scalar loss.
-        """
+        """Logits (N, K, Wx), (N, K, Wy), targets of the same shapes and
+        weights (N, K) (``None`` is 1) -> the scalar loss."""
         for p, t in zip(pred_simcc, gt_simcc):
             assert p.shape == t.shape, (
                 f'pred {tuple(p.shape)} and target {tuple(t.shape)} must '

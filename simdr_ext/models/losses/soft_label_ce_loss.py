@@ -10,22 +10,12 @@ from .simdr_axis_loss import SimDRAxisLoss
 class SoftLabelCELoss(SimDRAxisLoss):
     r"""Cross-entropy between SimDR logits and the codec's soft targets.
 
-    SimDR trains its 1D classifiers with cross-entropy and label smoothing
-    (SimDR Sec. 3.2, footnote 4). This loss does no smoothing itself: the
-    codec (:class:`SimDRLabel` with ``label_smoothing=eps``) writes
-    ``1 - eps`` at the target bin and ``eps / (L - 1)`` elsewhere, and
-    per keypoint and axis
-
-    .. math:: CE = -\sum_i t_i \log \mathrm{softmax}(o)_i;
-
-    x and y are added and averaged over the keypoints with weight > 0
-    (:class:`SimDRAxisLoss`). Unlike KL it keeps the target entropy, a
-    constant that changes no gradient.
-
-    Args:
-        use_target_weight (bool): Weigh keypoints by ``target_weight``.
-            Defaults to ``True``.
-        loss_weight (float): Factor on the loss. Defaults to 1.0.
+    SimDR trains with cross-entropy and label smoothing (Sec. 3.2, footnote
+    4); the smoothing is the codec's (:class:`SimDRLabel` writes ``1 - eps``
+    at the target bin, ``eps / (L - 1)`` elsewhere), not this loss'. Per
+    keypoint and axis :math:`CE = -\sum_i t_i \log \mathrm{softmax}(o)_i`;
+    unlike KL it keeps the target entropy, a constant with no gradient.
+    Arguments and reduction: :class:`SimDRAxisLoss`.
     """
 
     def axis_loss(self, pred: Tensor, target: Tensor) -> Tensor:
