@@ -20,9 +20,9 @@ DARK eq. 14), argmax-decodes them and refines the argmax with:
   ``cv2.GaussianBlur``, ``max(hm, 1e-10)``, log, the Taylor step wherever
   ``det(H) != 0`` and ``1 < x < W - 2`` and ``1 < y < H - 2``.
 
-The module also holds the full-map DARK references that the tests compare
-the windowed decoder with: :func:`modulate_heatmaps` (mmpose's
-``gaussian_blur``, eq. 10-11) and :func:`refine_dark_full`.
+The module also holds the full-map references the tests check the windowed
+decoder against: :func:`modulate_heatmaps` (mmpose's ``gaussian_blur``,
+eq. 10-11) and :func:`refine_dark_full` (``refine_dark`` on whole maps).
 
 Prints a markdown table of the mean / 95th-percentile / max Euclidean error
 in heatmap pixels per case and rule, and for the garbage maps (uniform
@@ -36,7 +36,6 @@ from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 import cv2
 import numpy as np
-
 from numpy.lib.stride_tricks import sliding_window_view
 
 from simdr_ext.codecs.utils.dark import (EPS, SHARPEST, STEP_LIMIT, WIDEST,

@@ -130,7 +130,7 @@ def refine_shift(heatmaps: Array, locs: Array) -> Array:
     """
     xp = namespace(heatmaps)
     height, width = heatmaps.shape[-2:]
-    maps = cast(heatmaps.reshape(-1, height, width), 'float64')
+    maps = heatmaps.reshape(-1, height, width)
     x, y = locs.reshape(-1, 2).T
     m = arange(maps.shape[0], maps)
     steps = []
@@ -138,9 +138,9 @@ def refine_shift(heatmaps: Array, locs: Array) -> Array:
                               (y, x, height, maps.swapaxes(1, 2))):
         ok = (c > 0) & (c < size - 1) & (o >= 0)
         o = o.clip(0, None)
-        diff = lines[m, o, (c + 1).clip(0, size - 1)] - lines[
-            m, o, (c - 1).clip(0, size - 1)]
-        steps.append(xp.where(ok, 0.25 * xp.sign(diff), 0.0))
+        hi, lo = (cast(lines[m, o, (c + d).clip(0, size - 1)], 'float64')
+                  for d in (1, -1))
+        steps.append(xp.where(ok, 0.25 * xp.sign(hi - lo), 0.0))
     return cast(locs, 'float64') + xp.stack(steps, -1).reshape(locs.shape)
 
 

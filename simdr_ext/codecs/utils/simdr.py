@@ -183,6 +183,7 @@ def decode_simdr(simcc_x: Array,
             coord = coord + parabola_offset_1d(flat, index.reshape(
                 -1)).reshape(index.shape)
         coords.append(coord / split_ratio)
-        scores.append((prob / peak).clip(0.0, 1.0))
+        # prob is in (0, 1] (or NaN) already: no rescale for peak 1
+        scores.append(prob if peak == 1 else (prob / peak).clip(0.0, 1.0))
     keypoints = cast(xp.stack(coords, -1), 'float32')
     return keypoints, xp.minimum(*scores)
