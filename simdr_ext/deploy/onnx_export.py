@@ -41,19 +41,12 @@ def crop_geometry(cfg) -> CropGeometry:
 
 def head_outputs(model: nn.Module, inputs: Tensor, flip_test: bool,
                  data_samples: list) -> Union[Tensor, Tuple[Tensor, ...]]:
-    """The head's outputs for normalised crops (B, 3, h, w), flip-averaged
-    by the head's own ``predict`` (as in mmpose's ``TopdownPoseEstimator``)
-    whose final ``decode`` is swapped, for the call, for a capture.
-
-    Args:
-        model (nn.Module): A ``TopdownPoseEstimator``.
-        inputs (Tensor): Normalised crops (B, 3, h, w).
-        flip_test (bool): Average with the mirrored crops.
-        data_samples (list): B samples with ``flip_indices`` and
-            ``input_size`` in their metainfo.
-
-    Returns:
-        Tensor | tuple: heatmaps (B, K, H, W) or (B, K, Wx), (B, K, Wy).
+    """The outputs of a ``TopdownPoseEstimator``'s head for normalised
+    crops ``inputs`` (B, 3, h, w): heatmaps (B, K, H, W) or vectors
+    (B, K, Wx), (B, K, Wy), averaged with the mirrored crops' if
+    ``flip_test`` by the head's own ``predict`` (whose final ``decode`` is
+    swapped, for the call, for a capture). ``data_samples``: B samples with
+    ``flip_indices`` and ``input_size`` in their metainfo.
     """
     captured = []
 
@@ -141,23 +134,12 @@ def export_onnx(model: nn.Module, out_file: str, opset: int = 17,
                 flip_test: Optional[bool] = False, precision: str = 'fp32',
                 distributions: Optional[bool] = None) -> DecodedPoseModel:
     """Export ``model`` (an ``init_model`` result with ``cfg``; CPU, eval)
-    to ``out_file`` with the metadata ``simdr_runtime`` reads: ``simdr.``
-    ``input_size`` ([w, h]), ``padding``, ``use_udp``, ``flip_test``,
-    ``num_keypoints``, ``precision``, ``decoder`` and ``input``.
-
-    Args:
-        model (nn.Module): The pose model.
-        out_file (str): The ``.onnx`` file.
-        opset (int): ONNX opset. Defaults to 17.
-        flip_test (bool, optional): See :class:`DecodedPoseModel`.
-            Defaults to ``False``.
-        precision (str): See :class:`DecodedPoseModel`. Defaults to
-            ``'fp32'``.
-        distributions (bool, optional): Softmax outputs too; ``None``: for
-            SimDR codecs. Defaults to ``None``.
-
-    Returns:
-        DecodedPoseModel: The exported wrapper.
+    to ``out_file`` (ONNX ``opset``, 17 by default) with the metadata
+    ``simdr_runtime`` reads: ``simdr.`` ``input_size`` ([w, h]),
+    ``padding``, ``use_udp``, ``flip_test``, ``num_keypoints``,
+    ``precision``, ``decoder`` and ``input``. ``flip_test``, ``precision``
+    and ``distributions`` (``None``: for SimDR codecs) are those of
+    :class:`DecodedPoseModel`; it returns the exported wrapper.
     """
     import onnx
     model = model.cpu().eval()
