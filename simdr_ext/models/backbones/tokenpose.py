@@ -3,9 +3,8 @@
 
 Ported from leeyegy/TokenPose at commit ``ac939fa``
 (https://github.com/leeyegy/TokenPose/blob/ac939fa/lib/models/tokenpose_base.py
-and ``pose_tokenpose_{t,s,b,l}.py``) in timm's order: typed blocks, then
-:class:`TokenPose` and its ``init_weights``. Sizes T / S / B / L are configs
-(``configs/tokenpose/``). Parameter names load the converted checkpoints.
+and ``pose_tokenpose_{t,s,b,l}.py``) in timm's order: blocks, then
+:class:`TokenPose`; its parameter names load the converted checkpoints.
 """
 import math
 from collections import OrderedDict
@@ -22,12 +21,9 @@ from mmpose.models.backbones.resnet import get_expansion
 from mmpose.registry import MODELS
 from mmpose.utils.typing import ConfigType, OptConfigType, OptMultiConfig
 
-STEMS = ('pure', 'resnet', 'hrnet')
-POS_EMBEDS = ('sine', 'learnable', 'none')
-
-#: TokenPose-S's stem-net (``TokenPose_S_base``): two 3x3 stride-2 convs
-#: (3 -> 64 -> 64) and 4 Bottlenecks (64 -> 256) at 1/4 resolution, i.e.
-#: HRNet's stem and stage 1 at width 64
+STEMS, POS_EMBEDS = ('pure', 'resnet', 'hrnet'), ('sine', 'learnable', 'none')
+#: TokenPose-S's stem-net (``TokenPose_S_base``): two 3x3 stride-2 convs and
+#: 4 Bottlenecks (64 -> 256), i.e. HRNet's stem and stage 1
 RESNET_STEM = dict(
     stage1=dict(
         num_modules=1,
@@ -50,8 +46,7 @@ class Attention(nn.Module):
     Args:
         embed_dims (int): Token length D.
         num_heads (int): Number of heads; must divide D. Defaults to 8.
-        scale_with_head (bool): Scale by ``head_dim ** -0.5`` instead of
-            ``D ** -0.5``. Defaults to ``False``.
+        scale_with_head (bool): See above. Defaults to ``False``.
         drop_rate (float): Dropout after the projection. Defaults to 0.
     """
 
@@ -97,8 +92,7 @@ def sine_position_encoding(h: int,
     ``(r, c)`` (row-major) gets ``cat(pos_y, pos_x)``.
 
     Args:
-        h (int): Rows of the token grid.
-        w (int): Columns of the token grid.
+        h (int): Rows of the token grid; w (int): its columns.
         dim (int): Encoding length, a multiple of 4.
         temperature (float): The frequency base. Defaults to 10000.
         scale (float): Range of the normalised positions. Defaults to 2 pi.
@@ -128,13 +122,8 @@ class PatchEmbed(nn.Module):
 
     The authors' ``rearrange(x, 'b c (h p1) (w p2) -> b (h w) (p1 p2 c)')``
     + ``patch_to_embedding``: features ordered (row in patch, column in
-    patch, channel), tokens row-major over the grid.
-
-    Args:
-        in_channels (int): Channels C of the feature map.
-        patch_size (tuple): Patch ``(h, w)`` in feature-map pixels.
-        embed_dims (int): Token length D.
-    """
+    patch, channel), tokens row-major; ``in_channels`` C, ``patch_size``
+    ``(ph, pw)`` in map pixels, ``embed_dims`` D."""
 
     def __init__(self, in_channels: int, patch_size: Tuple[int, int],
                  embed_dims: int) -> None:
@@ -163,8 +152,7 @@ class TransformerEncoder(nn.Module):
     ``D * mlp_ratio`` with dropout after the GELU and the output. A position
     encoding ``pos`` (1, N, D), zero on the keypoint tokens, is added again
     before every layer but the first (``'sine-full'``: ``if idx > 0:
-    x[:, num_keypoints:] += pos``). Tokens (B, N, D) -> (B, N, D).
-    """
+    x[:, num_keypoints:] += pos``). Tokens (B, N, D) -> (B, N, D)."""
 
     def __init__(self, embed_dims: int, depth: int, num_heads: int,
                  mlp_ratio: float, scale_with_head: bool,
@@ -199,22 +187,14 @@ class TransformerEncoder(nn.Module):
 class HRNetStem(HRNet):
     """HRNet's stem and first ``len(extra)`` stages; the stride-4 output.
 
-    TokenPose-B / -L feed the highest-resolution branch of HRNet's first
-    three stages to the transformer (``multi_scale_output=False`` in the
-    last module); TokenPose-S's stem-net is stage 1 alone
-    (:data:`RESNET_STEM`). ``HRNet.__init__`` always builds four stages, so
-    it is not called; ``HRNet``'s ``_make_layer``, ``_make_transition_layer``,
-    ``_make_stage``, ``init_weights`` and ``train`` are, and parameter names
-    are mmpose's (and the authors'): mmpose's ImageNet HRNet weights load.
+    TokenPose-B / -L read the top branch of HRNet's stages 1-3 (the last
+    module fusing into it only); TokenPose-S's stem-net is stage 1
+    (:data:`RESNET_STEM`). ``HRNet.__init__`` (always four stages) is not
+    called, its builders, ``init_weights`` and ``train`` are: parameter
+    names are mmpose's (and the authors'), its ImageNet weights load.
     Images (B, 3, H, W) -> the stride-4 branch (B, C, H / 4, W / 4).
-
-    Args:
-        extra (dict): ``stage1`` .. ``stageN`` as in mmpose's ``HRNet``.
-        in_channels (int): Image channels. Defaults to 3.
-        norm_cfg (dict, optional): Defaults to ``dict(type='BN')``.
-        norm_eval (bool): BatchNorm in eval mode. Defaults to False.
-        with_cp (bool): Gradient checkpointing. Defaults to False.
-        init_cfg (dict | list, optional): Defaults to HRNet's.
+    ``extra`` holds ``stage1`` .. ``stageN`` as in mmpose's ``HRNet``; the
+    other arguments are ``HRNet``'s (``norm_cfg`` ``None``: BN).
     """
 
     def __init__(self,
@@ -233,10 +213,8 @@ class HRNetStem(HRNet):
             ])
         self.num_stages = len(extra)
         stages = {f'stage{i + 1}' for i in range(self.num_stages)}
-        assert set(
-            extra) == stages, f'extra has {sorted(extra)}, not stage1..N'
-        self.extra = extra
-        self.conv_cfg = None
+        assert set(extra) == stages, f'extra: {sorted(extra)}, not stage1..N'
+        self.extra, self.conv_cfg = extra, None
         self.norm_cfg = dict(norm_cfg or dict(type='BN'))
         self.norm_eval, self.with_cp = norm_eval, with_cp
         self.zero_init_residual, self.frozen_stages = False, -1
@@ -290,14 +268,13 @@ class TokenPose(BaseBackbone):
     :class:`TokenPoseHeatmapHead` or ``SimDRHead(embedding_dim=D)``. The
     T / S / B / L variants are configs (``configs/tokenpose``).
 
-    Position encoding ``pos_embed``: ``'sine'`` (the authors'
-    ``'sine-full'``, Table 7): the frozen :func:`sine_position_encoding` is
-    added to the visual tokens before every layer of the first stack
-    (stacks 2 and 3 of L take the previous tokens at their first layer, as
-    ``TokenPose_L_base``); a ``Parameter`` with ``requires_grad=False``, as
-    the authors count TokenPose-S-v1's 6,669,888 parameters.
-    ``'learnable'``: a trained (1, K + N, D) table added once to all tokens.
-    ``'none'``: no position information.
+    ``pos_embed='sine'`` (the authors' ``'sine-full'``, Table 7): the frozen
+    :func:`sine_position_encoding` is added to the visual tokens before
+    every layer of the first stack (stacks 2 and 3 of L start from the
+    previous tokens, as ``TokenPose_L_base``); a ``Parameter`` with
+    ``requires_grad=False``, as the authors count TokenPose-S-v1's 6,669,888
+    parameters. ``'learnable'``: a trained (1, K + N, D) table added once to
+    all tokens. ``'none'``: no position information.
 
     Note:
         - batch size: B, keypoints: K, token length: D
@@ -307,9 +284,8 @@ class TokenPose(BaseBackbone):
     Args:
         input_size (tuple): Input image size ``(w, h)``, the codec's.
             Defaults to ``(192, 256)``.
-        stem (str): ``'resnet'`` (TokenPose-S's stem-net), ``'hrnet'`` or
-            ``'pure'`` (patches of the RGB image, TokenPose-T). Defaults to
-            ``'resnet'``.
+        stem (str): ``'resnet'`` (TokenPose-S), ``'hrnet'`` or ``'pure'``
+            (RGB patches, TokenPose-T). Defaults to ``'resnet'``.
         hrnet (dict, optional): :class:`HRNetStem` arguments, exactly for
             ``stem='hrnet'``. Defaults to ``None``.
         patch_size (tuple): ``(ph, pw)``. Defaults to ``(4, 3)``: a 16x16
@@ -318,11 +294,10 @@ class TokenPose(BaseBackbone):
         depth (int): Layers per stack. Defaults to 12.
         num_heads (int): Attention heads. Defaults to 8.
         mlp_ratio (float): MLP width over D. Defaults to 3.
-        num_transformers (int): 1, or 3 for TokenPose-L, whose stacks run in
-            sequence and whose keypoint tokens are concatenated. Defaults
-            to 1.
-        scale_with_head (bool): Attention scale ``head_dim ** -0.5``
-            instead of ``D ** -0.5``. Defaults to ``False`` (TokenPose-S).
+        num_transformers (int): 1, or 3 (TokenPose-L: stacks in sequence,
+            keypoint tokens concatenated). Defaults to 1.
+        scale_with_head (bool): See :class:`Attention`. Defaults to
+            ``False`` (TokenPose-S).
         pos_embed (str): ``'sine'``, ``'learnable'`` or ``'none'``.
             Defaults to ``'sine'``.
         num_keypoints (int): K. Defaults to 17.
@@ -360,10 +335,8 @@ class TokenPose(BaseBackbone):
         assert num_transformers >= 1 and depth >= 1, (
             f'need num_transformers >= 1 and depth >= 1, got '
             f'{num_transformers} and {depth}')
-        self.input_size = tuple(input_size)
-        self.patch_size = tuple(patch_size)
-        self.embed_dims = embed_dims
-        self.num_keypoints = num_keypoints
+        self.input_size, self.patch_size = tuple(input_size), tuple(patch_size)
+        self.embed_dims, self.num_keypoints = embed_dims, num_keypoints
         self.pos_embed_type = pos_embed
         self.out_channels = num_transformers * embed_dims  # (B, K, this)
         if stem == 'pure':
@@ -388,14 +361,10 @@ class TokenPose(BaseBackbone):
                                       embed_dims)
         self.keypoint_tokens = nn.Parameter(
             torch.zeros(1, num_keypoints, embed_dims))
-        self.pos_embed = None
-        if pos_embed == 'sine':
-            self.pos_embed = nn.Parameter(
-                sine_position_encoding(*self.grid_size, embed_dims),
-                requires_grad=False)
-        elif pos_embed == 'learnable':
-            self.pos_embed = nn.Parameter(
-                torch.zeros(1, num_tokens, embed_dims))
+        self.pos_embed = None if pos_embed == 'none' else nn.Parameter(
+            sine_position_encoding(*self.grid_size, embed_dims)
+            if pos_embed == 'sine' else torch.zeros(1, num_tokens, embed_dims),
+            requires_grad=pos_embed == 'learnable')
         self.drop = nn.Dropout(drop_rate)
         self.transformers = nn.ModuleList(
             TransformerEncoder(embed_dims, depth, num_heads, mlp_ratio,
@@ -403,16 +372,8 @@ class TokenPose(BaseBackbone):
             for _ in range(num_transformers))
 
     def forward(self, x: Tensor) -> Tuple[Tensor]:
-        """Keypoint tokens of a batch of images.
-
-        Args:
-            x (Tensor): Images in shape (B, 3, h, w), ``(w, h) ==
-                input_size``.
-
-        Returns:
-            tuple[Tensor]: The keypoint tokens in shape (B, K, D), or
-            (B, K, 3 D) for three stacks (concatenated in stack order).
-        """
+        """Images (B, 3, h, w), ``(w, h) == input_size`` -> keypoint tokens
+        (B, K, D), or (B, K, 3 D) for three stacks (in stack order)."""
         assert tuple(x.shape[-2:]) == self.input_size[::-1], (
             f'TokenPose was built for input_size {self.input_size} (w, h) '
             f'but got images of {x.shape[-1]}x{x.shape[-2]} (w x h)')
@@ -434,16 +395,12 @@ class TokenPose(BaseBackbone):
         return (torch.cat(outs, dim=-1), )
 
     def init_weights(self) -> None:
-        """The authors' ``_init_weights``, then the ``init_cfg`` configs.
-
-        Outside the stem every Linear is truncated-normal (std 0.02, bias
-        0), every LayerNorm 1 / 0; keypoint tokens (and a learnable
-        encoding) truncated-normal (std 0.02). The stem keeps its own
-        ``init_cfg``; this backbone's ``init_cfg`` is applied last.
-        """
+        """The authors' ``_init_weights`` outside the stem (Linear and
+        keypoint tokens / learnable encoding trunc-normal(0.02), biases 0,
+        LayerNorm 1 / 0), the stem's own ``init_cfg``, then this one's."""
         if not self.is_init:
             for name, m in self.named_modules():
-                if name == 'stem' or name.startswith('stem.'):
+                if name.split('.')[0] == 'stem':
                     continue
                 if isinstance(m, nn.Linear):
                     nn.init.trunc_normal_(m.weight, std=.02)

@@ -18,18 +18,12 @@ Outputs = Union[Tensor, Tuple[Tensor, ...]]
 class CodecHead(BaseHead):
     """Base of the heads whose geometry, targets and decoding are a codec's.
 
-    Builds the ``decoder`` first, refusing one without ``input_size``,
-    ``decode_torch`` and the attributes the subclass reads (``needs``), and
-    the loss; runs ``predict`` and ``loss`` for a subclass that defines
-    ``forward``, :meth:`targets`, :meth:`flip_back` and
-    :meth:`with_distributions`. It is not registered.
-
-    Args:
-        decoder (dict): Codec config.
-        loss (dict, optional): Loss config; ``None`` for ``default_loss``.
-        default_loss (dict): The subclass's default loss config.
-        needs (Sequence[str]): Decoder attributes the subclass reads.
-        init_cfg (dict, optional): ``None`` for :attr:`default_init_cfg`.
+    Builds the ``decoder`` (config) first, refusing one without
+    ``input_size``, ``decode_torch`` and the attributes the subclass reads
+    (``needs``), and the ``loss`` (``None``: ``default_loss``); runs
+    ``predict`` and ``loss`` for a subclass that defines ``forward``,
+    :meth:`targets`, :meth:`flip_back` and :meth:`with_distributions`. Not
+    registered.
     """
 
     def __init__(self, decoder: ConfigType, loss: OptConfigType,
@@ -71,14 +65,11 @@ class CodecHead(BaseHead):
                 feats: Features,
                 batch_data_samples: OptSampleList,
                 test_cfg: OptConfigType = None) -> Predictions:
-        """Keypoints (1, K, 2) in input pixels and ``keypoint_scores``
-        (1, K) per sample, decoded by the decoder.
-
-        ``test_cfg``: ``flip_test`` (``feats`` is then ``[orig, flipped]``;
-        the flipped outputs go through :meth:`flip_back` and are averaged
-        with the original ones), ``output_heatmaps`` (also return
-        :meth:`with_distributions`) and the subclass's flip settings.
-        """
+        """``keypoints`` (1, K, 2) in input pixels and ``keypoint_scores``
+        (1, K) per sample, decoded by the decoder. ``test_cfg``:
+        ``flip_test`` (``feats`` is ``[orig, flipped]``; flipped outputs go
+        through :meth:`flip_back` and are averaged with the others),
+        ``output_heatmaps`` (:meth:`with_distributions`), flip settings."""
         test_cfg = test_cfg or {}
         if test_cfg.get('flip_test', False):
             assert isinstance(feats, list) and len(feats) == 2, (

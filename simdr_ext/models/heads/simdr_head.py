@@ -5,6 +5,7 @@ from typing import Optional, Sequence, Tuple
 import torch
 from torch import Tensor, nn
 
+from mmpose.models.heads import HeatmapHead
 from mmpose.registry import MODELS
 from mmpose.utils.tensor_utils import to_numpy
 from mmpose.utils.typing import (ConfigType, InstanceList, OptConfigType,
@@ -77,9 +78,8 @@ class SimDRHead(CodecHead):
     all keypoints map each keypoint's embedding to ``Wx`` x and ``Wy`` y
     logits. Every encoder form of the paper:
 
-    - **SimpleBaseline** (Table 2): ``deconv_out_channels=(256, 256, 256)``;
-      deconvolutions and a 1x1 conv to K maps (``deconv_head``, an mmpose
-      ``HeatmapHead``), each stride-4 map flattened, ``D = (h/4) (w/4)``.
+    - **SimpleBaseline** (Table 2): deconvolutions and a 1x1 conv to K maps
+      (``deconv_head``, an mmpose ``HeatmapHead``), ``D = (h/4) (w/4)``.
     - **Upsample-free** (Table 4): ``deconv_out_channels=None``,
       ``channels_per_joint=t``; a 1x1 conv (``final_layer``) to ``K t``
       maps, each keypoint's ``t`` maps flattened together,
@@ -106,18 +106,17 @@ class SimDRHead(CodecHead):
             ``None`` or ``embedding_dim`` for token input.
         out_channels (int): Number of keypoints K.
         decoder (dict): A SimDR codec (``SimDRLabel``, ``SASimDRLabel``).
-        in_featuremap_stride (int): Stride of the last map: 32 for ResNet
-            and MobileNetV2, 4 for HRNet. Defaults to 32.
-        deconv_out_channels (Sequence[int], optional): Channels of each
-            deconvolution, ``None`` or ``()`` for none. Defaults to
-            ``(256, 256, 256)``.
-        deconv_kernel_sizes (Sequence[int], optional): Their kernel sizes.
-            Defaults to ``(4, 4, 4)``.
+        in_featuremap_stride (int): 32 for ResNet and MobileNetV2, 4 for
+            HRNet. Defaults to 32.
+        deconv_out_channels (Sequence[int], optional): ``None`` or ``()``
+            for none. Defaults to ``(256, 256, 256)``.
+        deconv_kernel_sizes (Sequence[int], optional): Defaults to
+            ``(4, 4, 4)``.
         channels_per_joint (int): ``t``. Defaults to 1.
-        embedding_dim (int, optional): Token length D of (B, K, D) input.
-            Defaults to ``None`` (feature-map input).
-        loss (dict, optional): Defaults to ``None``:
-            ``dict(type='SoftLabelCELoss', use_target_weight=True)``.
+        embedding_dim (int, optional): D of (B, K, D) token input. Defaults
+            to ``None`` (feature-map input).
+        loss (dict, optional): ``None`` for ``SoftLabelCELoss``. Defaults to
+            ``None``.
         init_cfg (dict, optional): Defaults to :attr:`default_init_cfg`.
 
     .. _`SimCC`: https://arxiv.org/abs/2107.03332
@@ -152,59 +151,51 @@ class SimDRHead(CodecHead):
                 strided_size(s, in_featuremap_stride) * 2**len(deconvs)
                 for s in self.input_size)
             if deconvs:
-                self.deconv_head = MODELS.build(
-                    dict(
-                        type='HeatmapHead',
-                        in_channels=in_channels,
-                        out_channels=out_channels,
-                        deconv_out_channels=deconvs,
-                        deconv_kernel_sizes=deconv_kernel_sizes,
-                        final_layer=dict(kernel_size=1)))
+                self.deconv_head = HeatmapHead(
+                    in_channels,
+                    out_channels,
+                    deconv_out_channels=deconvs,
+                    deconv_kernel_sizes=deconv_kernel_sizes,
+                    final_layer=dict(kernel_size=1))
             else:
                 self.final_layer = nn.Conv2d(in_channels,
                                              out_channels * channels_per_joint,
                                              1)
             self.embedding_dim = channels_per_joint * math.prod(
                 self.featuremap_size)
-        self.mlp_head_x = nn.Linear(self.embedding_dim,
-                                    self.decoder.num_bins[0])
-        self.mlp_head_y = nn.Linear(self.embedding_dim,
-                                    self.decoder.num_bins[1])
+        self.mlp_head_x, self.mlp_head_y = (
+            nn.Linear(self.embedding_dim, n) for n in self.decoder.num_bins)
 
     def _check_args(self, in_channels: Optional[int],
                     embedding_dim: Optional[int], deconvs: Tuple[int, ...],
-                    channels_per_joint: int) -> None:
+                    t: int) -> None:
         """Refuse argument combinations that describe no encoder form."""
-        problem = None
-        if channels_per_joint < 1:
-            problem = f'channels_per_joint={channels_per_joint}: must be >= 1'
-        elif not self.token_input:
-            if in_channels is None:
-                problem = ("in_channels=None: give the backbone's channels, "
-                           'or embedding_dim for (B, K, D) token input')
-            elif deconvs and channels_per_joint != 1:
-                problem = (f'channels_per_joint={channels_per_joint} with '
-                           'deconvolutions: t > 1 is the upsample-free '
-                           'design; it takes no deconvolutions')
-        elif embedding_dim < 1:
-            problem = f'embedding_dim={embedding_dim}: must be >= 1'
-        elif in_channels not in (None, embedding_dim):
-            problem = (f'in_channels={in_channels} and embedding_dim='
-                       f'{embedding_dim}: with token input in_channels is '
-                       'the token length D; leave it None or equal')
-        elif deconvs or channels_per_joint != 1:
-            problem = (f'embedding_dim={embedding_dim} (token input) with '
-                       f'deconv_out_channels={deconvs} and channels_per_joint'
-                       f'={channels_per_joint}: tokens take no convolutional '
-                       'part; set deconv_out_channels=None and '
-                       'channels_per_joint=1')
+        tokens = self.token_input
+        rules = (
+            (t < 1, f'channels_per_joint={t}: must be >= 1'),
+            (not tokens and in_channels is None,
+             "in_channels=None: give the backbone's channels, or "
+             'embedding_dim for (B, K, D) token input'),
+            (not tokens and deconvs and t != 1,
+             f'channels_per_joint={t} with deconvolutions: t > 1 is the '
+             'upsample-free design; it takes no deconvolutions'),
+            (tokens and embedding_dim < 1,
+             f'embedding_dim={embedding_dim}: must be >= 1'),
+            (tokens and in_channels not in (None, embedding_dim),
+             f'in_channels={in_channels} and embedding_dim={embedding_dim}: '
+             'with token input in_channels is D; leave it None or equal'),
+            (tokens and (deconvs or t != 1),
+             f'embedding_dim={embedding_dim} (token input) with '
+             f'deconv_out_channels={deconvs} and channels_per_joint={t}: '
+             'tokens take no convolutional part; set '
+             'deconv_out_channels=None and channels_per_joint=1'))
+        problem = next((msg for bad, msg in rules if bad), None)
         if problem:
             raise ValueError(f'SimDRHead got {problem}')
 
     def embed(self, feats: Tuple[Tensor, ...]) -> Tensor:
-        """Keypoint embeddings (B, K, D) from backbone features: the last
-        is a map (B, C, h', w'), or (B, K, D) tokens with ``embedding_dim``.
-        """
+        """Keypoint embeddings (B, K, D) of the last feature: a map
+        (B, C, h', w'), or (B, K, D) tokens with ``embedding_dim``."""
         x = feats[-1]
         if self.token_input:
             if x.dim() != 3 or tuple(

@@ -13,20 +13,11 @@ from .codec_head import CodecHead
 
 
 def authors_hidden_dim(in_channels: int, heatmap_dim: int) -> Optional[int]:
-    """Hidden width of TokenPose's MLP head, or None for a single layer.
-
-    The authors' rule (``tokenpose_base.py``, ``mlp_head``, with
-    ``hidden_heatmap_dim = H * W // 8`` from ``pose_tokenpose_*.py``): two
-    layers when ``in_channels <= hidden / 2``. E.g. D = 192 and a 64x48 map:
-    384 >= 2 * 192, two layers; a 16x16 map (32) or D = 576: one.
-
-    Args:
-        in_channels (int): Token length D.
-        heatmap_dim (int): ``H * W``.
-
-    Returns:
-        int | None: ``heatmap_dim // 8``, or None for one layer.
-    """
+    """Hidden width ``H W // 8`` of TokenPose's MLP head for tokens of
+    length D = ``in_channels`` and ``heatmap_dim = H W``, or None for one
+    layer: the authors' rule (``mlp_head`` of ``tokenpose_base.py``,
+    ``hidden_heatmap_dim`` of ``pose_tokenpose_*.py``), two layers when
+    ``D <= hidden / 2`` (D = 192, 64x48 map: 384, two; 16x16 map: one)."""
     hidden = heatmap_dim // 8
     return hidden if in_channels <= hidden * 0.5 else None
 
@@ -104,10 +95,8 @@ class TokenPoseHeatmapHead(CodecHead):
 
     def flip_back(self, outputs: Tensor, flip_indices: Sequence[int],
                   test_cfg: dict) -> Tensor:
-        """mmpose's :func:`flip_heatmaps` on (B, K, H, W): mirror, swap
-        symmetric keypoints and, with ``test_cfg['shift_heatmap']`` (default
-        ``True``, the authors' ``TEST.SHIFT_HEATMAP``), shift one pixel
-        right."""
+        """mmpose's :func:`flip_heatmaps` on (B, K, H, W), one pixel shift
+        unless ``shift_heatmap=False`` (the authors' ``SHIFT_HEATMAP``)."""
         return flip_heatmaps(
             outputs,
             flip_indices=flip_indices,
@@ -116,15 +105,13 @@ class TokenPoseHeatmapHead(CodecHead):
 
     def with_distributions(self, preds: InstanceList,
                            outputs: Tensor) -> Tuple[InstanceList, List]:
-        """``(preds, fields)``: one ``PixelData`` per sample whose
-        ``heatmaps`` (K, H, W) are the (flip-averaged) predicted heatmaps
-        the decoder read."""
+        """``(preds, fields)``: ``PixelData.heatmaps`` (K, H, W) per sample,
+        the (flip-averaged) predicted heatmaps the decoder read."""
         return preds, [PixelData(heatmaps=hm) for hm in outputs.detach()]
 
     @property
     def default_init_cfg(self) -> list:
-        """The authors' ``_init_weights``: Linear trunc-normal(0.02), bias 0;
-        LayerNorm 1 / 0."""
+        """The authors': Linear trunc-normal(0.02), bias 0; LayerNorm 1, 0."""
         return [
             dict(type='TruncNormal', layer='Linear', std=0.02, bias=0),
             dict(type='Constant', layer='LayerNorm', val=1, bias=0),

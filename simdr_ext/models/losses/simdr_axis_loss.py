@@ -7,18 +7,10 @@ from torch import Tensor, nn
 
 def weighted_keypoint_mean(per_keypoint: Tensor,
                            weights: Optional[Tensor]) -> Tensor:
-    """``sum(w l) / max(sum(w), 1)``: the mean over keypoints with w > 0.
-
-    An empty or all-zero-weight batch gives exactly 0, still attached to the
-    graph (``backward`` works), never ``0 / 0``.
-
-    Args:
-        per_keypoint (Tensor): Loss per keypoint in shape (N, K).
-        weights (Tensor, optional): Weights in shape (N, K); ``None`` is 1.
-
-    Returns:
-        Tensor: A scalar.
-    """
+    """``sum(w l) / max(sum(w), 1)`` of a loss per keypoint (N, K) and
+    weights (N, K) (``None``: 1), a scalar: the mean over keypoints with
+    w > 0; an empty or all-zero-weight batch gives exactly 0, still attached
+    to the graph (``backward`` works), never ``0 / 0``."""
     if weights is None:
         weights = torch.ones_like(per_keypoint)
     weights = weights.to(per_keypoint.dtype)
@@ -28,11 +20,8 @@ def weighted_keypoint_mean(per_keypoint: Tensor,
 class SimDRAxisLoss(nn.Module):
     """Base of the SimDR losses: :meth:`axis_loss` maps one axis' logits and
     targets (N, K, L) to a loss per keypoint (N, K); x and y are added and
-    reduced by :func:`weighted_keypoint_mean`.
-
-    Note:
-        - N: number of instances, K: number of keypoints
-        - Wx, Wy: number of x / y bins
+    reduced by :func:`weighted_keypoint_mean`. N instances, K keypoints,
+    Wx / Wy bins.
 
     Args:
         use_target_weight (bool): Weigh keypoints by ``target_weight``.
