@@ -8,9 +8,9 @@ from .runner import (CheckedRunner, NonFiniteLossHook,
                      RepresentationCheckHook, optimizer_differences)
 
 __all__ = [
-    'CPUDistributedDataParallel', 'setup_cpu_distributed', 'CheckedRunner',
-    'RepresentationCheckHook', 'NonFiniteLossHook', 'optimizer_differences',
-    'state_dict_differences', 'CheckpointError', 'SafeCheckpointHook',
+    'CPUDistributedDataParallel', 'CheckedRunner', 'CheckpointError',
+    'NonFiniteLossHook', 'RepresentationCheckHook', 'SafeCheckpointHook',
     'WorkDirLock', 'find_resumable_checkpoint', 'load_checked_checkpoint',
-    'read_checked_checkpoint', 'weights_digest'
+    'optimizer_differences', 'read_checked_checkpoint',
+    'setup_cpu_distributed', 'state_dict_differences', 'weights_digest'
 ]

@@ -1,14 +1,11 @@
 # Copyright (c) simdr_ext contributors. All rights reserved.
 """Checkpoints that survive a kill at any instant and load only when sound.
 
-Writing: the checkpoint goes to ``NAME.tmp``, is flushed (``fsync``) and
-renamed; only then is ``last_checkpoint`` replaced (flushed and renamed as
-well), and only then are checkpoints beyond ``max_keep_ckpts`` deleted. A
-kill between any two steps leaves a ``last_checkpoint`` naming a complete
-file. Reading checks the zip records' CRC-32 (torch's reader checks none),
-the weights' SHA-256 recorded at saving and their finiteness; loading into
-a model refuses missing, unexpected or mis-shaped keys and integer tensors
-where the model holds floating-point ones.
+Saving: the file, then ``last_checkpoint``, each written to ``.tmp``,
+flushed and renamed (:func:`atomic_replace`); checkpoints beyond
+``max_keep_ckpts`` are deleted last. Reading checks the zip records' CRC-32
+(torch's reader checks none), the SHA-256 recorded at saving, finiteness
+and, loading into a model, every key's presence, shape and kind.
 """
 import glob
 import hashlib
@@ -44,8 +41,8 @@ def remove_quietly(path: str) -> None:
 
 def atomic_replace(path: str, write: Callable[[str], None]) -> None:
     """``write(tmp)`` the new ``path`` to ``path + '.tmp'``, flush it to
-    disk and rename it, so that a kill or a full disk leaves the old file or
-    the new one, never a partial one (the ``.tmp`` is removed on error)."""
+    disk and rename it: a kill or a full disk leaves the old file or the new
+    one, never a partial one (the ``.tmp`` is removed on error)."""
     tmp = f'{path}.tmp'
     try:
         write(tmp)
@@ -66,8 +63,8 @@ def atomic_replace(path: str, write: Callable[[str], None]) -> None:
 
 
 def weights_digest(state_dict: Dict) -> str:
-    """SHA-256 over the names, dtypes, shapes and bytes of the tensors of a
-    state dict (other values are skipped), as a hex string."""
+    """Hex SHA-256 over the names, dtypes, shapes and bytes of the tensors
+    of a state dict (other values are skipped)."""
     sha = hashlib.sha256()
     for name in sorted(state_dict):
         t = state_dict[name]
@@ -86,37 +83,27 @@ def verify_zip(filename: str) -> None:
     try:
         with zipfile.ZipFile(filename) as zf:
             bad = zf.testzip()
+        why = bad and f'record {bad} fails its CRC-32 check (the file ' \
+            'changed after it was written)'
     except (zipfile.BadZipFile, OSError, EOFError, ValueError) as err:
-        raise CheckpointError(
-            f'{filename} is corrupt (its zip structure is damaged: {err}); '
-            'use another checkpoint') from None
-    if bad is not None:
-        raise CheckpointError(
-            f'{filename} is corrupt: record {bad} fails its CRC-32 check '
-            '(the file changed after it was written); use another '
-            'checkpoint')
+        why = f'its zip structure is damaged ({err})'
+    if why:
+        raise CheckpointError(f'{filename} is corrupt: {why}; use another '
+                              'checkpoint')
 
 
-def state_dict_of(checkpoint) -> Dict:
-    """A checkpoint's state dict, ``module.`` prefixes stripped."""
-    state = checkpoint.get('state_dict', checkpoint) \
-        if isinstance(checkpoint, dict) else {}
-    return {k[7:] if k.startswith('module.') else k: v
-            for k, v in state.items()}
+def listed(lines: List[str], most: int, sep: str = ', ') -> str:
+    """At most ``most`` lines joined, and how many more there are."""
+    more = len(lines) - most
+    return sep.join(lines[:most]) + (f'{sep}... and {more} more'
+                                     if more > 0 else '')
 
 
 def read_checked_checkpoint(filename: str, map_location='cpu'):
-    """Load a checkpoint with ``weights_only=True`` after checking its zip
-    CRCs, then check the weights' recorded SHA-256 and their finiteness.
-
-    Args:
-        filename (str): Local file, or anything mmengine's loader accepts
-            (URLs are loaded by mmengine and content-checked only).
-        map_location: As for ``torch.load``. Defaults to ``'cpu'``.
-
-    Returns:
-        dict: The checkpoint.
-    """
+    """Load a checkpoint (a local file, or anything mmengine's loader
+    accepts: URLs are content-checked only) with ``weights_only=True``
+    after checking its zip CRCs; then check the weights' recorded SHA-256
+    and their finiteness."""
     from mmengine.runner.checkpoint import _load_checkpoint
     if osp.isfile(filename):
         verify_zip(filename)
@@ -136,9 +123,8 @@ def read_checked_checkpoint(filename: str, map_location='cpu'):
             raise
         raise CheckpointError(f'{filename} is truncated or corrupt ({err}); '
                               'use another checkpoint') from None
-    meta = checkpoint.get('meta') if isinstance(checkpoint, dict) else None
-    raw = checkpoint.get('state_dict', checkpoint) \
-        if isinstance(checkpoint, dict) else {}
+    ckpt = checkpoint if isinstance(checkpoint, dict) else {}
+    raw, meta = ckpt.get('state_dict', ckpt), ckpt.get('meta')
     recorded = meta.get(DIGEST_KEY) if isinstance(meta, dict) else None
     if recorded is not None and weights_digest(raw) != recorded:
         raise CheckpointError(
@@ -156,24 +142,12 @@ def read_checked_checkpoint(filename: str, map_location='cpu'):
     return checkpoint
 
 
-def listed(lines: List[str], most: int, sep: str = ', ') -> str:
-    """At most ``most`` lines joined, and how many more there are."""
-    more = f'{sep}... and {len(lines) - most} more' if len(lines) > most \
-        else ''
-    return sep.join(lines[:most]) + more
-
-
 def state_dict_differences(model_state: Dict, ckpt_state: Dict) -> List[str]:
-    """What keeps a checkpoint's state dict (prefixes such as ``module.``
-    stripped) from loading into a model's ``state_dict()``.
-
-    Returns:
-        list[str]: Lines ``missing: key``, ``unexpected: key``,
-        ``shape: key checkpoint (a, b) vs model (c, d)`` and ``dtype: key
-        checkpoint torch.int64 vs model torch.float32`` (integer or boolean
-        where the model holds floating-point values, or the reverse); empty
-        when the checkpoint fits.
-    """
+    """What keeps a state dict (``module.`` stripped) from loading into a
+    model's: lines ``missing: key``, ``unexpected: key``, ``shape: key
+    checkpoint (a, b) vs model (c, d)`` and ``dtype: key checkpoint
+    torch.int64 vs model torch.float32`` (integer or boolean for floating
+    point, or the reverse); empty when it fits."""
     lines = [f'missing: {k}' for k in model_state if k not in ckpt_state]
     lines += [f'unexpected: {k}' for k in ckpt_state if k not in model_state]
     for k, v in ckpt_state.items():
@@ -190,32 +164,33 @@ def state_dict_differences(model_state: Dict, ckpt_state: Dict) -> List[str]:
     return lines
 
 
-def check_fits(model: torch.nn.Module, checkpoint, filename: str) -> None:
-    """Raise :class:`CheckpointError` listing every key that differs."""
-    diff = state_dict_differences(model.state_dict(),
-                                  state_dict_of(checkpoint))
+def check_fits(model: torch.nn.Module, checkpoint, filename: str) -> Dict:
+    """The checkpoint's state dict (``module.`` stripped) if it fits the
+    model exactly; else :class:`CheckpointError` listing every difference.
+    """
+    state = checkpoint.get('state_dict', checkpoint) \
+        if isinstance(checkpoint, dict) else {}
+    state = {k[7:] if k.startswith('module.') else k: v
+             for k, v in state.items()}
+    diff = state_dict_differences(model.state_dict(), state)
     if diff:
         raise CheckpointError(
             f'{filename} does not fit this model ({len(diff)} keys '
             f'differ); is it a checkpoint of another architecture?\n  ' +
             listed(diff, 20, '\n  '))
+    return state
 
 
 def load_checked_checkpoint(model: torch.nn.Module, filename: Optional[str],
                             map_location='cpu') -> Optional[dict]:
-    """Load a checkpoint into a model, refusing anything unsound
-    (:func:`read_checked_checkpoint`, :func:`check_fits`), and set
-    ``model.dataset_meta`` from ``meta.dataset_meta`` as mmpose's
-    ``init_model`` does. ``filename=None`` does nothing.
-
-    Returns:
-        dict or None: The checkpoint.
-    """
+    """Load a checkpoint (``None``: nothing) into a model, refusing
+    anything unsound (:func:`read_checked_checkpoint`, :func:`check_fits`);
+    ``meta.dataset_meta`` becomes ``model.dataset_meta``, as in mmpose's
+    ``init_model``. Returns the checkpoint."""
     if filename is None:
         return None
     checkpoint = read_checked_checkpoint(filename, map_location)
-    check_fits(model, checkpoint, filename)
-    model.load_state_dict(state_dict_of(checkpoint), strict=True)
+    model.load_state_dict(check_fits(model, checkpoint, filename))
     meta = checkpoint.get('meta') or {}
     if isinstance(meta, dict) and 'dataset_meta' in meta:
         model.dataset_meta = meta['dataset_meta']
@@ -237,26 +212,22 @@ def find_resumable_checkpoint(work_dir: str, logger=None) -> Optional[str]:
     ``iter_N.pth`` in ``work_dir`` (said to ``logger``); ``None`` if none.
     """
     save_file = osp.join(work_dir, 'last_checkpoint')
-    named = None
-    if osp.isfile(save_file):
-        with open(save_file) as f:
-            named = f.read().strip() or None
-    if named is not None and is_complete(named):
+    named = Path(save_file).read_text().strip() if osp.isfile(
+        save_file) else None
+    if named and is_complete(named):
         return named
     found = [(osp.basename(p).startswith('iter'), int(m.group(1)), p)
              for p in glob.glob(osp.join(glob.escape(work_dir), '*.pth'))
              for m in [CKPT_NAME.match(osp.basename(p))] if m]
     # a run writes epoch or iter checkpoints: the largest number is newest
-    for _, _, path in sorted(found, reverse=True):
-        if is_complete(path):
-            if logger is not None:
-                why = (f'names {named}, which is missing or incomplete'
-                       if named else 'is empty' if osp.isfile(save_file)
-                       else 'is missing')
-                logger.warning(f'{save_file} {why}; resuming from the '
-                               f'newest complete checkpoint {path}')
-            return path
-    return None
+    path = next((p for *_, p in sorted(found, reverse=True)
+                 if is_complete(p)), None)
+    if path and logger is not None:
+        why = (f'names {named}, which is missing or incomplete' if named else
+               'is empty' if named is not None else 'is missing')
+        logger.warning(f'{save_file} {why}; resuming from the newest '
+                       f'complete checkpoint {path}')
+    return path
 
 
 @HOOKS.register_module()
@@ -306,22 +277,31 @@ class WorkDirLock:
     """One training run per work directory (created if needed).
 
     ``<work_dir>/.simdr_ext.lock`` holds ``host pid``: a second run while
-    that process lives is refused; the lock of a dead process on this host
-    is taken over. Taking the lock removes the partial ``*.tmp`` files a
-    killed or disk-full run left behind.
+    that process lives is refused; a dead process's lock on this host is
+    taken over, and partial ``*.tmp`` files of a killed run are removed.
     """
 
     def __init__(self, work_dir: str) -> None:
         self.work_dir, self.owned = work_dir, False
         self.path = osp.join(work_dir, '.simdr_ext.lock')
+        self.me = (socket.gethostname(), os.getpid())
 
-    def _owner(self) -> Optional[tuple]:
+    def holder(self) -> Optional[tuple]:
+        """``(host, pid)`` of the lock's holder unless it is a dead process
+        of this host."""
         try:
-            with open(self.path) as f:
-                host, pid = f.read().split()
-            return host, int(pid)
+            host, pid = Path(self.path).read_text().split()
+            pid = int(pid)
         except (OSError, ValueError):
             return None
+        try:
+            if host == self.me[0]:
+                os.kill(pid, 0)
+        except ProcessLookupError:
+            return None
+        except PermissionError:  # alive, another user's
+            pass
+        return host, pid
 
     def acquire(self) -> 'WorkDirLock':
         os.makedirs(self.work_dir, exist_ok=True)
@@ -329,45 +309,32 @@ class WorkDirLock:
             try:
                 fd = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
             except FileExistsError:
-                owner = self._owner()
-                if owner is not None and (owner[0] != socket.gethostname()
-                                          or alive(owner[1])):
+                holder = self.holder()
+                if holder is not None:
                     raise RuntimeError(
                         f'{self.work_dir} is in use by another training run '
-                        f'(pid {owner[1]} on {owner[0]}, lock file '
+                        f'(pid {holder[1]} on {holder[0]}, lock file '
                         f'{self.path}); give this run another --work-dir, '
                         'or wait for that run to end (delete the lock file '
                         'only if that process is gone)') from None
-                remove_quietly(self.path)  # a dead owner's lock
+                remove_quietly(self.path)  # a dead process's lock
                 continue
             with os.fdopen(fd, 'w') as f:
-                f.write(f'{socket.gethostname()} {os.getpid()}\n')
+                f.write('%s %d\n' % self.me)
             self.owned = True
-            for pattern in ('*.pth.tmp', 'last_checkpoint.tmp'):
-                for path in glob.glob(
-                        osp.join(glob.escape(self.work_dir), pattern)):
-                    remove_quietly(path)
+            work = glob.escape(self.work_dir)
+            for path in glob.glob(osp.join(work, '*.pth.tmp')) + glob.glob(
+                    osp.join(work, 'last_checkpoint.tmp')):
+                remove_quietly(path)
             return self
         raise RuntimeError(f'could not take the lock {self.path}')
 
     def release(self) -> None:
-        if self.owned and self._owner() == (socket.gethostname(),
-                                            os.getpid()):
+        if self.owned and self.holder() == self.me:
             remove_quietly(self.path)
         self.owned = False
 
-    def __enter__(self) -> 'WorkDirLock':
-        return self.acquire()
+    __enter__ = acquire
 
     def __exit__(self, *exc) -> None:
         self.release()
-
-
-def alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        pass
-    return True

@@ -1,10 +1,6 @@
 # Copyright (c) simdr_ext contributors. All rights reserved.
-"""Distributed training without GPUs: gloo process group, CPU DDP.
-
-mmengine's ``init_dist('pytorch')`` calls ``torch.cuda.set_device`` and its
-runner gives DDP ``device_ids=[LOCAL_RANK]``; both fail without CUDA. With
-CUDA available nothing here changes what mmengine does (NCCL).
-"""
+"""Distributed training without GPUs (gloo, CPU DDP), where mmengine's
+``init_dist`` (``torch.cuda.set_device``) and DDP ``device_ids`` fail."""
 import os
 import subprocess
 
@@ -17,9 +13,8 @@ from mmengine.registry import MODEL_WRAPPERS
 
 @MODEL_WRAPPERS.register_module()
 class CPUDistributedDataParallel(MMDistributedDataParallel):
-    """``MMDistributedDataParallel`` for CPU modules: the ``device_ids`` (and
-    ``output_device``) mmengine's runner passes, which DDP rejects for a CPU
-    module, are dropped."""
+    """``MMDistributedDataParallel`` without the ``device_ids`` (and
+    ``output_device``) that DDP rejects for a CPU module."""
 
     def __init__(self, module, device_ids=None, **kwargs) -> None:
         kwargs.pop('output_device', None)
@@ -35,9 +30,8 @@ def require_env(keys: tuple, launcher: str, how: str) -> None:
 
 
 def slurm_environment() -> None:
-    """Set ``RANK``, ``WORLD_SIZE``, ``LOCAL_RANK``, ``MASTER_ADDR`` (the
-    first host of ``SLURM_NODELIST``) and ``MASTER_PORT`` (29500) from what
-    ``srun`` sets, as mmengine's slurm set-up does; set ones are kept."""
+    """``RANK``, ``WORLD_SIZE``, ``LOCAL_RANK``, ``MASTER_ADDR`` (first
+    host) and ``MASTER_PORT`` (29500) from ``srun``'s, unless set."""
     require_env(('SLURM_PROCID', 'SLURM_NTASKS', 'SLURM_NODELIST'), 'slurm',
                 ('srun', 'tools/slurm_train.sh'))
     os.environ.setdefault('RANK', os.environ['SLURM_PROCID'])
@@ -51,12 +45,10 @@ def slurm_environment() -> None:
 
 
 def setup_cpu_distributed(cfg: Config) -> bool:
-    """Start a gloo process group for a CPU-only ``--launcher pytorch`` or
-    ``slurm`` run (from the variables ``torch.distributed.run`` sets, or
-    :func:`slurm_environment`'s); mmengine then skips ``init_dist``.
-    ``cfg.model_wrapper_cfg`` becomes :class:`CPUDistributedDataParallel`
-    unless the config chose one. Returns whether a CPU group was started.
-    """
+    """Without CUDA, start the gloo group of a ``--launcher pytorch`` or
+    ``slurm`` run (mmengine then skips ``init_dist``) and default
+    ``model_wrapper_cfg`` to :class:`CPUDistributedDataParallel`; returns
+    whether it did."""
     launcher = cfg.get('launcher', 'none')
     if launcher not in ('pytorch', 'slurm') or torch.cuda.is_available():
         return False

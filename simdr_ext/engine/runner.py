@@ -22,50 +22,48 @@ from .checkpoint import (DIGEST_KEY, CheckpointError, SafeCheckpointHook,
 # codec arguments that steer decoding only: an encoder may differ in them
 DECODE_ONLY = frozenset({'decode_refine', 'decode_mode', 'blur_kernel_size',
                          'decode_visibility', 'decode_beta', 'use_dark'})
+# optimizer settings that vary with the torch version, not the optimizer
+OPTIMIZER_VERSION_KEYS = frozenset({
+    'foreach', 'capturable', 'differentiable', 'fused', 'maximize',
+    'decoupled_weight_decay', 'initial_lr', 'params'
+})
 
 
 def bare(model: torch.nn.Module) -> torch.nn.Module:
     return model.module if is_model_wrapper(model) else model
 
 
-def codec_difference(encoder, decoder) -> Optional[tuple]:
-    """The first ``(argument, encoder value, decoder value)`` in which two
-    built codecs differ (``type`` first, then each constructor argument
-    stored on them, decode-only ones skipped); ``None`` when they agree."""
-    if type(encoder) is not type(decoder):
-        return 'type', type(encoder).__name__, type(decoder).__name__
-    for name in inspect.signature(type(encoder).__init__).parameters:
-        if name in DECODE_ONLY or not hasattr(encoder, name):
-            continue
-        a, b = getattr(encoder, name), getattr(decoder, name, None)
-        if not np.array_equal(np.asarray(a, object), np.asarray(b, object)):
-            return name, a, b
-    return None
-
-
-def transforms(dataset) -> list:
-    """The transforms of a data set's pipeline and of those it wraps."""
-    found, stack = [], [dataset]
-    while stack:
-        ds = stack.pop()
-        found += getattr(getattr(ds, 'pipeline', None), 'transforms', [])
-        stack += list(getattr(ds, 'datasets', []))
-        stack += [getattr(ds, 'dataset')] if hasattr(ds, 'dataset') else []
-    return found
+def mismatch(transform, decoder) -> Optional[tuple]:
+    """``(argument, transform's value, decoder's value)`` where a
+    ``TopdownAffine``'s ``input_size`` or a ``GenerateTarget`` encoder's
+    type or non-decoding arguments differ from the decoder's, or ``None``."""
+    if isinstance(transform, TopdownAffine):
+        pairs = [('input_size', tuple(transform.input_size),
+                  tuple(decoder.input_size))]
+    elif isinstance(transform, GenerateTarget) and not isinstance(
+            transform.encoder, list):
+        enc = transform.encoder
+        if type(enc) is not type(decoder):
+            return 'type', type(enc).__name__, type(decoder).__name__
+        pairs = [(n, getattr(enc, n), getattr(decoder, n, None))
+                 for n in inspect.signature(type(enc)).parameters
+                 if n not in DECODE_ONLY and hasattr(enc, n)]
+    else:
+        return None
+    return next((p for p in pairs if not np.array_equal(
+        np.asarray(p[1], object), np.asarray(p[2], object))), None)
 
 
 @HOOKS.register_module()
 class RepresentationCheckHook(Hook):
-    """Stops a run whose data and head describe different representations.
+    """Stops a run whose data and head describe different representations
+    (a config that changes ``codec`` in one place would train on one grid
+    and decode on another, or fail deep inside the loss or the metric).
 
-    Before training (train and val data), validation and testing it checks
-    the data set of each phase: its ``num_keypoints`` equals the head's
-    ``out_channels``; each ``GenerateTarget`` encoder is the head's decoder
-    (type and every argument but the decode-only ones); each
-    ``TopdownAffine`` crops to the decoder's ``input_size``. Otherwise a
-    config that changes ``codec`` in one place trains on one grid and
-    decodes on another, or fails with a shape error deep inside the loss or
-    the metric.
+    Before training (train and val data), validation and testing, the data
+    set's ``num_keypoints`` must equal ``head.out_channels`` and its (and
+    its wrapped data sets') pipeline must agree with the head's decoder
+    (:func:`mismatch`).
     """
 
     priority = 'VERY_HIGH'
@@ -81,11 +79,9 @@ class RepresentationCheckHook(Hook):
 
     def check(self, runner, *phases: str) -> None:
         head = getattr(bare(runner.model), 'head', None)
-        decoder = getattr(head, 'decoder', None)
         for phase in phases:
-            loop = getattr(runner, f'_{phase}_loop', None)
-            dataset = getattr(getattr(loop, 'dataloader', None), 'dataset',
-                              None)
+            dataset = getattr(getattr(getattr(runner, f'_{phase}_loop', None),
+                                      'dataloader', None), 'dataset', None)
             if head is None or dataset is None:
                 continue
             meta = getattr(dataset, 'metainfo', None) or {}
@@ -97,22 +93,21 @@ class RepresentationCheckHook(Hook):
                     f'({meta.get("dataset_name", "?")}) but the head predicts '
                     f'{expected} (head.out_channels): use a config for this '
                     'data set or set out_channels to match')
-            for t in transforms(dataset) if decoder is not None else []:
-                diff = None
-                if isinstance(t, TopdownAffine) and tuple(
-                        t.input_size) != tuple(decoder.input_size):
-                    diff = ('input_size', tuple(t.input_size),
-                            tuple(decoder.input_size))
-                elif isinstance(t, GenerateTarget) and not isinstance(
-                        t.encoder, list):
-                    diff = codec_difference(t.encoder, decoder)
-                if diff:
-                    raise ValueError(
-                        f'the {phase} pipeline\'s {type(t).__name__} has '
-                        f'{diff[0]}={diff[1]!r} but model.head.decoder has '
-                        f'{diff[0]}={diff[2]!r}: write the codec once '
-                        '(codec = dict(...)) and bind the data set and '
-                        'head.decoder to it')
+            stack = [dataset] if hasattr(head, 'decoder') else []
+            while stack:  # the data set and those it wraps
+                ds = stack.pop()
+                stack += list(getattr(ds, 'datasets', [])) + (
+                    [ds.dataset] if hasattr(ds, 'dataset') else [])
+                for t in getattr(getattr(ds, 'pipeline', None),
+                                 'transforms', []):
+                    diff = mismatch(t, head.decoder)
+                    if diff:
+                        raise ValueError(
+                            f'the {phase} pipeline\'s {type(t).__name__} has '
+                            f'{diff[0]}={diff[1]!r} but model.head.decoder '
+                            f'has {diff[0]}={diff[2]!r}: write the codec once '
+                            '(codec = dict(...)) and bind the data set and '
+                            'head.decoder to it')
 
 
 @HOOKS.register_module()
@@ -124,46 +119,36 @@ class NonFiniteLossHook(Hook):
 
     def after_train_iter(self, runner, batch_idx: int, data_batch=None,
                          outputs: Optional[dict] = None) -> None:
-        bad = {k: float(torch.as_tensor(v).detach().float().mean())
-               for k, v in (outputs if isinstance(outputs, dict) else {}
-                            ).items() if k.startswith('loss')}
-        bad = {k: v for k, v in bad.items() if not math.isfinite(v)}
+        losses = {k: float(torch.as_tensor(v).detach().float().mean())
+                  for k, v in (outputs if isinstance(outputs, dict) else {}
+                               ).items() if k.startswith('loss')}
+        bad = [f'{k}={v}' for k, v in losses.items() if not math.isfinite(v)]
         if bad:
             raise FloatingPointError(
                 f'non-finite loss at iteration {runner.iter + 1} (epoch '
-                f'{runner.epoch + 1}, batch {batch_idx + 1}): ' +
-                ', '.join(f'{k}={v}' for k, v in bad.items()) +
-                '; training stopped. Lower the learning rate, or resume '
-                'from a checkpoint written before the loss diverged')
-
-
-# optimizer state keys that vary with the torch version, not the optimizer
-OPTIMIZER_VERSION_KEYS = frozenset({
-    'foreach', 'capturable', 'differentiable', 'fused', 'maximize',
-    'decoupled_weight_decay', 'initial_lr', 'params'
-})
+                f'{runner.epoch + 1}, batch {batch_idx + 1}): '
+                f'{", ".join(bad)}; training stopped. Lower the learning '
+                'rate, or resume from a checkpoint written before the loss '
+                'diverged')
 
 
 def optimizer_differences(current: Dict, saved: Dict) -> List[str]:
-    """How a checkpoint's ``optimizer`` state differs from this run's
-    ``optimizer.state_dict()``, one line a difference (empty: they match).
-    """
+    """How a checkpoint's ``optimizer`` state differs from this run's."""
     cur, old = current.get('param_groups', []), saved.get('param_groups', [])
     if len(cur) != len(old):
         return [f'{len(old)} parameter groups in the checkpoint, '
                 f'{len(cur)} in this run']
     lines = []
     for i, (c, o) in enumerate(zip(cur, old)):
-        ck, ok = set(c) - OPTIMIZER_VERSION_KEYS, set(o) - \
-            OPTIMIZER_VERSION_KEYS
+        ck, ok = (set(g) - OPTIMIZER_VERSION_KEYS for g in (c, o))
         if ck != ok:
             lines.append(f'group {i}: the checkpoint\'s optimizer has '
                          f'settings {sorted(ok - ck)}, this run\'s has '
                          f'{sorted(ck - ok)} (another optimizer type)')
-        if len(c.get('params', [])) != len(o.get('params', [])):
-            lines.append(f'group {i}: {len(o.get("params", []))} parameters '
-                         f'in the checkpoint, {len(c.get("params", []))} in '
-                         'this run')
+        nc, no = len(c.get('params', [])), len(o.get('params', []))
+        if nc != no:
+            lines.append(f'group {i}: {no} parameters in the checkpoint, '
+                         f'{nc} in this run')
     return lines
 
 
@@ -171,24 +156,16 @@ def optimizer_differences(current: Dict, saved: Dict) -> List[str]:
 class CheckedRunner(Runner):
     """mmengine's ``Runner`` with crash-safe checkpoints and checked loading.
 
-    - Saving writes ``<name>.tmp``, flushes it and renames it; the weights'
-      SHA-256 and the world size go into ``meta``, and
-      :class:`SafeCheckpointHook` replaces ``CheckpointHook``.
-    - ``--resume`` without a path falls back to the newest complete
-      checkpoint when ``last_checkpoint`` is empty or names a missing file.
-    - Loading: :func:`~.checkpoint.read_checked_checkpoint`; resuming also
-      needs training state, an exact fit and the same optimizer (else it
-      says to use ``load_from``); ``strict_load=True`` (testing) refuses
-      any key that does not fit.
-    - :class:`RepresentationCheckHook` and :class:`NonFiniteLossHook` run
-      unless the config's ``custom_hooks`` hold them already.
-
-    ``runner_type = 'CheckedRunner'`` (``configs/_base_/default_runtime.py``)
-    selects it wherever a runner is built by ``RUNNERS.build(cfg)``.
+    Saving is atomic and records the weights' SHA-256 and the world size,
+    through :class:`SafeCheckpointHook`; ``--resume`` without a path takes
+    the newest complete checkpoint. Loading is checked
+    (:func:`~.checkpoint.read_checked_checkpoint`); resuming needs training
+    state, an exact fit and the same optimizer, ``strict_load`` (testing)
+    an exact fit. :class:`RepresentationCheckHook` and
+    :class:`NonFiniteLossHook` run unless ``custom_hooks`` hold them.
     """
 
     strict_load = False
-    _resuming = False
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -208,9 +185,9 @@ class CheckedRunner(Runner):
     @master_only
     def save_checkpoint(self, out_dir: str, filename: str, *args,
                         **kwargs) -> None:
-        meta = dict(kwargs.get('meta') or {}, world_size=get_world_size())
-        meta[DIGEST_KEY] = weights_digest(bare(self.model).state_dict())
-        kwargs['meta'] = meta
+        kwargs['meta'] = dict(
+            kwargs.get('meta') or {}, world_size=get_world_size(),
+            **{DIGEST_KEY: weights_digest(bare(self.model).state_dict())})
         save = super().save_checkpoint
         atomic_replace(osp.join(out_dir, filename), lambda tmp: save(
             out_dir, osp.basename(tmp), *args, **kwargs))
@@ -225,19 +202,12 @@ class CheckedRunner(Runner):
                 self._resume = False
         return super().load_or_resume()
 
-    def resume(self, filename: str, *args, **kwargs) -> None:
-        self._resuming = True
-        try:
-            return super().resume(filename, *args, **kwargs)
-        finally:
-            self._resuming = False
-
     def load_checkpoint(self, filename: str, map_location='cpu',
                         strict: bool = False,
                         revise_keys: list = [(r'^module.', '')]):
         checkpoint = read_checked_checkpoint(filename, map_location)
         self.call_hook('after_load_checkpoint', checkpoint=checkpoint)
-        if self._resuming:
+        if self._resume and not self._has_loaded:  # load_or_resume's resume
             self._check_resumable(checkpoint, filename)
         elif self.strict_load:
             check_fits(bare(self.model), checkpoint, filename)
