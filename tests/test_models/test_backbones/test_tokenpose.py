@@ -16,29 +16,31 @@ from torch import nn
 
 from mmpose.models.backbones.hrnet import HRNet
 from mmpose.registry import MODELS
+from simdr_ext.models import SimDRHead, TokenPoseHeatmapHead
 from simdr_ext.models.backbones.tokenpose import (RESNET_STEM, Attention,
                                                   HRNetStem, PatchEmbed,
                                                   TokenPose,
                                                   sine_position_encoding)
 
-W32 = dict(
-    stage1=RESNET_STEM['stage1'],
-    stage2=dict(
-        num_modules=1,
-        num_branches=2,
-        block='BASIC',
-        num_blocks=(4, 4),
-        num_channels=(32, 64)),
-    stage3=dict(
-        num_modules=4,
-        num_branches=3,
-        block='BASIC',
-        num_blocks=(4, 4, 4),
-        num_channels=(32, 64, 128)))
-W48 = dict(
-    stage1=RESNET_STEM['stage1'],
-    stage2=dict(W32['stage2'], num_channels=(48, 96)),
-    stage3=dict(W32['stage3'], num_channels=(48, 96, 192)))
+
+def hrnet_stages_1_3(width: int) -> dict:
+    """HRNet-W{width}'s stages 1-3 (1 and 4 modules of 4 BASIC blocks per
+    branch in stages 2 and 3): TokenPose-B / -L's stem."""
+    return dict(
+        stage1=RESNET_STEM['stage1'],
+        **{
+            f'stage{i}':
+            dict(
+                num_modules=modules,
+                num_branches=i,
+                block='BASIC',
+                num_blocks=(4, ) * i,
+                num_channels=tuple(width * 2**b for b in range(i)))
+            for i, modules in ((2, 1), (3, 4))
+        })
+
+
+W32, W48 = hrnet_stages_1_3(32), hrnet_stages_1_3(48)
 
 # the variants of configs/tokenpose at their smallest valid inputs (w, h)
 VARIANTS = {
@@ -66,18 +68,15 @@ VARIANTS = {
         num_transformers=3,
         scale_with_head=True,
         input_size=(48, 32)),
-    'L-D6':
-    dict(
-        stem='hrnet',
-        hrnet=dict(extra=W48),
-        patch_size=(4, 4),
-        depth=2,
-        num_heads=8,
-        num_transformers=3,
-        scale_with_head=True,
-        num_keypoints=16,
-        input_size=(32, 32)),
 }
+# L/D6: L's stem and stacks, 4x4 patches, 2 layers of 8 heads, MPII's 16
+VARIANTS['L-D6'] = dict(
+    VARIANTS['L-D24'],
+    patch_size=(4, 4),
+    depth=2,
+    num_heads=8,
+    num_keypoints=16,
+    input_size=(32, 32))
 
 
 def n_params(*modules: nn.Module) -> int:
@@ -327,29 +326,21 @@ def test_resnet_stem_has_the_authors_names():
 
 
 def heatmap_head(in_channels, heatmap_size):
-    return MODELS.build(
+    # a 4x downsampling DARK codec gives the (W, H) heatmap size
+    input_size = tuple(4 * s for s in heatmap_size)
+    return TokenPoseHeatmapHead(
+        in_channels, 17,
         dict(
-            type='TokenPoseHeatmapHead',
-            in_channels=in_channels,
-            out_channels=17,
-            decoder=dict(
-                type='DarkHeatmap',
-                input_size=tuple(4 * s for s in heatmap_size),
-                heatmap_size=heatmap_size)))
+            type='DarkHeatmap',
+            input_size=input_size,
+            heatmap_size=heatmap_size))
 
 
 def simdr_head(input_size, split_ratio):
-    return MODELS.build(
-        dict(
-            type='SimDRHead',
-            in_channels=None,
-            out_channels=17,
-            decoder=dict(
-                type='SimDRLabel',
-                input_size=input_size,
-                split_ratio=split_ratio),
-            embedding_dim=192,
-            deconv_out_channels=None))
+    codec = dict(
+        type='SimDRLabel', input_size=input_size, split_ratio=split_ratio)
+    return SimDRHead(
+        None, 17, codec, embedding_dim=192, deconv_out_channels=None)
 
 
 def test_params_tokenpose_s_v1_heatmap_256x192_equal_the_authors():

@@ -145,36 +145,22 @@ def test_non_power_of_two_stride_raises():
         build(in_featuremap_stride=12)
 
 
-# a 4-stage HRNet small enough for CPU tests (mmpose's HRNet)
+# a 4-stage HRNet small enough for CPU tests (mmpose's HRNet): one block
+# per branch, branch widths 8, 16, 32, 64
 TINY_HRNET = dict(
     type='HRNet',
     in_channels=3,
-    extra=dict(
-        stage1=dict(
+    init_cfg=None,
+    extra={
+        f'stage{i}':
+        dict(
             num_modules=1,
-            num_branches=1,
-            block='BOTTLENECK',
-            num_blocks=(1, ),
-            num_channels=(8, )),
-        stage2=dict(
-            num_modules=1,
-            num_branches=2,
-            block='BASIC',
-            num_blocks=(1, 1),
-            num_channels=(8, 16)),
-        stage3=dict(
-            num_modules=1,
-            num_branches=3,
-            block='BASIC',
-            num_blocks=(1, 1, 1),
-            num_channels=(8, 16, 32)),
-        stage4=dict(
-            num_modules=1,
-            num_branches=4,
-            block='BASIC',
-            num_blocks=(1, 1, 1, 1),
-            num_channels=(8, 16, 32, 64))),
-    init_cfg=None)
+            num_branches=i,
+            block='BASIC' if i > 1 else 'BOTTLENECK',
+            num_blocks=(1, ) * i,
+            num_channels=tuple(8 * 2**b for b in range(i)))
+        for i in range(1, 5)
+    })
 
 # --- every encoder form of the paper -------------------------------------
 
@@ -187,15 +173,12 @@ def test_upsample_free_embedding_matches_authors_head_input(
         input_size, embedding_dim):
     """Table 4: t = 28 maps per keypoint on the stride-32 map of ResNet-50;
     at 256x192 (8 x 6 map) that is the authors' HEAD_INPUT = 1344."""
-    head = MODELS.build(
-        dict(
-            type='SimDRHead',
-            in_channels=64,
-            out_channels=17,
-            decoder=codec(input_size),
-            in_featuremap_stride=32,
-            deconv_out_channels=None,
-            channels_per_joint=28))
+    head = build(
+        in_channels=64,
+        out_channels=17,
+        decoder=codec(input_size),
+        deconv_out_channels=None,
+        channels_per_joint=28)
     assert head.embedding_dim == embedding_dim
     assert head.final_layer.out_channels == 17 * 28
     w, h = head.featuremap_size
@@ -222,14 +205,11 @@ def test_hrnet_form_reads_the_stride4_branch(input_size):
     """Sec. 4.1.1: HRNet's K-channel 1x1 output on its stride-4 branch, then
     the linear layers; a real (tiny) HRNet at every size, no size given."""
     backbone = MODELS.build(TINY_HRNET)
-    head = MODELS.build(
-        dict(
-            type='SimDRHead',
-            in_channels=8,
-            out_channels=5,
-            decoder=codec(input_size),
-            in_featuremap_stride=4,
-            deconv_out_channels=None))
+    head = build(
+        in_channels=8,
+        decoder=codec(input_size),
+        in_featuremap_stride=4,
+        deconv_out_channels=None)
     w, h = input_size
     assert head.featuremap_size == (w // 4, h // 4)
     assert head.mlp_head_x.in_features == (w // 4) * (h // 4)
@@ -248,14 +228,11 @@ def test_resnet_map_derived_at_sizes_not_divisible_by_32(input_size):
     backbone = MODELS.build(
         dict(type='ResNet', depth=18, base_channels=8, init_cfg=None))
     for deconvs in [(8, ), None]:
-        head = MODELS.build(
-            dict(
-                type='SimDRHead',
-                in_channels=64,
-                out_channels=5,
-                decoder=codec(input_size),
-                deconv_out_channels=deconvs,
-                deconv_kernel_sizes=(4, ) if deconvs else None))
+        head = build(
+            in_channels=64,
+            decoder=codec(input_size),
+            deconv_out_channels=deconvs,
+            deconv_kernel_sizes=(4, ) if deconvs else None)
         w, h = input_size
         feats = backbone(torch.randn(1, 3, h, w))
         px, py = head(feats)
