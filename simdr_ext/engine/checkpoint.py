@@ -1,12 +1,8 @@
 # Copyright (c) simdr_ext contributors. All rights reserved.
-"""Checkpoints that survive a kill at any instant and load only when sound.
-
-Saving: the file, then ``last_checkpoint``, each written to ``.tmp``,
-flushed and renamed (:func:`atomic_replace`); checkpoints beyond
-``max_keep_ckpts`` are deleted last. Reading checks the zip records' CRC-32
-(torch's reader checks none), the SHA-256 recorded at saving, finiteness
-and, loading into a model, every key's presence, shape and kind.
-"""
+"""Checkpoints that survive a kill at any instant and load only when sound:
+saved atomically in a safe order; read after a CRC-32 check of the zip
+records (torch's reader checks none), then checked for the SHA-256 recorded
+at saving, finiteness and, loaded into a model, an exact fit."""
 import glob
 import hashlib
 import os
@@ -15,6 +11,7 @@ import pickle
 import re
 import socket
 import zipfile
+from contextlib import suppress
 from pathlib import Path
 from typing import Callable, Dict, List, Optional
 
@@ -33,10 +30,8 @@ class CheckpointError(ValueError):
 
 
 def remove_quietly(path: str) -> None:
-    try:
+    with suppress(OSError):
         os.remove(path)
-    except OSError:
-        pass
 
 
 def atomic_replace(path: str, write: Callable[[str], None]) -> None:
@@ -52,14 +47,12 @@ def atomic_replace(path: str, write: Callable[[str], None]) -> None:
     except BaseException:
         remove_quietly(tmp)
         raise
-    try:  # flush the rename too, where the OS allows
+    with suppress(OSError):  # flush the rename too, where the OS allows
         fd = os.open(osp.dirname(osp.abspath(path)), os.O_RDONLY)
         try:
             os.fsync(fd)
         finally:
             os.close(fd)
-    except OSError:
-        pass
 
 
 def weights_digest(state_dict: Dict) -> str:
@@ -100,10 +93,9 @@ def listed(lines: List[str], most: int, sep: str = ', ') -> str:
 
 
 def read_checked_checkpoint(filename: str, map_location='cpu'):
-    """Load a checkpoint (a local file, or anything mmengine's loader
-    accepts: URLs are content-checked only) with ``weights_only=True``
-    after checking its zip CRCs; then check the weights' recorded SHA-256
-    and their finiteness."""
+    """A checkpoint loaded with ``weights_only=True`` after the CRC check
+    (local files; URLs are content-checked only), checked for its recorded
+    SHA-256 and finiteness."""
     from mmengine.runner.checkpoint import _load_checkpoint
     if osp.isfile(filename):
         verify_zip(filename)
@@ -223,23 +215,19 @@ def find_resumable_checkpoint(work_dir: str, logger=None) -> Optional[str]:
     path = next((p for *_, p in sorted(found, reverse=True)
                  if is_complete(p)), None)
     if path and logger is not None:
-        why = (f'names {named}, which is missing or incomplete' if named else
-               'is empty' if named is not None else 'is missing')
-        logger.warning(f'{save_file} {why}; resuming from the newest '
-                       f'complete checkpoint {path}')
+        logger.warning(f'{save_file} names no complete checkpoint ('
+                       f'{named or "empty or missing"}); resuming from the '
+                       f'newest complete checkpoint {path}')
     return path
 
 
 @HOOKS.register_module()
 class SafeCheckpointHook(CheckpointHook):
-    """mmengine's ``CheckpointHook`` in a crash-safe order.
-
-    mmengine 0.10.7 deletes checkpoints beyond ``max_keep_ckpts`` before it
-    writes the new one and writes ``last_checkpoint`` in place: with
-    ``max_keep_ckpts=1`` a kill while saving left no checkpoint. Here the
-    new file is written first, ``last_checkpoint`` replaced atomically next,
-    and old checkpoints deleted last.
-    """
+    """mmengine's ``CheckpointHook`` in a crash-safe order: the new file,
+    then ``last_checkpoint`` (atomically), then the deletion of checkpoints
+    beyond ``max_keep_ckpts``. (mmengine 0.10.7 deletes first and writes
+    ``last_checkpoint`` in place: a kill while saving with
+    ``max_keep_ckpts=1`` left no checkpoint.)"""
 
     def _save_checkpoint_with_step(self, runner, step, meta):
         outdated = []

@@ -141,11 +141,11 @@ def optimizer_differences(current: Dict, saved: Dict) -> List[str]:
     lines = []
     for i, (c, o) in enumerate(zip(cur, old)):
         ck, ok = (set(g) - OPTIMIZER_VERSION_KEYS for g in (c, o))
+        nc, no = len(c.get('params', [])), len(o.get('params', []))
         if ck != ok:
             lines.append(f'group {i}: the checkpoint\'s optimizer has '
                          f'settings {sorted(ok - ck)}, this run\'s has '
                          f'{sorted(ck - ok)} (another optimizer type)')
-        nc, no = len(c.get('params', [])), len(o.get('params', []))
         if nc != no:
             lines.append(f'group {i}: {no} parameters in the checkpoint, '
                          f'{nc} in this run')
@@ -240,10 +240,9 @@ class CheckedRunner(Runner):
         if 'optimizer' in checkpoint:
             self.optim_wrapper = self.build_optim_wrapper(self.optim_wrapper)
             saved = checkpoint['optimizer']
-            diff = optimizer_differences(
-                self.optim_wrapper.state_dict(), saved) if isinstance(
-                    saved, dict) else ['the checkpoint\'s optimizer state is '
-                                       f'a {type(saved).__name__}']
+            diff = optimizer_differences(self.optim_wrapper.state_dict(),
+                                         saved if isinstance(saved, dict)
+                                         else {})
             if diff:
                 raise CheckpointError(
                     f'cannot resume from {filename}: the optimizer of this '
