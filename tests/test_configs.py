@@ -2,8 +2,10 @@
 """Every config in configs/: its settings, a real training step, the index.
 
 - Settings (cheap): the name says what the config holds (representation,
-  backbone, GPUs x batch, epochs, dataset, input size), and one ``codec``
-  feeds the head's decoder, ``GenerateTarget`` and ``TopdownAffine``.
+  backbone, GPUs x batch, epochs, dataset, input size); input size, split
+  ratio and heatmap size are written once, in a ``codec`` dict, and that
+  codec is the head's decoder and every data set's ``codec`` (which fills
+  ``TopdownAffine`` and ``GenerateTarget``).
 - One training step per config (CPU, batch 1): the config's own train
   pipeline on a bundled image of its dataset (tests/data), the model built
   with ``init_cfg=None``, ``model.loss`` and a backward pass that reaches
@@ -15,7 +17,9 @@
 - model-index.yml / metafiles / model_zoo.md list every config; ``mim
   search`` and ``mim download`` see them.
 """
+import ast
 import copy
+import functools
 import glob
 import os
 import os.path as osp
@@ -33,10 +37,17 @@ from mmengine.hub import get_config
 from mmengine.registry import init_default_scope
 
 from mmpose.registry import DATASETS, MODELS
+from simdr_ext.datasets import bind_codec
 from tools.analysis.model_table import PAPER, build_model, load_config
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 CONFIG_ROOT = osp.join(REPO, 'configs')
+#: every config file, leaves and bases
+ALL_FILES = sorted(
+    glob.glob(osp.join(CONFIG_ROOT, '**', '*.py'), recursive=True))
+#: every leaf config, tokenpose included
+LEAVES = [p for p in ALL_FILES if '_base_' not in p]
+LEAF_IDS = [osp.basename(p)[:-3] for p in LEAVES]
 # the SimDR paper's configs and the quickstart; configs/tokenpose/ (another
 # representation family, with _base_ files) has tests/test_configs_tokenpose.py
 FOLDERS = ('heatmap', 'dark', 'simdr', 'sasimdr', 'quickstart')
@@ -95,14 +106,28 @@ def one_thread():
     torch.set_num_threads(before)
 
 
-def pipeline_step(cfg, name, which='train'):
-    pipeline = cfg[f'{which}_dataloader'].dataset.pipeline
-    return [t for t in pipeline if t.type == name]
+# mmengine resolves ``mmpose::`` bases (configs/_base_/default_runtime.py) by
+# reading all of mmpose's ~150 metafiles again for every config parsed,
+# half of the parse time; the files do not change during a run
+_config_module = __import__('mmengine.config.config', fromlist=['_'])
+_config_module._get_external_cfg_path = functools.lru_cache(maxsize=None)(
+    _config_module._get_external_cfg_path)
+
+
+@functools.lru_cache(maxsize=None)
+def _parsed(path: str) -> Config:
+    return Config.fromfile(path)
+
+
+def parsed(path: str) -> Config:
+    """The config at ``path``, parsed once per test run (mmengine takes
+    about 0.1 s a file); a copy, as callers change it."""
+    return copy.deepcopy(_parsed(path))
 
 
 @pytest.fixture(scope='module', params=PAPER_CONFIGS, ids=PAPER_IDS)
 def paper_config(request):
-    return request.param, load_config(request.param)
+    return request.param, parsed(request.param)
 
 
 # --- settings --------------------------------------------------------------
@@ -135,9 +160,7 @@ def test_settings_match_the_name(paper_config):
     head = cfg.model.head
     assert head.out_channels == NUM_KEYPOINTS[m['dataset']]
     assert cfg.model.test_cfg.flip_test is True
-    # the pretrained backbone (load_config dropped it)
-    full = Config.fromfile(path)
-    assert full.model.backbone.init_cfg.checkpoint == \
+    assert cfg.model.backbone.init_cfg.checkpoint == \
         PRETRAINED[m['backbone']]
     assert cfg.train_dataloader.dataset.data_root == f"data/{m['dataset']}/"
     val = cfg.val_dataloader.dataset
@@ -150,40 +173,160 @@ def test_settings_match_the_name(paper_config):
         assert val.headbox_file == 'data/mpii/annotations/mpii_gt_val.mat'
 
 
-def test_one_codec_feeds_decoder_target_and_affine(paper_config):
+def test_codec_type_head_and_loss_match_the_name(paper_config):
     path, cfg = paper_config
     m = NAME_RE.match(osp.basename(path)[:-3])
-    (target, ) = pipeline_step(cfg, 'GenerateTarget')
-    assert cfg.model.head.decoder == cfg.codec == target.encoder
-    for which in ('train', 'val'):
-        (affine, ) = pipeline_step(cfg, 'TopdownAffine', which)
-        assert tuple(affine.input_size) == tuple(cfg.codec.input_size)
     codec_type = {
         'heatmap': 'MSRAHeatmap',
         'dark': 'DarkHeatmap',
         'simdr': 'SimDRLabel',
         'sasimdr': 'SASimDRLabel'
     }[m['repr']]
-    if m['repr'] == 'simdr' and int(m['gpus']) == 8:
-        # mmpose's released architectures keep its Gaussian labels
-        codec_type = 'SASimDRLabel'
     assert cfg.codec.type == codec_type
     head = cfg.model.head
     if m['repr'] in ('simdr', 'sasimdr'):
         assert head.type == 'SimDRHead'
-        assert tuple(head.input_size) == tuple(cfg.codec.input_size)
-        assert head.split_ratio == cfg.codec.split_ratio
         assert head.in_featuremap_stride == (4 if 'hrnet' in m['backbone'] else
                                              32)
         no_deconv = bool(m['wo']) or 'hrnet' in m['backbone']
         assert (head.deconv_out_channels is None) == no_deconv
         loss = ('SimDRKLLoss'
-                if codec_type == 'SASimDRLabel' else 'LabelSmoothCELoss')
+                if codec_type == 'SASimDRLabel' else 'SoftLabelCELoss')
         assert head.loss.type == loss
     else:
         assert head.type == 'HeatmapHead'
         assert tuple(cfg.codec.heatmap_size) == (int(m['w']) // 4,
                                                  int(m['h']) // 4)
+
+
+# --- each fact written once ------------------------------------------------
+
+#: what only a codec may write; everything else refers to it
+FACTS = ('input_size', 'split_ratio', 'heatmap_size')
+
+
+def _refers_to_codec(node: ast.AST) -> bool:
+    """``codec['input_size']`` or ``codec.input_size``."""
+    if not isinstance(node, (ast.Subscript, ast.Attribute)):
+        return False
+    return isinstance(node.value, ast.Name) and node.value.id == 'codec'
+
+
+def written_facts(source: str) -> list:
+    """``(fact, line, in_codec)`` for every place a config file writes a
+    value of :data:`FACTS` (a keyword or dict key that is not a reference to
+    the codec); ``in_codec``: inside a top-level ``codec = dict(...)``."""
+    tree = ast.parse(source)
+    in_codec = set()
+    for stmt in tree.body:
+        if isinstance(stmt, ast.Assign) and any(
+                isinstance(t, ast.Name) and t.id == 'codec'
+                for t in stmt.targets):
+            in_codec |= {id(n) for n in ast.walk(stmt.value)}
+    found = []
+    for node in ast.walk(tree):
+        pairs = []
+        if isinstance(node, ast.Call):
+            pairs = [(k.arg, k.value) for k in node.keywords]
+        elif isinstance(node, ast.Dict):
+            pairs = [(getattr(k, 'value', None), v)
+                     for k, v in zip(node.keys, node.values)]
+        found += [(key, value.lineno, id(value) in in_codec)
+                  for key, value in pairs
+                  if key in FACTS and not _refers_to_codec(value)]
+    return sorted(found, key=lambda fact: fact[1])
+
+
+def base_files(path: str) -> list:
+    """``path`` and every file of its ``_base_`` chain (mmpose's own bases
+    left out)."""
+    with open(path) as f:
+        tree = ast.parse(f.read())
+    chain = [path]
+    for stmt in tree.body:
+        if (isinstance(stmt, ast.Assign)
+                and getattr(stmt.targets[0], 'id', None) == '_base_'):
+            for base in ast.literal_eval(stmt.value):
+                if '::' not in base:
+                    chain += base_files(
+                        osp.normpath(osp.join(osp.dirname(path), base)))
+    return chain
+
+
+def fact_problems(path: str, source: str) -> list:
+    """Why ``source`` breaks the rule: a fact written outside the codec or
+    twice in one file."""
+    problems = []
+    facts = written_facts(source)
+    for fact, line, in_codec in facts:
+        if not in_codec:
+            problems.append(f'{path}:{line}: {fact} written outside the '
+                            'codec (refer to codec[...] or leave it to it)')
+    for fact in FACTS:
+        lines = [line for f, line, _ in facts if f == fact]
+        if len(lines) > 1:
+            problems.append(f'{path}: {fact} written {len(lines)} times '
+                            f'(lines {lines})')
+    return problems
+
+
+@pytest.mark.parametrize('path', LEAVES, ids=LEAF_IDS)
+def test_input_size_split_ratio_and_heatmap_size_are_written_once(path):
+    """Each file of the config's chain writes each fact at most once, in
+    its codec; a leaf that changes its parent's codec states only what
+    differs, and the parent's other uses refer to the codec."""
+    problems = []
+    for file in base_files(path):
+        with open(file) as f:
+            problems += fact_problems(osp.relpath(file, REPO), f.read())
+    assert not problems, '\n'.join(problems)
+
+
+def test_the_fact_check_finds_restated_values():
+    source = """
+codec = dict(type='SimDRLabel', input_size=(192, 256), split_ratio=2.0)
+model = dict(head=dict(input_size=codec['input_size'], split_ratio=2.0))
+pipeline = [dict(type='TopdownAffine', input_size=(192, 256))]
+"""
+    assert fact_problems('leaf.py', source) == [
+        'leaf.py:3: split_ratio written outside the codec (refer to '
+        'codec[...] or leave it to it)',
+        'leaf.py:4: input_size written outside the codec (refer to '
+        'codec[...] or leave it to it)',
+        'leaf.py: input_size written 2 times (lines [2, 4])',
+        'leaf.py: split_ratio written 2 times (lines [2, 3])',
+    ]
+
+
+@pytest.mark.parametrize('path', LEAVES, ids=LEAF_IDS)
+def test_head_backbone_and_every_pipeline_get_the_one_codec(path):
+    """Resolved: the head's decoder and every data set's ``codec`` are the
+    config's codec; the head and pipelines state no geometry of their own,
+    and once the data set fills them TopdownAffine has the codec's input
+    size and training's GenerateTarget the codec as encoder."""
+    cfg = parsed(path)
+    codec = cfg.codec.to_dict()
+    head, backbone = cfg.model.head, cfg.model.backbone
+    assert head.decoder.to_dict() == codec
+    assert not set(FACTS) & set(head), 'the head reads them from decoder'
+    if backbone.type == 'TokenPose':
+        assert tuple(backbone.input_size) == tuple(codec['input_size'])
+    for split in ('train', 'val', 'test'):
+        dataset = cfg[f'{split}_dataloader'].dataset
+        assert dataset.codec.to_dict() == codec, split
+        written = [
+            t for t in dataset.pipeline
+            if t['type'] in ('TopdownAffine', 'GenerateTarget')
+        ]
+        assert all(set(t) == {'type'} for t in written), written
+        filled = bind_codec(dataset.pipeline, dataset.codec)
+        sizes = [t['input_size'] for t in filled
+                 if t['type'] == 'TopdownAffine']
+        assert sizes == [tuple(codec['input_size'])], split
+        encoders = [t['encoder'] for t in filled
+                    if t['type'] == 'GenerateTarget']
+        assert encoders == ([dataset.codec] if split == 'train' else []), \
+            split
 
 
 # --- a real training step on CPU -------------------------------------------

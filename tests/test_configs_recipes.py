@@ -12,8 +12,6 @@ the architecture against the paper and against mmpose's own configs.
   state-dict keys and shapes equal those of the mmpose config that loads
   the same file (built here, nothing downloaded).
 """
-import copy
-import functools
 import glob
 import os.path as osp
 
@@ -24,6 +22,7 @@ from mmengine.config import Config
 from mmengine.registry import init_default_scope
 
 from mmpose.registry import MODELS
+from test_configs import parsed as load  # one parse per config and run
 from tools.analysis.model_table import PAPER
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
@@ -43,17 +42,6 @@ MMPOSE_CONFIGS = osp.join(
 def scope():
     import simdr_ext  # noqa: F401 (registers the package's modules)
     init_default_scope('mmpose')
-
-
-@functools.lru_cache(maxsize=None)
-def _parsed(path: str) -> Config:
-    return Config.fromfile(path)
-
-
-def load(path: str) -> Config:
-    """The config at ``path``, parsed once per file; a copy, as callers
-    drop ``init_cfg``."""
-    return copy.deepcopy(_parsed(path))
 
 
 def _transform(pipeline: list, name: str):
