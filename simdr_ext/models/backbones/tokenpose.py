@@ -92,7 +92,8 @@ def sine_position_encoding(h: int,
     ``(r, c)`` (row-major) gets ``cat(pos_y, pos_x)``.
 
     Args:
-        h (int): Rows of the token grid; w (int): its columns.
+        h (int): Rows of the token grid.
+        w (int): Columns of the token grid.
         dim (int): Encoding length, a multiple of 4.
         temperature (float): The frequency base. Defaults to 10000.
         scale (float): Range of the normalised positions. Defaults to 2 pi.
@@ -100,9 +101,8 @@ def sine_position_encoding(h: int,
     Returns:
         Tensor: float32 encoding in shape (1, h * w, dim).
     """
-    assert dim % 4 == 0, (
-        f'the sine encoding needs dim divisible by 4 (sin/cos pairs in '
-        f'each of y and x), got {dim}')
+    # sin / cos pairs for each of y and x
+    assert dim % 4 == 0, f'sine encoding: dim {dim} is not divisible by 4'
     feats = dim // 2
     i = torch.arange(feats, dtype=torch.float32)
     dim_t = temperature**(2 * torch.div(i, 2, rounding_mode='floor') / feats)
