@@ -1,19 +1,17 @@
 # HRNet-W32, SimDR* (space-aware SimDR), MPII 256x256: SimDR paper
 # Appendix C, Table 8 (augmentation as on COCO, as the paper says).
 
-_base_ = ['../../simdr/mpii/simdr_hrnet-w32_4xb32-210e_mpii-256x256.py']
+_base_ = [
+    '../coco/sasimdr_hrnet-w48_4xb32-210e_coco-256x192.py',
+    '../../_base_/data/mpii.py'
+]
 
-# codec: the values and their sources are in configs/recipes.yml
-codec = dict(
-    _delete_=True,
-    type='SASimDRLabel',
-    input_size=(256, 256),
-    split_ratio=2.0,
-    sigma=6.0,
-    normalize=True)
+# codec: changes to the parent config's (sources: configs/recipes.yml)
+codec = dict(input_size=(256, 256), sigma=6.0)
 model = dict(
-    head=dict(
-        loss=dict(type='SimDRKLLoss', use_target_weight=True),
-        decoder=codec))
-train_dataloader = val_dataloader = test_dataloader = dict(
-    dataset=dict(codec=codec))
+    backbone=_base_.hrnet_w32,
+    head=dict(in_channels=32, out_channels=16, decoder=codec))
+train_dataloader = dict(dataset=dict(_base_.mpii_train, codec=codec))
+val_dataloader = test_dataloader = dict(
+    dataset=dict(_base_.mpii_val, codec=codec))
+val_evaluator = test_evaluator = _base_.mpii_metric

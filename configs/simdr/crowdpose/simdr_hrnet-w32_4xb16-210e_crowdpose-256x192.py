@@ -2,14 +2,22 @@
 # (batch size 64 in all, as the paper).
 
 _base_ = [
-    '../../simdr/coco/simdr_hrnet-w32_4xb32-210e_coco-256x192.py',
-    '../../_base_/data/crowdpose.py'
+    '../../heatmap/crowdpose/heatmap_hrnet-w32_4xb16-210e_crowdpose-256x192.py'
 ]
 
-model = dict(head=dict(out_channels=14))
-train_dataloader = dict(batch_size=16, dataset=_base_.crowdpose_train)
-val_dataloader = test_dataloader = dict(dataset=_base_.crowdpose_val)
-val_evaluator = test_evaluator = _base_.crowdpose_metric
+# codec: the values and their sources are in configs/recipes.yml
+codec = dict(
+    _delete_=True, type='SimDRLabel', input_size=(192, 256), split_ratio=2.0,
+    label_smoothing=0.1)
+model = dict(
+    head=dict(
+        _base_.simdr_head,
+        out_channels=14,
+        loss=dict(type='SoftLabelCELoss', use_target_weight=True),
+        decoder=codec),
+    test_cfg=dict(_delete_=True, flip_test=True))
+train_dataloader = val_dataloader = test_dataloader = dict(
+    dataset=dict(codec=codec))
 
-# 4 GPUs x 16 images
-auto_scale_lr = dict(base_batch_size=64)
+# rescoring: mean of the keypoint scores above 0.01
+val_evaluator = test_evaluator = dict(keypoint_score_thr=0.01)

@@ -1,22 +1,21 @@
 # TokenPose-L/D6 with SimDR, MPII 256x256 (no paper row).
 
-_base_ = [
-    '../coco/simdr_tokenpose-l-d24_4xb16-300e_coco-256x192.py',
-    '../../_base_/data/mpii.py'
-]
+_base_ = ['./dark_tokenpose-l-d6_4xb16-300e_mpii-256x256.py']
 
-# codec: changes to the parent config's (sources: configs/recipes.yml)
-codec = dict(input_size=(256, 256), label_smoothing=0.2)
-# 4x4 patches of the 64x64 map; L/D6: 3 x 2 layers, 8 heads
+# codec: the values and their sources are in configs/recipes.yml
+codec = dict(
+    _delete_=True, type='SimDRLabel', input_size=(256, 256), split_ratio=2.0,
+    label_smoothing=0.2)
+# SimDR's two linear layers on the 3 x 192 keypoint tokens
 model = dict(
-    backbone=dict(
-        input_size=codec['input_size'],
-        patch_size=(4, 4),
-        depth=2,
-        num_heads=8,
-        num_keypoints=16),
-    head=dict(out_channels=16, decoder=codec))
-train_dataloader = dict(dataset=dict(_base_.mpii_train, codec=codec))
-val_dataloader = test_dataloader = dict(
-    dataset=dict(_base_.mpii_val, codec=codec))
-val_evaluator = test_evaluator = _base_.mpii_metric
+    head=dict(
+        type='SimDRHead',
+        in_channels=576,
+        out_channels=16,
+        embedding_dim=576,
+        deconv_out_channels=None,
+        loss=dict(type='SoftLabelCELoss', use_target_weight=True),
+        decoder=codec),
+    test_cfg=dict(_delete_=True, flip_test=True))
+train_dataloader = val_dataloader = test_dataloader = dict(
+    dataset=dict(codec=codec))
