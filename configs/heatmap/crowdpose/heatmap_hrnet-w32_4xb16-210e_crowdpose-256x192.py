@@ -2,7 +2,7 @@
 # (batch size 64 in all, as the paper).
 
 _base_ = [
-    '../../heatmap/coco/heatmap_hrnet-w32_4xb32-210e_coco-256x192.py',
+    '../coco/heatmap_hrnet-w32_4xb32-210e_coco-256x192.py',
     '../../_base_/data/crowdpose.py'
 ]
 

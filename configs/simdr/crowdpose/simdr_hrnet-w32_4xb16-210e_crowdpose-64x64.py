@@ -1,13 +1,15 @@
 # HRNet-W32, SimDR, CrowdPose 64x64: SimDR paper Appendix B, Table 7
 # (batch size 64 in all, as the paper).
 
-_base_ = ['./simdr_hrnet-w32_4xb16-210e_crowdpose-256x192.py']
+_base_ = [
+    '../coco/simdr_hrnet-w32_4xb32-210e_coco-64x64.py',
+    '../../_base_/data/crowdpose.py'
+]
 
-# codec: changes to the parent config's (sources: configs/recipes.yml)
-codec = dict(input_size=(64, 64), split_ratio=3.0)
-model = dict(head=dict(decoder=codec))
-train_dataloader = val_dataloader = test_dataloader = dict(
-    dataset=dict(codec=codec))
+model = dict(head=dict(out_channels=14))
+train_dataloader = dict(batch_size=16, dataset=_base_.crowdpose_train)
+val_dataloader = test_dataloader = dict(dataset=_base_.crowdpose_val)
+val_evaluator = test_evaluator = _base_.crowdpose_metric
 
-# rescoring: mean of the keypoint scores above 0.02
-val_evaluator = test_evaluator = dict(keypoint_score_thr=0.02)
+# 4 GPUs x 16 images
+auto_scale_lr = dict(base_batch_size=64)
