@@ -16,20 +16,30 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def test_two_processes_share_the_data_and_end_with_equal_weights(
-        tmp_path, python, repo_root, quickstart_config):
+def dist_config(tmp_path, quickstart_config, batch_size=6,
+                checkpoint_interval=1):
+    """The quickstart for 2 epochs, recording each rank's samples and
+    weights (tests/helpers/dist_probe.py)."""
     cfg = tmp_path / 'dist_cfg.py'
     cfg.write_text(f'''
 _base_ = [{quickstart_config!r}]
 custom_imports = dict(imports=['simdr_ext', 'dist_probe'],
                       allow_failed_imports=False)
 custom_hooks = [dict(type='RecordRankHook')]
+randomness = dict(seed=0)
 train_cfg = dict(max_epochs=2, val_interval=100)
-train_dataloader = dict(batch_size=3, num_workers=0,
+train_dataloader = dict(batch_size={batch_size}, num_workers=0,
                         persistent_workers=False)
 val_dataloader = dict(num_workers=0, persistent_workers=False)
-default_hooks = dict(checkpoint=dict(interval=100))
+default_hooks = dict(checkpoint=dict(interval={checkpoint_interval}))
 ''')
+    return str(cfg)
+
+
+def test_two_processes_share_the_data_and_end_with_equal_weights(
+        tmp_path, python, repo_root, quickstart_config):
+    cfg = dist_config(tmp_path, quickstart_config, batch_size=3,
+                      checkpoint_interval=100)
     env = dict(os.environ, PYTHON=python, PORT=str(free_port()),
                PYTHONPATH=osp.join(repo_root, 'tests', 'helpers'))
     proc = subprocess.run(
@@ -62,30 +72,13 @@ default_hooks = dict(checkpoint=dict(interval=100))
     assert stats and any(not torch.equal(b0[k], b1[k]) for k in stats)
 
 
-def two_node_config(tmp_path, quickstart_config):
-    cfg = tmp_path / 'two_node_cfg.py'
-    cfg.write_text(f'''
-_base_ = [{quickstart_config!r}]
-custom_imports = dict(imports=['simdr_ext', 'dist_probe'],
-                      allow_failed_imports=False)
-custom_hooks = [dict(type='RecordRankHook')]
-randomness = dict(seed=0)
-train_cfg = dict(max_epochs=2, val_interval=100)
-train_dataloader = dict(batch_size=6, num_workers=0,
-                        persistent_workers=False)
-val_dataloader = dict(num_workers=0, persistent_workers=False)
-default_hooks = dict(checkpoint=dict(interval=1))
-''')
-    return str(cfg)
-
-
 @pytest.mark.slow
 def test_two_nodes_over_c10d_then_resume_with_one_process(
         tmp_path, python, repo_root, quickstart_config):
     """Two launchers, one process each, meet through torchrun's c10d
     rendezvous on 127.0.0.1 as two nodes would; both ranks end with the same
     weights. The run's checkpoint then resumes in a single process."""
-    cfg = two_node_config(tmp_path, quickstart_config)
+    cfg = dist_config(tmp_path, quickstart_config)
     work = tmp_path / 'work'
     env = dict(os.environ, PYTHON=python, NNODES='2',
                RDZV_ENDPOINT=f'127.0.0.1:{free_port()}', RDZV_ID='loopback',
@@ -185,7 +178,7 @@ for p in "${pids[@]}"; do wait "$p" || rc=1; done
 exit $rc
 ''')
     srun.chmod(0o755)
-    cfg = two_node_config(tmp_path, quickstart_config)
+    cfg = dist_config(tmp_path, quickstart_config)
     env = dict(os.environ, PATH=f'{bin_dir}:{os.environ["PATH"]}',
                SRUN_LOG=str(tmp_path / 'srun.txt'), GPUS='2',
                GPUS_PER_NODE='2', PYTHON=python, MASTER_ADDR='127.0.0.1',
