@@ -6,10 +6,13 @@
 # mmpose's RandomBBoxTransform draws a normal truncated to [-1, 1] times
 # the factor, so the same ranges are scale_factor=(0.65, 1.35) and
 # rotate_factor=90 (mmpose's HRNet configs turn ROT_FACTOR 40 into 80).
-# TopdownAffine and GenerateTarget take the input size and the encoder from
-# the data set's ``codec``.
+# COCO data (../data/coco.py) with this training pipeline; TopdownAffine
+# and GenerateTarget take the input size and the encoder from the data
+# set's ``codec``.
 
-train_pipeline = [
+_base_ = ['../data/coco.py']
+
+train_dataloader = dict(dataset=dict(pipeline=[
     dict(type='LoadImage'),
     dict(type='GetBBoxCenterScale'),
     dict(type='RandomFlip', direction='horizontal'),
@@ -23,4 +26,4 @@ train_pipeline = [
     dict(type='TopdownAffine'),
     dict(type='GenerateTarget'),
     dict(type='PackPoseInputs'),
-]
+]))

@@ -1,8 +1,10 @@
 # Training augmentation of mmpose's SimCC configs
 # (configs/body_2d_keypoint/simcc/coco/simcc_*.py): flip, RandomHalfBody
-# and RandomBBoxTransform at mmpose's defaults.
+# and RandomBBoxTransform at mmpose's defaults; COCO data as in hrnet.py.
 
-train_pipeline = [
+_base_ = ['../data/coco.py']
+
+train_dataloader = dict(dataset=dict(pipeline=[
     dict(type='LoadImage'),
     dict(type='GetBBoxCenterScale'),
     dict(type='RandomFlip', direction='horizontal'),
@@ -11,4 +13,4 @@ train_pipeline = [
     dict(type='TopdownAffine'),
     dict(type='GenerateTarget'),
     dict(type='PackPoseInputs'),
-]
+]))

@@ -2,9 +2,12 @@
 # (leeyegy/SimCC experiments/coco/resnet/*/*.yaml): FLIP true,
 # SCALE_FACTOR 0.3, ROT_FACTOR 40 (p 0.6, no shift) and no half-body
 # augmentation (PROB_HALF_BODY not set: lib/config/default.py gives 0.0).
-# Ranges mapped to mmpose's truncated normal as in hrnet.py.
+# Ranges mapped to mmpose's truncated normal as in hrnet.py; COCO data as
+# there.
 
-train_pipeline = [
+_base_ = ['../data/coco.py']
+
+train_dataloader = dict(dataset=dict(pipeline=[
     dict(type='LoadImage'),
     dict(type='GetBBoxCenterScale'),
     dict(type='RandomFlip', direction='horizontal'),
@@ -13,4 +16,4 @@ train_pipeline = [
     dict(type='TopdownAffine'),
     dict(type='GenerateTarget'),
     dict(type='PackPoseInputs'),
-]
+]))

@@ -1,9 +1,10 @@
 # COCO top-down data: train2017, and val2017 with the person boxes of the
 # 56.4 AP detector that SimDR, DarkPose, TokenPose and mmpose test with.
-# The training pipeline comes from an augmentation base; TopdownAffine and
-# GenerateTarget take the input size and the encoder from the data set's
-# ``codec``, which each model config sets to its own. CrowdPose and MPII
-# configs are COCO configs with the data sets of crowdpose.py / mpii.py.
+# The augmentation bases (../augmentation/*.py) add the training pipeline
+# to these loaders; TopdownAffine and GenerateTarget take the input size and
+# the encoder from the data set's ``codec``, which each model config sets
+# to its own. CrowdPose and MPII configs are COCO configs with the data sets
+# of crowdpose.py / mpii.py.
 
 train_dataloader = dict(
     batch_size=32,

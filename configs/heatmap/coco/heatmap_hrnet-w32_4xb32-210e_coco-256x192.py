@@ -2,7 +2,7 @@
 # extra post-processing, i.e. the +-1/4 px shift MSRAHeatmap decodes with).
 
 _base_ = [
-    '../../_base_/data/coco.py', '../../_base_/augmentation/hrnet.py',
+    '../../_base_/augmentation/hrnet.py',
     '../../_base_/schedules/adam_210e.py', '../../_base_/models/hrnet_w32.py'
 ]
 
@@ -15,6 +15,5 @@ model = dict(
               loss=dict(type='KeypointMSELoss', use_target_weight=True)),
     test_cfg=dict(flip_test=True, flip_mode='heatmap', shift_heatmap=True))
 
-train_dataloader = dict(
-    dataset=dict(codec=codec, pipeline=_base_.train_pipeline))
-val_dataloader = test_dataloader = dict(dataset=dict(codec=codec))
+train_dataloader = val_dataloader = test_dataloader = dict(
+    dataset=dict(codec=codec))

@@ -4,7 +4,7 @@
 # the network is the one of SimDR paper Table 2 (SimBa-Res50 SimDR 256x192).
 
 _base_ = [
-    '../../_base_/data/coco.py', '../../_base_/augmentation/mmpose.py',
+    '../../_base_/augmentation/mmpose.py',
     '../../_base_/schedules/simcc_210e.py', '../../_base_/models/resnet50.py'
 ]
 
@@ -33,6 +33,5 @@ model = dict(
 # 8 GPUs x 64 images
 auto_scale_lr = dict(base_batch_size=512)
 
-train_dataloader = dict(
-    batch_size=64, dataset=dict(codec=codec, pipeline=_base_.train_pipeline))
+train_dataloader = dict(batch_size=64, dataset=dict(codec=codec))
 val_dataloader = test_dataloader = dict(dataset=dict(codec=codec))

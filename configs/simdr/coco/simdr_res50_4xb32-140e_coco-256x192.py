@@ -3,7 +3,7 @@
 # each flattened to one embedding, then the two linear classifiers.
 
 _base_ = [
-    '../../_base_/data/coco.py', '../../_base_/augmentation/simplebaseline.py',
+    '../../_base_/augmentation/simplebaseline.py',
     '../../_base_/schedules/adam_140e.py', '../../_base_/models/resnet50.py'
 ]
 
@@ -20,6 +20,5 @@ model = dict(
 # rescoring: mean of the keypoint scores above 0.01
 val_evaluator = test_evaluator = dict(keypoint_score_thr=0.01)
 
-train_dataloader = dict(
-    dataset=dict(codec=codec, pipeline=_base_.train_pipeline))
-val_dataloader = test_dataloader = dict(dataset=dict(codec=codec))
+train_dataloader = val_dataloader = test_dataloader = dict(
+    dataset=dict(codec=codec))

@@ -4,7 +4,7 @@
 # are short deltas from this one.
 
 _base_ = [
-    '../../_base_/data/coco.py', '../../_base_/augmentation/hrnet.py',
+    '../../_base_/augmentation/hrnet.py',
     '../../_base_/schedules/adam_300e.py', '../../_base_/models/tokenpose_s.py'
 ]
 
@@ -19,6 +19,5 @@ model = dict(
               loss=dict(type='KeypointMSELoss', use_target_weight=True)),
     test_cfg=dict(flip_test=True, flip_mode='heatmap', shift_heatmap=False))
 
-train_dataloader = dict(
-    dataset=dict(codec=codec, pipeline=_base_.train_pipeline))
-val_dataloader = test_dataloader = dict(dataset=dict(codec=codec))
+train_dataloader = val_dataloader = test_dataloader = dict(
+    dataset=dict(codec=codec))
