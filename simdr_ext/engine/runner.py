@@ -156,9 +156,9 @@ def optimizer_differences(current: Dict, saved: Dict) -> List[str]:
 class CheckedRunner(Runner):
     """mmengine's ``Runner`` with crash-safe checkpoints and checked loading.
 
-    Saving is atomic and records the weights' SHA-256 and the world size,
-    through :class:`SafeCheckpointHook`; ``--resume`` without a path takes
-    the newest complete checkpoint. Loading is checked
+    Saving is atomic and records the weights' SHA-256 and the world size;
+    :class:`SafeCheckpointHook` replaces ``CheckpointHook``; ``--resume``
+    without a path takes the newest complete checkpoint. Loading is checked
     (:func:`~.checkpoint.read_checked_checkpoint`); resuming needs training
     state, an exact fit and the same optimizer, ``strict_load`` (testing)
     an exact fit. :class:`RepresentationCheckHook` and
