@@ -68,21 +68,16 @@ def weights_digest(state_dict: Dict) -> str:
     return sha.hexdigest()
 
 
-def verify_zip(filename: str) -> None:
-    """Check every record of a torch zip checkpoint against its CRC-32
-    (files in other formats pass)."""
-    if not zipfile.is_zipfile(filename):
-        return
+def zip_problem(filename: str) -> str:
+    """Why a torch zip checkpoint fails its records' CRC-32 check, or
+    ``''`` (files in other formats pass)."""
     try:
         with zipfile.ZipFile(filename) as zf:
             bad = zf.testzip()
-        why = bad and f'record {bad} fails its CRC-32 check (the file ' \
-            'changed after it was written)'
     except (zipfile.BadZipFile, OSError, EOFError, ValueError) as err:
-        why = f'its zip structure is damaged ({err})'
-    if why:
-        raise CheckpointError(f'{filename} is corrupt: {why}; use another '
-                              'checkpoint')
+        return f'its zip structure is damaged ({err})'
+    return '' if bad is None else f'record {bad} fails its CRC-32 check ' \
+        '(the file changed after it was written)'
 
 
 def listed(lines: List[str], most: int, sep: str = ', ') -> str:
@@ -97,8 +92,10 @@ def read_checked_checkpoint(filename: str, map_location='cpu'):
     (local files; URLs are content-checked only), checked for its recorded
     SHA-256 and finiteness."""
     from mmengine.runner.checkpoint import _load_checkpoint
-    if osp.isfile(filename):
-        verify_zip(filename)
+    why = zipfile.is_zipfile(filename) and zip_problem(filename)
+    if why:
+        raise CheckpointError(f'{filename} is corrupt: {why}; use another '
+                              'checkpoint')
     try:
         checkpoint = _load_checkpoint(filename, map_location=map_location)
     except pickle.UnpicklingError as err:
@@ -190,11 +187,8 @@ def load_checked_checkpoint(model: torch.nn.Module, filename: Optional[str],
 
 
 def is_complete(path: str) -> bool:
-    try:
-        verify_zip(path)
-    except CheckpointError:
-        return False
-    return osp.isfile(path) and zipfile.is_zipfile(path)
+    return osp.isfile(path) and zipfile.is_zipfile(path) and not zip_problem(
+        path)
 
 
 def find_resumable_checkpoint(work_dir: str, logger=None) -> Optional[str]:
