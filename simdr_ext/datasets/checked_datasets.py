@@ -37,10 +37,9 @@ def _plain(value):
 
 def bind_codec(pipeline: Sequence, codec: dict,
                owner: str = 'pipeline') -> list:
-    """A copy of ``pipeline`` in which ``TopdownAffine`` steps get
-    ``codec['input_size']`` and ``GenerateTarget`` steps ``codec`` as encoder
-    where they state none; a ValueError naming ``owner`` where one states
-    another value."""
+    """A copy of ``pipeline``: ``TopdownAffine`` steps get the codec's
+    input size and ``GenerateTarget`` steps the codec as encoder where they
+    state none; ValueError (naming ``owner``) where one states another."""
     if not isinstance(codec, dict) or 'input_size' not in codec:
         raise ValueError(f'{owner} got codec={codec!r}: expected a codec '
                          'config dict with "type" and "input_size"')
