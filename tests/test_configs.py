@@ -36,7 +36,7 @@ from mmengine.dataset import pseudo_collate
 from mmengine.hub import get_config
 from mmengine.registry import init_default_scope
 
-from mmpose.registry import DATASETS, MODELS
+from mmpose.registry import DATASETS, MODELS, TRANSFORMS
 from simdr_ext.datasets import bind_codec
 from tools.analysis.model_table import PAPER, build_model, load_config
 
@@ -301,9 +301,11 @@ pipeline = [dict(type='TopdownAffine', input_size=(192, 256))]
 @pytest.mark.parametrize('path', LEAVES, ids=LEAF_IDS)
 def test_head_backbone_and_every_pipeline_get_the_one_codec(path):
     """Resolved: the head's decoder and every data set's ``codec`` are the
-    config's codec; the head and pipelines state no geometry of their own,
-    and once the data set fills them TopdownAffine has the codec's input
-    size and training's GenerateTarget the codec as encoder."""
+    config's codec; the head and the training pipeline state no geometry of
+    their own, the test pipeline holds the codec's input size as written
+    (mmpose's ``inference_topdown`` and ``MMPoseInferencer`` build it from the
+    config alone), and once the data set fills them TopdownAffine has the
+    codec's input size and training's GenerateTarget the codec as encoder."""
     cfg = parsed(path)
     codec = cfg.codec.to_dict()
     head, backbone = cfg.model.head, cfg.model.backbone
@@ -311,14 +313,24 @@ def test_head_backbone_and_every_pipeline_get_the_one_codec(path):
     assert not set(FACTS) & set(head), 'the head reads them from decoder'
     if backbone.type == 'TokenPose':
         assert tuple(backbone.input_size) == tuple(codec['input_size'])
+    # MMPoseInferencer reads these two top-level keys
+    assert cfg.data_mode == 'topdown'
     for split in ('train', 'val', 'test'):
         dataset = cfg[f'{split}_dataloader'].dataset
         assert dataset.codec.to_dict() == codec, split
+        assert dataset.type == cfg.dataset_type, split
         written = [
             t for t in dataset.pipeline
             if t['type'] in ('TopdownAffine', 'GenerateTarget')
         ]
-        assert all(set(t) == {'type'} for t in written), written
+        if split == 'train':
+            assert all(set(t) == {'type'} for t in written), written
+        else:
+            assert [tuple(t['input_size']) for t in written] == [
+                tuple(codec['input_size'])
+            ], written
+            for step in dataset.pipeline:  # buildable without the data set
+                TRANSFORMS.build(step)
         filled = bind_codec(dataset.pipeline, dataset.codec)
         sizes = [t['input_size'] for t in filled
                  if t['type'] == 'TopdownAffine']

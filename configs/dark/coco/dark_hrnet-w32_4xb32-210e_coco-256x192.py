@@ -3,6 +3,7 @@
 # in place of the +-1/4 px shift; same network as the heatmap config.
 
 _base_ = ['../../heatmap/coco/heatmap_hrnet-w32_4xb32-210e_coco-256x192.py']
+from simdr_ext.datasets import bind_codec  # noqa: E402
 
 # DARK: unbiased encoding, Taylor decoding; sigma 2 and blur kernel 11 as
 # the DarkPose configs (ilovepose/DarkPose; 11 also at sigma 3, which
@@ -13,5 +14,6 @@ codec = dict(
     blur_kernel_size=11)
 # no flip shift: the flipped-back map is averaged as it is
 model = dict(head=dict(decoder=codec), test_cfg=dict(shift_heatmap=False))
-train_dataloader = val_dataloader = test_dataloader = dict(
-    dataset=dict(codec=codec))
+train_dataloader = dict(dataset=dict(codec=codec))
+val_dataloader = test_dataloader = dict(dataset=dict(
+    codec=codec, pipeline=bind_codec(_base_.test_pipeline, codec)))

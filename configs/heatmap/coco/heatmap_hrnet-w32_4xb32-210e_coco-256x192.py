@@ -5,6 +5,7 @@ _base_ = [
     '../../_base_/augmentation/hrnet.py',
     '../../_base_/schedules/adam_210e.py', '../../_base_/models/hrnet_w32.py'
 ]
+from simdr_ext.datasets import bind_codec  # noqa: E402
 
 # codec: the values and their sources are in configs/recipes.yml
 codec = dict(
@@ -15,5 +16,6 @@ model = dict(
               loss=dict(type='KeypointMSELoss', use_target_weight=True)),
     test_cfg=dict(flip_test=True, flip_mode='heatmap', shift_heatmap=True))
 
-train_dataloader = val_dataloader = test_dataloader = dict(
-    dataset=dict(codec=codec))
+train_dataloader = dict(dataset=dict(codec=codec))
+val_dataloader = test_dataloader = dict(dataset=dict(
+    codec=codec, pipeline=bind_codec(_base_.test_pipeline, codec)))

@@ -8,6 +8,7 @@ _base_ = [
 
 model = dict(head=dict(out_channels=14))
 train_dataloader = dict(batch_size=16, dataset=_base_.crowdpose_train)
+dataset_type = _base_.crowdpose_train['type']
 val_dataloader = test_dataloader = dict(dataset=_base_.crowdpose_val)
 val_evaluator = test_evaluator = _base_.crowdpose_metric
 
