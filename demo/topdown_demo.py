@@ -34,7 +34,7 @@ import cv2
 import numpy as np
 
 import simdr_ext  # noqa: F401  (registers the modules)
-from simdr_ext.datasets import bind_codec, read_detections
+from simdr_ext.datasets import read_detections
 from simdr_ext.deploy import crop_geometry
 from simdr_ext.engine import load_checked_checkpoint
 from simdr_runtime.crops import box_center_scale, read_image, warp_matrices
@@ -222,12 +222,6 @@ def run_demo(pose_config: str,
 
     model = init_model(pose_config, None, device=device)
     load_checked_checkpoint(model, pose_checkpoint)
-    # inference_topdown builds the test pipeline from the config alone:
-    # give it what the checked data sets fill in from their codec
-    dataset = model.cfg.test_dataloader.dataset
-    if dataset.get('codec'):
-        dataset.pipeline = bind_codec(dataset.pipeline, dataset.codec,
-                                      'test_dataloader.dataset')
     # SimDR heads put the 1D softmax distributions (keypoint_x_probs /
     # keypoint_y_probs) beside the keypoints when asked for their outputs
     with_dists = hasattr(getattr(model.head, 'decoder', None), 'split_ratio')

@@ -64,7 +64,6 @@ from torch import Tensor, nn
 import simdr_ext  # noqa: F401  (registers the modules)
 from mmpose.apis import init_model
 from mmpose.structures import PoseDataSample
-from simdr_ext.datasets import bind_codec
 from simdr_ext.deploy import crop_geometry, export_onnx, head_outputs
 from simdr_runtime.engine import run_topdown
 
@@ -317,11 +316,6 @@ def build_model(config: str, device: str = 'cpu', dark: bool = False):
     cfg = Config.fromfile(resolve_config(config))
     cfg.model.backbone.init_cfg = None
     cfg.load_from = None
-    # mmpose's inference paths build the test pipeline from the config
-    # alone: give it what the checked data sets fill in from their codec
-    dataset = cfg.test_dataloader.dataset
-    if dataset.get('codec'):
-        dataset.pipeline = bind_codec(dataset.pipeline, dataset.codec)
     if dark:
         cfg = dark_decoding(cfg)
     torch.manual_seed(0)
