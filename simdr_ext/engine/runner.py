@@ -2,7 +2,7 @@
 import inspect
 import math
 import os.path as osp
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Sequence
 
 import numpy as np
 import torch
@@ -204,7 +204,7 @@ class CheckedRunner(Runner):
 
     def load_checkpoint(self, filename: str, map_location='cpu',
                         strict: bool = False,
-                        revise_keys: list = [(r'^module.', '')]):
+                        revise_keys: Sequence = ((r'^module.', ''), )):
         checkpoint = read_checked_checkpoint(filename, map_location)
         self.call_hook('after_load_checkpoint', checkpoint=checkpoint)
         if self._resume and not self._has_loaded:  # load_or_resume's resume
