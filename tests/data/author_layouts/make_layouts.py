@@ -147,18 +147,25 @@ def transition(pre: List[int], cur: List[int]) -> nn.ModuleList:
     return nn.ModuleList(out)
 
 
-def add_hrnet(model: nn.Module, stages: List[dict]) -> int:
-    """HRNet's stem and stages 2.. onto ``model`` (the attribute order of
-    ``PoseHighResolutionNet`` / ``HRNET_base``): conv1 bn1 conv2 bn2 relu
-    layer1, then transition{i-1} stage{i} per stage; the last module of the
-    last stage keeps only the highest-resolution output. Returns its
-    width."""
+def add_stem_net(model: nn.Module) -> None:
+    """The stem both HRNet and TokenPose-S build (stride 4, 256 channels):
+    conv1 bn1 conv2 bn2 relu (two stride-2 3x3 convolutions, 64 channels)
+    and layer1 (4 bottlenecks)."""
     model.conv1 = nn.Conv2d(3, 64, 3, 2, 1, bias=False)
     model.bn1 = nn.BatchNorm2d(64)
     model.conv2 = nn.Conv2d(64, 64, 3, 2, 1, bias=False)
     model.bn2 = nn.BatchNorm2d(64)
     model.relu = nn.ReLU()
     model.layer1 = make_layer(Bottleneck, 64, 64, 4)
+
+
+def add_hrnet(model: nn.Module, stages: List[dict]) -> int:
+    """HRNet's stem and stages 2.. onto ``model`` (the attribute order of
+    ``PoseHighResolutionNet`` / ``HRNET_base``): conv1 bn1 conv2 bn2 relu
+    layer1, then transition{i-1} stage{i} per stage; the last module of the
+    last stage keeps only the highest-resolution output. Returns its
+    width."""
+    add_stem_net(model)
     pre = [256]
     for s, cfg in enumerate(stages, start=2):
         block = BLOCKS[cfg['block']]
@@ -307,12 +314,7 @@ def tokenpose_base(*, num_keypoints: int, dim: int, num_patches: int,
     m.patch_to_embedding = nn.Linear(patch_dim, dim)
     m.dropout = nn.Dropout()
     if stem_net:
-        m.conv1 = nn.Conv2d(3, 64, 3, 2, 1, bias=False)
-        m.bn1 = nn.BatchNorm2d(64)
-        m.conv2 = nn.Conv2d(64, 64, 3, 2, 1, bias=False)
-        m.bn2 = nn.BatchNorm2d(64)
-        m.relu = nn.ReLU()
-        m.layer1 = make_layer(Bottleneck, 64, 64, 4)
+        add_stem_net(m)
     if stacks == 1:
         m.transformer = Transformer(dim, depth, dim * 3)
     else:
