@@ -1,12 +1,16 @@
 # HRNet-W32, heatmap, CrowdPose 64x64: SimDR paper Appendix B, Table 7
 # (batch size 64 in all, as the paper).
 
-_base_ = ['./heatmap_hrnet-w32_4xb16-210e_crowdpose-256x192.py']
-from simdr_ext.datasets import bind_codec  # noqa: E402
+_base_ = [
+    '../coco/heatmap_hrnet-w32_4xb32-210e_coco-64x64.py',
+    '../../_base_/data/crowdpose.py'
+]
 
-# codec: changes to the parent config's (sources: configs/recipes.yml)
-codec = dict(input_size=(64, 64), heatmap_size=(16, 16), sigma=1)
-model = dict(head=dict(decoder=codec))
-train_dataloader = dict(dataset=dict(codec=codec))
-val_dataloader = test_dataloader = dict(dataset=dict(
-    codec=codec, pipeline=bind_codec(_base_.test_pipeline, codec)))
+model = dict(head=dict(out_channels=14))
+train_dataloader = dict(batch_size=16, dataset=_base_.crowdpose_train)
+dataset_type = _base_.crowdpose_train['type']
+val_dataloader = test_dataloader = dict(dataset=_base_.crowdpose_val)
+val_evaluator = test_evaluator = _base_.crowdpose_metric
+
+# 4 GPUs x 16 images
+auto_scale_lr = dict(base_batch_size=64)
