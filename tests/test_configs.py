@@ -199,6 +199,43 @@ def test_codec_type_head_and_loss_match_the_name(paper_config):
                                                  int(m['h']) // 4)
 
 
+def coco_counterpart(path: str):
+    """The COCO config with the representation, backbone, epochs and input
+    size of the CrowdPose / MPII config at ``path`` (None if there is
+    none, as for MPII's 256x256)."""
+    m = NAME_RE.match(osp.basename(path)[:-3])
+    pattern = (f"{m['repr']}_{m['backbone']}{m['wo'] or ''}_*xb*-"
+               f"{m['epochs']}e_coco-{m['h']}x{m['w']}.py")
+    found = glob.glob(osp.join(CONFIG_ROOT, m['repr'], 'coco', pattern))
+    assert len(found) <= 1, found
+    return found[0] if found else None
+
+
+DATA_VARIANTS = [(p, coco_counterpart(p)) for p in PAPER_CONFIGS
+                 if '/coco/' not in p and coco_counterpart(p)]
+
+
+@pytest.mark.parametrize('path,coco', DATA_VARIANTS,
+                         ids=[osp.basename(p)[:-3] for p, _ in DATA_VARIANTS])
+def test_a_crowdpose_or_mpii_config_is_its_coco_counterpart(path, coco):
+    """Only the data set, keypoint count, batch and (MPII's SimDR files)
+    label smoothing differ from the COCO config of the same model."""
+    assert len(DATA_VARIANTS) >= 6
+    cfg, ref = parsed(path), parsed(coco)
+    assert cfg.model.backbone == ref.model.backbone
+    skip = {'out_channels', 'decoder'}
+    assert {k: v for k, v in cfg.model.head.items() if k not in skip} == \
+        {k: v for k, v in ref.model.head.items() if k not in skip}
+    assert cfg.model.test_cfg == ref.model.test_cfg
+    codec, ref_codec = cfg.codec.to_dict(), ref.codec.to_dict()
+    codec.pop('label_smoothing', None)
+    ref_codec.pop('label_smoothing', None)
+    assert codec == ref_codec
+    for key in ('train_cfg', 'param_scheduler', 'optim_wrapper'):
+        assert cfg[key] == ref[key], key
+    assert cfg.train_dataloader.dataset.type != ref.dataset_type
+
+
 # --- each fact written once ------------------------------------------------
 
 #: what only a codec may write; everything else refers to it
