@@ -3,17 +3,16 @@
 # in place of the +-1/4 px shift; same network as the heatmap config.
 
 _base_ = ['../../heatmap/coco/heatmap_hrnet-w32_4xb32-210e_coco-256x192.py']
-from simdr_ext.datasets import bind_codec  # noqa: E402
 
-# DARK: unbiased encoding, Taylor decoding; sigma 2 and blur kernel 11 as
-# the DarkPose configs (ilovepose/DarkPose; 11 also at sigma 3, which
-# "does not make much difference in AP", open-mmlab/mmpose#664)
+# codec: changes to the parent config's (sources: configs/recipes.yml).
+# DARK: unbiased encoding, Taylor decoding; the heatmap config's sigma 2 and
+# blur kernel 11 as the DarkPose configs (ilovepose/DarkPose; 11 also at
+# sigma 3, which "does not make much difference in AP", open-mmlab/mmpose#664)
 codec = dict(
-    _delete_=True, type='DarkHeatmap', input_size=(192, 256),
-    heatmap_size=(48, 64), sigma=2, unbiased=True, decode_mode='dark',
+    type='DarkHeatmap', unbiased=True, decode_mode='dark',
     blur_kernel_size=11)
 # no flip shift: the flipped-back map is averaged as it is
 model = dict(head=dict(decoder=codec), test_cfg=dict(shift_heatmap=False))
-train_dataloader = dict(dataset=dict(codec=codec))
-val_dataloader = test_dataloader = dict(dataset=dict(
-    codec=codec, pipeline=bind_codec(_base_.test_pipeline, codec)))
+# the same input size: the parent's test pipeline stays as it is
+train_dataloader = val_dataloader = test_dataloader = dict(
+    dataset=dict(codec=codec))

@@ -1,7 +1,6 @@
 # HRNet-W48, SimDR* (space-aware SimDR), COCO 256x192: SimDR paper Table 3.
 
 _base_ = ['../../simdr/coco/simdr_hrnet-w48_4xb32-210e_coco-256x192.py']
-from simdr_ext.datasets import bind_codec  # noqa: E402
 
 # codec: the values and their sources are in configs/recipes.yml
 codec = dict(
@@ -15,9 +14,9 @@ model = dict(
     head=dict(
         loss=dict(type='SimDRKLLoss', use_target_weight=True),
         decoder=codec))
-train_dataloader = dict(dataset=dict(codec=codec))
-val_dataloader = test_dataloader = dict(dataset=dict(
-    codec=codec, pipeline=bind_codec(_base_.test_pipeline, codec)))
+# the same input size: the parent's test pipeline stays as it is
+train_dataloader = val_dataloader = test_dataloader = dict(
+    dataset=dict(codec=codec))
 
 # rescoring: mean of the keypoint scores above 0.1
 val_evaluator = test_evaluator = dict(keypoint_score_thr=0.1)

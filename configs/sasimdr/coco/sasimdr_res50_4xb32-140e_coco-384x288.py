@@ -2,7 +2,6 @@
 # README (73.4 AP, beside SimDR's 73.0 of Appendix A, Table 6).
 
 _base_ = ['../../simdr/coco/simdr_res50_4xb32-140e_coco-384x288.py']
-from simdr_ext.datasets import bind_codec  # noqa: E402
 
 # codec: the values and their sources are in configs/recipes.yml
 codec = dict(
@@ -16,9 +15,9 @@ model = dict(
     head=dict(
         loss=dict(type='SimDRKLLoss', use_target_weight=True),
         decoder=codec))
-train_dataloader = dict(dataset=dict(codec=codec))
-val_dataloader = test_dataloader = dict(dataset=dict(
-    codec=codec, pipeline=bind_codec(_base_.test_pipeline, codec)))
+# the same input size: the parent's test pipeline stays as it is
+train_dataloader = val_dataloader = test_dataloader = dict(
+    dataset=dict(codec=codec))
 
 # rescoring: mean of the keypoint scores above 0.075
 val_evaluator = test_evaluator = dict(keypoint_score_thr=0.075)

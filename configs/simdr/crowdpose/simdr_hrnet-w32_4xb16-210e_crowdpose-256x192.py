@@ -4,7 +4,6 @@
 _base_ = [
     '../../heatmap/crowdpose/heatmap_hrnet-w32_4xb16-210e_crowdpose-256x192.py'
 ]
-from simdr_ext.datasets import bind_codec  # noqa: E402
 
 # codec: the values and their sources are in configs/recipes.yml
 codec = dict(
@@ -13,13 +12,12 @@ codec = dict(
 model = dict(
     head=dict(
         _base_.simdr_head,
-        out_channels=14,
         loss=dict(type='SoftLabelCELoss', use_target_weight=True),
         decoder=codec),
     test_cfg=dict(_delete_=True, flip_test=True))
-train_dataloader = dict(dataset=dict(codec=codec))
-val_dataloader = test_dataloader = dict(dataset=dict(
-    codec=codec, pipeline=bind_codec(_base_.test_pipeline, codec)))
+# the same input size: the parent's test pipeline stays as it is
+train_dataloader = val_dataloader = test_dataloader = dict(
+    dataset=dict(codec=codec))
 
 # rescoring: mean of the keypoint scores above 0.01
 val_evaluator = test_evaluator = dict(keypoint_score_thr=0.01)

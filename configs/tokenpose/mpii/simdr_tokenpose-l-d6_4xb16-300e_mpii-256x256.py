@@ -1,7 +1,6 @@
 # TokenPose-L/D6 with SimDR, MPII 256x256 (no paper row).
 
 _base_ = ['./dark_tokenpose-l-d6_4xb16-300e_mpii-256x256.py']
-from simdr_ext.datasets import bind_codec  # noqa: E402
 
 # codec: the values and their sources are in configs/recipes.yml
 codec = dict(
@@ -18,6 +17,6 @@ model = dict(
         loss=dict(type='SoftLabelCELoss', use_target_weight=True),
         decoder=codec),
     test_cfg=dict(_delete_=True, flip_test=True))
-train_dataloader = dict(dataset=dict(codec=codec))
-val_dataloader = test_dataloader = dict(dataset=dict(
-    codec=codec, pipeline=bind_codec(_base_.test_pipeline, codec)))
+# the same input size: the parent's test pipeline stays as it is
+train_dataloader = val_dataloader = test_dataloader = dict(
+    dataset=dict(codec=codec))
