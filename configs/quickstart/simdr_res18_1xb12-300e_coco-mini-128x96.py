@@ -8,7 +8,7 @@ _base_ = [
     '../_base_/default_runtime.py', '../_base_/data/coco_mini.py',
     '../_base_/models/topdown.py'
 ]
-from simdr_ext.datasets import bind_codec  # noqa: E402
+from simdr_ext.datasets import codec_loader  # noqa: E402
 
 # runtime: one batch holds the whole data set, so 1 epoch = 1 iteration
 max_epochs = 300
@@ -57,5 +57,4 @@ train_dataloader = dict(
             dict(type='TopdownAffine'), dict(type='GenerateTarget'),
             dict(type='PackPoseInputs')
         ]))
-val_dataloader = test_dataloader = dict(dataset=dict(
-    codec=codec, pipeline=bind_codec(_base_.test_pipeline, codec)))
+val_dataloader = test_dataloader = codec_loader(codec, _base_.test_pipeline)

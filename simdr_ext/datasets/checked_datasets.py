@@ -60,6 +60,15 @@ def bind_codec(pipeline: Sequence, codec: dict,
     return bound
 
 
+def codec_loader(codec: dict, pipeline: Sequence, **dataset) -> dict:
+    """A loader override for configs, ``dict(dataset=dict(**dataset,
+    codec=codec, pipeline=bind_codec(pipeline, codec)))``: test loaders
+    written with it hold the codec's input size in the pipeline itself, as
+    mmpose's ``inference_topdown`` and ``MMPoseInferencer`` read it."""
+    return dict(dataset=dict(
+        dataset, codec=codec,
+        pipeline=bind_codec(pipeline, codec, 'the test pipeline')))
+
 class InputCheckMixin:
     """Input checks for mmpose's top-down data sets (see the module);
     ``codec`` (dict, optional) fills the pipeline (:func:`bind_codec`).

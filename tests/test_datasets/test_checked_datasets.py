@@ -9,8 +9,8 @@ import subprocess
 import pytest
 from mmengine.registry import init_default_scope
 
-from mmpose.registry import DATASETS
-from simdr_ext.datasets import DataFileError
+from mmpose.registry import DATASETS, TRANSFORMS
+from simdr_ext.datasets import DataFileError, codec_loader
 
 PIPELINE = [
     dict(type='LoadImage'),
@@ -333,6 +333,21 @@ def test_a_bad_codec_is_named(coco_copy, codec):
         build(coco_copy, codec=codec, pipeline=ARGLESS)
     assert str(err.value).startswith(f'CheckedCocoDataset got codec={codec!r}')
 
+
+def test_codec_loader_writes_the_input_size_into_the_test_pipeline():
+    test_pipeline = [t for t in ARGLESS if t['type'] != 'GenerateTarget']
+    loader = codec_loader(CODEC, test_pipeline, ann_file='val.json')
+    dataset = loader['dataset']
+    assert dataset['codec'] == CODEC and dataset['ann_file'] == 'val.json'
+    assert dataset['pipeline'][2] == dict(type='TopdownAffine',
+                                          input_size=(48, 64))
+    # buildable as written: mmpose's inference_topdown needs no data set
+    init_default_scope('mmpose')
+    for step in dataset['pipeline']:
+        TRANSFORMS.build(step)
+    assert test_pipeline[2] == dict(type='TopdownAffine'), 'not changed'
+    with pytest.raises(ValueError, match='the test pipeline: TopdownAffine'):
+        codec_loader(CODEC, [dict(type='TopdownAffine', input_size=(9, 9))])
 
 def test_without_a_codec_argless_transforms_fail_as_in_mmpose(coco_copy):
     with pytest.raises(TypeError, match='input_size'):

@@ -4,7 +4,7 @@
 # to these loaders; its TopdownAffine and GenerateTarget take the input size
 # and the encoder from the data set's ``codec``, which each model config
 # sets to its own. The test pipeline below gets the input size in each model
-# config (``bind_codec(_base_.test_pipeline, codec)``), so the config holds
+# config (``codec_loader(codec, _base_.test_pipeline)``), so the config holds
 # it as mmpose's ``inference_topdown`` and ``MMPoseInferencer`` build it.
 # CrowdPose and MPII configs are COCO configs with the data sets
 # of crowdpose.py / mpii.py.

@@ -3,7 +3,7 @@
 # (simcc_res50_8xb32-140e_coco-384x288), whose weights load unchanged.
 
 _base_ = ['./sasimdr_res50_8xb64-210e_coco-256x192.py']
-from simdr_ext.datasets import bind_codec  # noqa: E402
+from simdr_ext.datasets import codec_loader  # noqa: E402
 
 # weights released by mmpose for this architecture (converted:
 # loaded as published, see model_zoo.md)
@@ -23,8 +23,7 @@ param_scheduler = [
 codec = dict(input_size=(288, 384))
 model = dict(head=dict(decoder=codec))
 train_dataloader = dict(batch_size=32, dataset=dict(codec=codec))
-val_dataloader = test_dataloader = dict(dataset=dict(
-    codec=codec, pipeline=bind_codec(_base_.test_pipeline, codec)))
+val_dataloader = test_dataloader = codec_loader(codec, _base_.test_pipeline)
 
 # 8 GPUs x 32 images
 auto_scale_lr = dict(base_batch_size=256)

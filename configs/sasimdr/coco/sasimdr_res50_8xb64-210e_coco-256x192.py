@@ -7,7 +7,7 @@ _base_ = [
     '../../_base_/augmentation/mmpose.py',
     '../../_base_/schedules/simcc_210e.py', '../../_base_/models/resnet50.py'
 ]
-from simdr_ext.datasets import bind_codec  # noqa: E402
+from simdr_ext.datasets import codec_loader  # noqa: E402
 
 # weights released by mmpose for this architecture (converted:
 # loaded as published, see model_zoo.md)
@@ -35,5 +35,4 @@ model = dict(
 auto_scale_lr = dict(base_batch_size=512)
 
 train_dataloader = dict(batch_size=64, dataset=dict(codec=codec))
-val_dataloader = test_dataloader = dict(dataset=dict(
-    codec=codec, pipeline=bind_codec(_base_.test_pipeline, codec)))
+val_dataloader = test_dataloader = codec_loader(codec, _base_.test_pipeline)

@@ -6,7 +6,7 @@ _base_ = [
     '../../_base_/augmentation/hrnet.py',
     '../../_base_/schedules/adam_210e.py', '../../_base_/models/hrnet_w32.py'
 ]
-from simdr_ext.datasets import bind_codec  # noqa: E402
+from simdr_ext.datasets import codec_loader  # noqa: E402
 
 # codec: the values and their sources are in configs/recipes.yml
 codec = dict(
@@ -22,5 +22,4 @@ model = dict(
 val_evaluator = test_evaluator = dict(keypoint_score_thr=0.01)
 
 train_dataloader = dict(dataset=dict(codec=codec))
-val_dataloader = test_dataloader = dict(dataset=dict(
-    codec=codec, pipeline=bind_codec(_base_.test_pipeline, codec)))
+val_dataloader = test_dataloader = codec_loader(codec, _base_.test_pipeline)

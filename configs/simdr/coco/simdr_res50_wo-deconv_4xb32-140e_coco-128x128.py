@@ -5,11 +5,10 @@
 # experiments/coco/resnet/simdr/upsample_free/*_128x128_*cpj32.yaml).
 
 _base_ = ['./simdr_res50_wo-deconv_4xb32-140e_coco-64x64.py']
-from simdr_ext.datasets import bind_codec  # noqa: E402
+from simdr_ext.datasets import codec_loader  # noqa: E402
 
 # codec: changes to the parent config's (sources: configs/recipes.yml)
 codec = dict(input_size=(128, 128))
 model = dict(head=dict(decoder=codec))
 train_dataloader = dict(dataset=dict(codec=codec))
-val_dataloader = test_dataloader = dict(dataset=dict(
-    codec=codec, pipeline=bind_codec(_base_.test_pipeline, codec)))
+val_dataloader = test_dataloader = codec_loader(codec, _base_.test_pipeline)

@@ -2,7 +2,7 @@
 # Table 2 (65.4 AP with DARK post-processing, 5.2M #Params).
 
 _base_ = ['./dark_tokenpose-s_4xb32-300e_coco-256x192.py']
-from simdr_ext.datasets import bind_codec  # noqa: E402
+from simdr_ext.datasets import codec_loader  # noqa: E402
 
 # HRNet's schedule, as the SimDR paper trains TokenPose-S (docs/recipes.md,
 # section 10; ../../_base_/schedules/adam_210e.py)
@@ -20,5 +20,4 @@ model = dict(
     backbone=dict(input_size=codec['input_size'], patch_size=(2, 2)),
     head=dict(decoder=codec))
 train_dataloader = dict(dataset=dict(codec=codec))
-val_dataloader = test_dataloader = dict(dataset=dict(
-    codec=codec, pipeline=bind_codec(_base_.test_pipeline, codec)))
+val_dataloader = test_dataloader = codec_loader(codec, _base_.test_pipeline)

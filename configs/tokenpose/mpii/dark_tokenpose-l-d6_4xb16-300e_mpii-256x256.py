@@ -4,7 +4,7 @@ _base_ = [
     '../coco/dark_tokenpose-l-d24_4xb16-300e_coco-256x192.py',
     '../../_base_/data/mpii.py'
 ]
-from simdr_ext.datasets import bind_codec  # noqa: E402
+from simdr_ext.datasets import codec_loader  # noqa: E402
 
 # codec: changes to the parent config's (sources: configs/recipes.yml)
 codec = dict(input_size=(256, 256), heatmap_size=(64, 64))
@@ -19,6 +19,6 @@ model = dict(
     head=dict(out_channels=16, decoder=codec))
 train_dataloader = dict(dataset=dict(_base_.mpii_train, codec=codec))
 dataset_type = _base_.mpii_train['type']
-val_dataloader = test_dataloader = dict(dataset=dict(
-    _base_.mpii_val, codec=codec, pipeline=bind_codec(_base_.test_pipeline, codec)))
+val_dataloader = test_dataloader = codec_loader(
+    codec, _base_.test_pipeline, **_base_.mpii_val)
 val_evaluator = test_evaluator = _base_.mpii_metric
