@@ -8,7 +8,7 @@ custom_imports = dict(imports=['simdr_ext'], allow_failed_imports=False)
 # where RUNNERS.build(cfg) builds the runner (tools/train.py, tools/test.py):
 # crash-safe saving, checked loading and resuming
 runner_type = 'CheckedRunner'
-# mmpose's own tools/train.py and tools/test.py (which mim runs) build a
+# mmpose's own tools/train.py and tools/test.py (`mim train mmpose`) build a
 # plain Runner: these hooks still stop a run whose data and head disagree on
 # the codec, crop size or keypoint count, or whose loss is NaN or inf
 custom_hooks = [

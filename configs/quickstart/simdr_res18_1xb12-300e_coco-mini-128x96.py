@@ -27,8 +27,7 @@ param_scheduler = [
 ]
 default_hooks = dict(
     logger=dict(type='LoggerHook', interval=25),
-    checkpoint=dict(
-        type='CheckpointHook', interval=max_epochs, save_best=None))
+    checkpoint=dict(interval=max_epochs, save_best=None))
 
 codec = dict(
     type='SimDRLabel', input_size=(96, 128), split_ratio=2.0,
