@@ -692,7 +692,10 @@ def main(argv=None) -> None:
         parser.error('--num-crops, --threads and --rounds must be >= 1')
     paths = benchmark_paths(args.config, args.num_crops, args.threads,
                             args.device, args.rounds, fp16=args.fp16)
-    print(f'# Top-down inference paths: {paths["config"]}\n')
+    shown = paths['config']
+    if shown.startswith(REPO + osp.sep):
+        shown = osp.relpath(shown, REPO)
+    print(f'# Top-down inference paths: {shown}\n')
     print(f'{paths["crops"]} crops per pass over 4 images, flip test '
           f'{paths["flip_test"]}, {paths["rounds"]} interleaved rounds, '
           f'{paths["threads"]} thread(s), device {paths["device"]}, '
