@@ -128,8 +128,9 @@ def test_config_equals_its_recipe_row(path):
     ours = recipe_of(load(path))
     if ours['flip_test_shift'] is None:
         # SimDR heads always align the flipped vector exactly (a shift of
-        # k - 1 bins, see simdr_ext/models/utils/simdr_flip.py); the row
-        # records what the authors' files do
+        # k - 1 bins, see flip_simdr_vectors in
+        # simdr_ext/models/heads/simdr_head.py); the row records what the
+        # authors' files do
         ours.pop('flip_test_shift')
     differs = {
         k: (ours[k], row[k])
