@@ -227,21 +227,20 @@ class HRNetStem(HRNet):
             setattr(self, f'norm{i}_name', name)
             self.add_module(name, norm)
         self.relu = nn.ReLU(inplace=True)
-        channels = None
-        for i in range(1, self.num_stages + 1):
+        cfg = extra['stage1']
+        block = self.blocks_dict[cfg['block']]
+        channels = [cfg['num_channels'][0] * get_expansion(block)]
+        self.layer1 = self._make_layer(block, 64, channels[0],
+                                       cfg['num_blocks'][0])
+        for i in range(2, self.num_stages + 1):
             cfg = extra[f'stage{i}']
             block = self.blocks_dict[cfg['block']]
             new = [c * get_expansion(block) for c in cfg['num_channels']]
-            if i == 1:
-                self.layer1 = self._make_layer(block, 64, new[0],
-                                               cfg['num_blocks'][0])
-            else:
-                self.add_module(f'transition{i - 1}',
-                                self._make_transition_layer(channels, new))
-                stage, new = self._make_stage(
-                    cfg, new, multiscale_output=i < self.num_stages)
-                self.add_module(f'stage{i}', stage)
-            channels = new
+            self.add_module(f'transition{i - 1}',
+                            self._make_transition_layer(channels, new))
+            stage, channels = self._make_stage(
+                cfg, new, multiscale_output=i < self.num_stages)
+            self.add_module(f'stage{i}', stage)
         self.out_channels = channels[0]
 
     def forward(self, x: Tensor) -> Tensor:

@@ -6,6 +6,7 @@ import torch
 from torch import Tensor, nn
 
 from mmpose.models.heads import HeatmapHead
+from mmpose.models.utils.tta import flip_vectors
 from mmpose.registry import MODELS
 from mmpose.utils.tensor_utils import to_numpy
 from mmpose.utils.typing import (ConfigType, InstanceList, OptConfigType,
@@ -37,8 +38,8 @@ def flip_simdr_vectors(simcc_x: Tensor, simcc_y: Tensor,
     bins maps bin ``j`` to ``L - 1 - j``, so the reversed vector peaks
     ``s = (L - 1) - (w - 1) k`` bins past the true bin (one bin for
     ``k = 2``, the authors' ``SHIFT_HEATMAP``) and is resampled at ``i + s``
-    (:func:`shift_bins`, linear for a fractional ``s``). Keypoints are
-    swapped with ``flip_indices``; y is only swapped.
+    (:func:`shift_bins`, linear for a fractional ``s``). Reversal and the
+    swap of keypoints by ``flip_indices`` are mmpose's ``flip_vectors``.
 
     Args:
         simcc_x (Tensor): x vectors of the flipped crop, shape (B, K, Wx).
@@ -53,10 +54,9 @@ def flip_simdr_vectors(simcc_x: Tensor, simcc_y: Tensor,
     if len(flip_indices) != simcc_x.shape[1]:
         raise ValueError(f'flip_indices has {len(flip_indices)} entries but '
                          f'the vectors have {simcc_x.shape[1]} keypoints')
-    flip_indices = list(flip_indices)
-    x = simcc_x[:, flip_indices].flip(-1)
+    x, y = flip_vectors(simcc_x, simcc_y, list(flip_indices))
     shift = (x.shape[-1] - 1) - (input_width - 1) * split_ratio
-    return shift_bins(x, shift) if shift else x, simcc_y[:, flip_indices]
+    return shift_bins(x, shift) if shift else x, y
 
 
 def strided_size(size: int, stride: int) -> int:

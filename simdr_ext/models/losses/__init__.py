@@ -1,8 +1,6 @@
 # Copyright (c) simdr_ext contributors. All rights reserved.
 from .kl_divergence_loss import SimDRKLLoss
-from .simdr_axis_loss import SimDRAxisLoss, weighted_keypoint_mean
+from .simdr_axis_loss import SimDRAxisLoss
 from .soft_label_ce_loss import SoftLabelCELoss
 
-__all__ = [
-    'SoftLabelCELoss', 'SimDRKLLoss', 'SimDRAxisLoss', 'weighted_keypoint_mean'
-]
+__all__ = ['SoftLabelCELoss', 'SimDRKLLoss', 'SimDRAxisLoss']
