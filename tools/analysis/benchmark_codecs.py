@@ -591,27 +591,23 @@ def run_benchmark(sizes: Sequence[str] = DEFAULT_SIZES,
     return rows
 
 
-class fixed_threads:
+@contextlib.contextmanager
+def fixed_threads(threads: Optional[int]):
     """Set torch and OpenCV threads in a ``with`` block, then restore.
 
     Args:
         threads (int, optional): The thread count; ``None`` changes
             nothing.
     """
-
-    def __init__(self, threads: Optional[int]) -> None:
-        self.threads = threads
-
-    def __enter__(self):
-        self.saved = torch.get_num_threads(), cv2.getNumThreads()
-        if self.threads is not None:
-            torch.set_num_threads(self.threads)
-            cv2.setNumThreads(self.threads)
-        return self
-
-    def __exit__(self, *exc) -> None:
-        torch.set_num_threads(self.saved[0])
-        cv2.setNumThreads(self.saved[1])
+    saved = torch.get_num_threads(), cv2.getNumThreads()
+    if threads is not None:
+        torch.set_num_threads(threads)
+        cv2.setNumThreads(threads)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(saved[0])
+        cv2.setNumThreads(saved[1])
 
 
 def benchmark_forward(config: Optional[str] = None,

@@ -281,7 +281,7 @@ def hessian_range(maps: np.ndarray, locs: np.ndarray,
     simdr_ext steps only where both eigenvalues lie in
     ``[-SHARPEST / k^2, -1 / (2 (WIDEST k)^2)]``.
     """
-    logs = np.log(np.maximum(blur_extended(maps, kernel_size), 1e-10))
+    logs = np.log(np.maximum(blur_extended(maps, kernel_size), EPS))
     dx, dy, dxx, dyy, dxy, _ = taylor_terms(logs, locs + 2)
     mid = 0.5 * (dxx + dyy)
     rad = np.sqrt(0.25 * (dxx - dyy)**2 + dxy**2)

@@ -262,17 +262,13 @@ def _extend_axis(arr: np.ndarray, keys: np.ndarray, start: np.ndarray,
             np.maximum(
                 flat[(base[:, None] + at * stride)[:, :, None] + other],
                 EPS)).transpose(1, 0, 2)  # (S, O) each
-        # quadratic through (0, f0), (1, f1), (2, f2) at -d: f0 + d (a d - b)
-        a = 0.5 * (f0 - 2 * f1 + f2)
-        b = 0.5 * (4 * f1 - 3 * f0 - f2)
         # every (patch, distance) pair whose line exists, in one go
         which, dist = np.nonzero(far[:, None] > np.arange(far.max()))
         dist += 1
         pos = first - sign * dist - start[which]
-        dist = dist[:, None].astype(np.float64)
-        edge = f0[which]
         flat[(base[which] + pos * stride)[:, None] + other] = np.exp(
-            np.minimum(edge + dist * (a[which] * dist - b[which]), edge))
+            log_quadratic(f0[which], f1[which], f2[which],
+                          dist[:, None].astype(np.float64)))
 
 
 def refine_dark(heatmaps: Array,
