@@ -18,6 +18,7 @@ from typing import Callable, Dict, List, Optional
 import torch
 from mmengine.dist import is_main_process
 from mmengine.hooks import CheckpointHook
+from mmengine.runner.checkpoint import _load_checkpoint
 
 from mmpose.registry import HOOKS
 
@@ -70,7 +71,9 @@ def weights_digest(state_dict: Dict) -> str:
 
 def zip_problem(filename: str) -> str:
     """Why a torch zip checkpoint fails its records' CRC-32 check, or
-    ``''`` (files in other formats pass)."""
+    ``''`` (files in other formats, and URLs, pass)."""
+    if not zipfile.is_zipfile(filename):
+        return ''
     try:
         with zipfile.ZipFile(filename) as zf:
             bad = zf.testzip()
@@ -91,8 +94,7 @@ def read_checked_checkpoint(filename: str, map_location='cpu'):
     """A checkpoint loaded with ``weights_only=True`` after the CRC check
     (local files; URLs are content-checked only), checked for its recorded
     SHA-256 and finiteness."""
-    from mmengine.runner.checkpoint import _load_checkpoint
-    why = zipfile.is_zipfile(filename) and zip_problem(filename)
+    why = zip_problem(filename)
     if why:
         raise CheckpointError(f'{filename} is corrupt: {why}; use another '
                               'checkpoint')
