@@ -59,6 +59,7 @@ import cv2
 import numpy as np
 import torch
 from mmengine.config import Config
+from mmengine.hub import get_config
 from torch import Tensor, nn
 
 import simdr_ext  # noqa: F401  (registers the modules)
@@ -134,24 +135,6 @@ class BatchedTopdownInferencer:
         self.std = pre.std.detach().view(1, 3, 1, 1).to(self.device)
         self.bgr_to_rgb = bool(getattr(pre, '_channel_conversion', False))
         self.decoder = getattr(model.head, 'decoder', None)
-
-    @classmethod
-    def from_config(cls,
-                    config,
-                    checkpoint: Optional[str] = None,
-                    device: str = 'cpu',
-                    **kwargs) -> 'BatchedTopdownInferencer':
-        """Build the model with mmpose's ``init_model`` and wrap it.
-
-        Args:
-            config (str | Config): Pose config.
-            checkpoint (str, optional): Checkpoint; ``None`` keeps the
-                initial weights.
-            device (str): Device. Defaults to ``'cpu'``.
-            **kwargs: :class:`BatchedTopdownInferencer` arguments.
-        """
-        model = init_model(config, checkpoint, device=device)
-        return cls(model, **kwargs)
 
     def samples(self, n: int) -> list:
         """``n`` data samples carrying what heads read at test time."""
@@ -292,20 +275,13 @@ def dark_decoding(cfg: Config, blur_kernel_size: int = 11) -> Config:
     return cfg
 
 
-def resolve_config(config: str) -> str:
-    """A config path; ``mmpose::REL`` means mmpose's ``.mim/configs/REL``."""
-    if config.startswith('mmpose::'):
-        import mmpose
-        return osp.join(osp.dirname(mmpose.__file__), '.mim', 'configs',
-                        config[len('mmpose::'):])
-    return config
-
-
 def build_model(config: str, device: str = 'cpu', dark: bool = False):
-    """Build a model with random weights, nothing downloaded, eval mode.
+    """Build a model with random weights, nothing downloaded, eval mode
+    (mmpose's ``init_model`` without a checkpoint).
 
     Args:
-        config (str): Config file or ``mmpose::`` name.
+        config (str): Config file, or ``mmpose::REL`` for mmpose's
+            ``.mim/configs/REL`` (mmengine's ``get_config``).
         device (str): Device. Defaults to ``'cpu'``.
         dark (bool): Decode heatmaps with DARK (:func:`dark_decoding`).
             Defaults to ``False``.
@@ -313,15 +289,12 @@ def build_model(config: str, device: str = 'cpu', dark: bool = False):
     Returns:
         nn.Module: The model (``cfg`` is the config used).
     """
-    cfg = Config.fromfile(resolve_config(config))
-    cfg.model.backbone.init_cfg = None
-    cfg.load_from = None
+    cfg = get_config(config) if config.startswith('mmpose::') \
+        else Config.fromfile(config)
     if dark:
         cfg = dark_decoding(cfg)
     torch.manual_seed(0)
-    model = init_model(cfg, None, device=device)
-    model.cfg = cfg
-    return model.eval()
+    return init_model(cfg, None, device=device)
 
 
 def sync(device) -> None:
@@ -582,8 +555,8 @@ def benchmark_paths(config: str = DEFAULT_CONFIG,
         dict(goal=f'(c) >= {target}x (a) (best B)',
              measured=f'{best / base:.2f}x', met=best >= target * base))
     return dict(rows=rows, goals=goals, config=config, crops=crops,
-                flip_test=flip, threads=threads, device=device,
-                rounds=rounds, load=load_average())
+                images=len(images), flip_test=flip, threads=threads,
+                device=device, rounds=rounds, load=load_average())
 
 
 def table4_entries(sizes=('64x64', '128x128', '256x192')) -> List[Dict]:
@@ -696,8 +669,8 @@ def main(argv=None) -> None:
     if shown.startswith(REPO + osp.sep):
         shown = osp.relpath(shown, REPO)
     print(f'# Top-down inference paths: {shown}\n')
-    print(f'{paths["crops"]} crops per pass over 4 images, flip test '
-          f'{paths["flip_test"]}, {paths["rounds"]} interleaved rounds, '
+    print(f'{paths["crops"]} crops per pass over {paths["images"]} images, '
+          f'flip test {paths["flip_test"]}, {paths["rounds"]} interleaved rounds, '
           f'{paths["threads"]} thread(s), device {paths["device"]}, '
           f'{paths["load"]} (at the end)\n')
     print(format_paths(paths))
