@@ -30,7 +30,7 @@ Each config in ``configs/`` is built on CPU with its backbone's
   of stride 2 the output has 4x the input's pixels, so this counts the
   SimpleBaseline deconvolutions 4x their multiply-adds: that is why the
   paper's SimBa-Res50 has 8.9 GFLOPs where ResNet-50 + deconvolutions is
-  about 5.5 GMACs.
+  5.4 GMACs (measured by this table).
 
 Paper values (:data:`PAPER`) are keyed by config name, each with its
 source: a table row of the SimDR paper (arXiv 2107.03332) or a figure of
