@@ -670,8 +670,8 @@ def main(argv=None) -> None:
         shown = osp.relpath(shown, REPO)
     print(f'# Top-down inference paths: {shown}\n')
     print(f'{paths["crops"]} crops per pass over {paths["images"]} images, '
-          f'flip test {paths["flip_test"]}, {paths["rounds"]} interleaved rounds, '
-          f'{paths["threads"]} thread(s), device {paths["device"]}, '
+          f'flip test {paths["flip_test"]}, {paths["rounds"]} interleaved '
+          f'rounds, {paths["threads"]} thread(s), device {paths["device"]}, '
           f'{paths["load"]} (at the end)\n')
     print(format_paths(paths))
     print()

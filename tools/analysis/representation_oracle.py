@@ -183,9 +183,9 @@ def oracle_codecs(input_size: Tuple[int, int]) -> List[OracleCodec]:
     """The codecs compared at one input size.
 
     SimDRLabel with k = 1, 2, 3 (and 1.5 at 384x288); SASimDRLabel with
-    the paper's k (``paper_split_ratio``) and sigma 6 bins, with and without ``decode_refine``, and
-    mmpose's Gaussian ``SimCCLabel`` at the same settings as its reference
-    row; DarkHeatmap with the encoder x
+    the paper's k (``paper_split_ratio``) and sigma 6 bins, with and
+    without ``decode_refine``, and mmpose's Gaussian ``SimCCLabel`` at the
+    same settings as its reference row; DarkHeatmap with the encoder x
     decoder combinations of DARK Tables 1 and 3 (biased: argmax / shift /
     dark; unbiased: shift / dark); and mmpose's
     ``MSRAHeatmap(unbiased=False)`` (standard encoding, shift decoding) as
@@ -690,8 +690,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     print(
         '- errors: mean Euclidean distance over the visible keypoints the '
         'codec encodes (kpts); max axis err, over those inside the input, is '
-        'the per-axis quantity SimDR Appendix D bounds (1/(2k) for SimDR, lambda/2 for an '
-        f'argmax heatmap); mean OKS (the data set\'s sigmas and areas) and '
+        'the per-axis quantity SimDR Appendix D bounds (1/(2k) for SimDR, '
+        f'lambda/2 for an argmax heatmap); mean OKS (the data set\'s sigmas and areas) and '
         f'{benchmark.score} ({metric}, score 1, no NMS) use every visible '
         'keypoint')
     for size in args.sizes:
