@@ -1,5 +1,6 @@
 # Copyright (c) simdr_ext contributors. All rights reserved.
 import json
+import os
 import os.path as osp
 import pickle
 import subprocess
@@ -14,6 +15,13 @@ REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 QUICKSTART = osp.join(REPO, 'configs', 'quickstart',
                       'simdr_res18_1xb12-300e_coco-mini-128x96.py')
 COCO = osp.join(REPO, 'tests', 'data', 'coco')
+
+# Processes the tests start (tools/train.py, the demo, mim) import
+# simdr_ext, tools and demo from this tree, wherever the virtual
+# environment's editable install points.
+os.environ['PYTHONPATH'] = os.pathsep.join(
+    [REPO] + [p for p in os.environ.get('PYTHONPATH', '').split(os.pathsep)
+              if p and osp.abspath(p) != REPO])
 
 # the quickstart SimDR model with the head's codec swapped: SimDR* and DARK
 # (the DARK head is replaced whole, _delete_, so its codec needs none)

@@ -3,12 +3,14 @@
 saved atomically in a safe order; read after a CRC-32 check of the zip
 records (torch's reader checks none), then checked for the SHA-256 recorded
 at saving, finiteness and, loaded into a model, an exact fit."""
+import errno
+import fcntl
 import glob
 import hashlib
 import os
 import os.path as osp
-import pickle
 import re
+import secrets
 import socket
 import zipfile
 from contextlib import suppress
@@ -21,13 +23,10 @@ from mmengine.hooks import CheckpointHook
 from mmengine.runner.checkpoint import _load_checkpoint
 
 from mmpose.registry import HOOKS
+from .trusted_load import CheckpointError, install, installed, zip_problem
 
 DIGEST_KEY = 'weights_sha256'
 CKPT_NAME = re.compile(r'^(?:epoch|iter)_(\d+)\.pth$')
-
-
-class CheckpointError(ValueError):
-    """A checkpoint that must not be loaded; the message says why."""
 
 
 def remove_quietly(path: str) -> None:
@@ -36,10 +35,20 @@ def remove_quietly(path: str) -> None:
 
 
 def atomic_replace(path: str, write: Callable[[str], None]) -> None:
-    """``write(tmp)`` the new ``path`` to ``path + '.tmp'``, flush it to
-    disk and rename it: a kill or a full disk leaves the old file or the new
-    one, never a partial one (the ``.tmp`` is removed on error)."""
-    tmp = f'{path}.tmp'
+    """``write(tmp)`` the new ``path`` to a temporary file, flush it to disk
+    and rename it over ``path``: a kill or a full disk leaves the old file
+    or the new one, never a partial one (the temporary file is removed on
+    error).
+
+    The temporary file is created here, exclusively and with a random name
+    (``<name>.<random>.tmp`` beside ``path``), so ``write`` never writes
+    through a link planted in the folder; the rename replaces a link at
+    ``path`` itself, not the file it points to.
+    """
+    folder, name = osp.split(osp.abspath(path))
+    tmp = osp.join(folder, f'{name}.{secrets.token_hex(8)}.tmp')
+    os.close(os.open(tmp, os.O_CREAT | os.O_EXCL | os.O_WRONLY |
+                     getattr(os, 'O_NOFOLLOW', 0), 0o666))
     try:
         write(tmp)
         with open(tmp, 'rb+') as f:
@@ -49,7 +58,7 @@ def atomic_replace(path: str, write: Callable[[str], None]) -> None:
         remove_quietly(tmp)
         raise
     with suppress(OSError):  # flush the rename too, where the OS allows
-        fd = os.open(osp.dirname(osp.abspath(path)), os.O_RDONLY)
+        fd = os.open(folder, os.O_RDONLY)
         try:
             os.fsync(fd)
         finally:
@@ -69,20 +78,6 @@ def weights_digest(state_dict: Dict) -> str:
     return sha.hexdigest()
 
 
-def zip_problem(filename: str) -> str:
-    """Why a torch zip checkpoint fails its records' CRC-32 check, or
-    ``''`` (files in other formats, and URLs, pass)."""
-    if not zipfile.is_zipfile(filename):
-        return ''
-    try:
-        with zipfile.ZipFile(filename) as zf:
-            bad = zf.testzip()
-    except (zipfile.BadZipFile, OSError, EOFError, ValueError) as err:
-        return f'its zip structure is damaged ({err})'
-    return '' if bad is None else f'record {bad} fails its CRC-32 check ' \
-        '(the file changed after it was written)'
-
-
 def listed(lines: List[str], most: int, sep: str = ', ') -> str:
     """At most ``most`` lines joined, and how many more there are."""
     more = len(lines) - most
@@ -91,29 +86,13 @@ def listed(lines: List[str], most: int, sep: str = ', ') -> str:
 
 
 def read_checked_checkpoint(filename: str, map_location='cpu'):
-    """A checkpoint loaded with ``weights_only=True`` after the CRC check
-    (local files; URLs are content-checked only), checked for its recorded
-    SHA-256 and finiteness."""
-    why = zip_problem(filename)
-    if why:
-        raise CheckpointError(f'{filename} is corrupt: {why}; use another '
-                              'checkpoint')
-    try:
-        checkpoint = _load_checkpoint(filename, map_location=map_location)
-    except pickle.UnpicklingError as err:
-        raise pickle.UnpicklingError(
-            f'Refused to load {filename}: it contains an object that '
-            'torch.load(weights_only=True) does not allow, even with the '
-            'mmengine/numpy types simdr_ext allow-lists. Only if you trust '
-            'the file, re-save its state dict in a trusted session '
-            '(torch.save({"state_dict": torch.load(path, weights_only=False)'
-            '["state_dict"]}, new_path)) or run once with '
-            f'TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD=1. Details: {err}') from None
-    except RuntimeError as err:
-        if 'zip' not in str(err) and 'archive' not in str(err):
-            raise
-        raise CheckpointError(f'{filename} is truncated or corrupt ({err}); '
-                              'use another checkpoint') from None
+    """A checkpoint read through mmengine's loader table, which
+    :mod:`.trusted_load` checks for every scheme (zip records, CRC-32,
+    ``weights_only=True``, tensor views, config text dropped), then checked
+    for its recorded SHA-256 and finiteness."""
+    if not installed():
+        install()
+    checkpoint = _load_checkpoint(filename, map_location=map_location)
     ckpt = checkpoint if isinstance(checkpoint, dict) else {}
     raw, meta = ckpt.get('state_dict', ckpt), ckpt.get('meta')
     recorded = meta.get(DIGEST_KEY) if isinstance(meta, dict) else None
@@ -193,16 +172,23 @@ def is_complete(path: str) -> bool:
         path)
 
 
+def inside(path: str, folder: str) -> bool:
+    """Whether ``path``, links resolved, lies in ``folder`` (resolved)."""
+    real, root = osp.realpath(path), osp.realpath(folder)
+    return osp.commonpath([real, root]) == root and real != root
+
+
 def find_resumable_checkpoint(work_dir: str, logger=None) -> Optional[str]:
     """The checkpoint ``--resume`` without a path continues from:
-    ``last_checkpoint`` when it names a complete file, else (empty, missing,
-    naming a deleted or damaged file) the newest complete ``epoch_N.pth`` /
-    ``iter_N.pth`` in ``work_dir`` (said to ``logger``); ``None`` if none.
+    ``last_checkpoint`` when it names a complete file inside ``work_dir``,
+    else (empty, missing, naming a file elsewhere, deleted or damaged) the
+    newest complete ``epoch_N.pth`` / ``iter_N.pth`` in ``work_dir`` (said
+    to ``logger``); ``None`` if none.
     """
     save_file = osp.join(work_dir, 'last_checkpoint')
     named = Path(save_file).read_text().strip() if osp.isfile(
         save_file) else None
-    if named and is_complete(named):
+    if named and inside(named, work_dir) and is_complete(named):
         return named
     found = [(osp.basename(p).startswith('iter'), int(m.group(1)), p)
              for p in glob.glob(osp.join(glob.escape(work_dir), '*.pth'))
@@ -211,19 +197,103 @@ def find_resumable_checkpoint(work_dir: str, logger=None) -> Optional[str]:
     path = next((p for *_, p in sorted(found, reverse=True)
                  if is_complete(p)), None)
     if path and logger is not None:
-        logger.warning(f'{save_file} names no complete checkpoint ('
-                       f'{named or "empty or missing"}); resuming from the '
-                       f'newest complete checkpoint {path}')
+        logger.warning(f'{save_file} names no complete checkpoint in '
+                       f'{work_dir} ({named or "empty or missing"}); '
+                       f'resuming from the newest complete checkpoint {path}')
     return path
+
+
+def own_checkpoint(path, out_dir: str, pattern: str) -> bool:
+    """Whether ``path`` may be deleted or published by a run writing to
+    ``out_dir``: a string naming a regular file (not a link) directly in
+    ``out_dir`` whose name matches ``pattern``."""
+    return isinstance(path, str) and osp.dirname(
+        osp.abspath(path)) == osp.abspath(out_dir) and re.fullmatch(
+            pattern, osp.basename(path)) is not None and not osp.islink(
+                path) and inside(path, out_dir)
 
 
 @HOOKS.register_module()
 class SafeCheckpointHook(CheckpointHook):
-    """mmengine's ``CheckpointHook`` in a crash-safe order: the new file,
-    then ``last_checkpoint`` (atomically), then the deletion of checkpoints
-    beyond ``max_keep_ckpts``. (mmengine 0.10.7 deletes first and writes
-    ``last_checkpoint`` in place: a kill while saving with
-    ``max_keep_ckpts=1`` left no checkpoint.)"""
+    """mmengine's ``CheckpointHook`` made crash-safe and blind to paths
+    stored in a checkpoint.
+
+    - Order: the new file, then ``last_checkpoint`` (atomically), then the
+      deletion of checkpoints beyond ``max_keep_ckpts``; a new best
+      checkpoint is written before the previous best is deleted. (mmengine
+      0.10.7 deletes first: a kill or a failed write while saving lost the
+      only checkpoint, or the best one.)
+    - What a resumed message hub says is checked before use: the best
+      checkpoint paths (``best_ckpt``, ``best_ckpt_<metric>``) and
+      ``last_ckpt`` are kept only when they name a regular file of this
+      run's ``out_dir`` with a checkpoint's name, ``keep_ckpt_ids`` only when
+      it is a list of integers. Anything else is dropped with a warning, so a
+      crafted checkpoint cannot make the run delete other files.
+    - Only regular checkpoint files are ever deleted, never folders.
+    """
+
+    BEST = r'best_.+_(?:epoch|iter)_\d+\.pth'
+    STEP = r'(?:epoch|iter)_\d+\.pth'
+
+    def before_train(self, runner) -> None:
+        info = runner.message_hub.runtime_info
+        out_dir = self.out_dir or runner.work_dir
+        if out_dir != runner.work_dir:  # mmengine appends the run's name
+            out_dir = osp.join(out_dir,
+                               osp.basename(runner.work_dir.rstrip(osp.sep)))
+        dropped = []
+        for key in [k for k in info if k == 'best_ckpt'
+                    or k.startswith('best_ckpt_') or k == 'last_ckpt']:
+            pattern = self.STEP if key == 'last_ckpt' else self.BEST
+            if not own_checkpoint(info[key], out_dir, pattern):
+                dropped.append(f'{key}={info.pop(key)!r}')
+        ids = info.get('keep_ckpt_ids')
+        if ids is not None and not (isinstance(ids, list) and all(
+                type(i) is int and i >= 0 for i in ids)):
+            dropped.append(f'keep_ckpt_ids={info.pop("keep_ckpt_ids")!r}')
+        if dropped:
+            runner.logger.warning(
+                'ignoring what the resumed checkpoint says about files '
+                f'outside this run\'s checkpoints in {out_dir}: ' +
+                ', '.join(dropped) + ' (no file is deleted for it)')
+        super().before_train(runner)
+
+    def _save_best_checkpoint(self, runner, metrics) -> None:
+        if not self.save_best:
+            return
+        single = len(self.key_indicators) == 1
+        before = ({'': self.best_ckpt_path} if single else dict(
+            self.best_ckpt_path_dict))
+        if single:  # mmengine deletes what these name before writing
+            self.best_ckpt_path = None
+        else:
+            self.best_ckpt_path_dict = dict.fromkeys(before)
+        try:
+            super()._save_best_checkpoint(runner, metrics)
+        except BaseException:
+            self._restore_best(runner, before, single)
+            raise
+        for key, old in before.items():
+            new = self.best_ckpt_path if single else \
+                self.best_ckpt_path_dict[key]
+            if new is None:  # not improved: the old best stays
+                self._restore_best(runner, {key: old}, single)
+            elif old and old != new and is_main_process() and \
+                    is_complete(new) and own_checkpoint(
+                        old, self.out_dir, self.BEST):
+                self.file_backend.remove(old)
+                runner.logger.info(f'The previous best checkpoint {old} is '
+                                   'removed')
+
+    def _restore_best(self, runner, paths: Dict, single: bool) -> None:
+        for key, old in paths.items():
+            if single:
+                self.best_ckpt_path = old
+            else:
+                self.best_ckpt_path_dict[key] = old
+            name = 'best_ckpt' + (f'_{key}' if key else '')
+            if old is not None:
+                runner.message_hub.update_info(name, old)
 
     def _save_checkpoint_with_step(self, runner, step, meta):
         outdated = []
@@ -251,72 +321,69 @@ class SafeCheckpointHook(CheckpointHook):
         for old in outdated:
             path = self.file_backend.join_path(self.out_dir,
                                                self.filename_tmpl.format(old))
-            if self.file_backend.isfile(path):
+            if osp.isfile(path) and not osp.islink(path):
                 self.file_backend.remove(path)
-            elif self.file_backend.isdir(path):
-                self.file_backend.rmtree(path)
 
 
 class WorkDirLock:
     """One training run per work directory (created if needed).
 
-    ``<work_dir>/.simdr_ext.lock`` holds ``host pid``: a second run while
-    that process lives is refused; a dead process's lock on this host is
-    taken over, and partial ``*.tmp`` files of a killed run are removed.
+    The lock is the kernel's (``fcntl.flock`` on
+    ``<work_dir>/.simdr_ext.lock``): it is taken atomically and is released
+    by the kernel when its process ends, however it ends, so there is no
+    stale lock to take over and no race between two runs deciding that a
+    lock is stale. The file records ``host pid`` of the holder for the
+    message a second run gets, and stays when the run ends. Taking the lock
+    removes partial ``*.tmp`` files of a killed run.
     """
 
     def __init__(self, work_dir: str) -> None:
-        self.work_dir, self.owned = work_dir, False
+        self.work_dir, self.owned, self.fd = work_dir, False, None
         self.path = osp.join(work_dir, '.simdr_ext.lock')
         self.me = (socket.gethostname(), os.getpid())
 
     def holder(self) -> Optional[tuple]:
-        """``(host, pid)`` of the lock's holder unless it is a dead process
-        of this host."""
+        """``(host, pid)`` written by the lock's holder, if readable."""
         try:
             host, pid = Path(self.path).read_text().split()
-            pid = int(pid)
+            return host, int(pid)
         except (OSError, ValueError):
             return None
-        try:
-            if host == self.me[0]:
-                os.kill(pid, 0)
-        except ProcessLookupError:
-            return None
-        except PermissionError:  # alive, another user's
-            pass
-        return host, pid
 
     def acquire(self) -> 'WorkDirLock':
         os.makedirs(self.work_dir, exist_ok=True)
-        for _ in range(3):
-            try:
-                fd = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
-            except FileExistsError:
-                holder = self.holder()
-                if holder is not None:
-                    raise RuntimeError(
-                        f'{self.work_dir} is in use by another training run '
-                        f'(pid {holder[1]} on {holder[0]}, lock file '
-                        f'{self.path}); give this run another --work-dir, '
-                        'or wait for that run to end (delete the lock file '
-                        'only if that process is gone)') from None
-                remove_quietly(self.path)  # a dead process's lock
-                continue
-            with os.fdopen(fd, 'w') as f:
-                f.write('%s %d\n' % self.me)
-            self.owned = True
-            work = glob.escape(self.work_dir)
-            for path in glob.glob(osp.join(work, '*.pth.tmp')) + glob.glob(
-                    osp.join(work, 'last_checkpoint.tmp')):
-                remove_quietly(path)
-            return self
-        raise RuntimeError(f'could not take the lock {self.path}')
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT |
+                     getattr(os, 'O_NOFOLLOW', 0), 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as err:
+            os.close(fd)
+            if err.errno not in (errno.EWOULDBLOCK, errno.EACCES):
+                raise
+            holder = self.holder()
+            who = f'pid {holder[1]} on {holder[0]}' if holder else \
+                'another process'
+            raise RuntimeError(
+                f'{self.work_dir} is in use by another training run ({who}, '
+                f'lock file {self.path}); give this run another --work-dir, '
+                'or wait for that run to end') from None
+        os.ftruncate(fd, 0)
+        os.write(fd, ('%s %d\n' % self.me).encode())
+        self.fd, self.owned = fd, True
+        work = glob.escape(self.work_dir)
+        for pattern in ('*.pth.tmp', '*.pth.*.tmp', 'last_checkpoint.tmp',
+                        'last_checkpoint.*.tmp'):
+            for path in glob.glob(osp.join(work, pattern)):
+                if not osp.islink(path):
+                    remove_quietly(path)
+        return self
 
     def release(self) -> None:
-        if self.owned and self.holder() == self.me:
-            remove_quietly(self.path)
-        self.owned = False
+        if self.fd is not None:
+            with suppress(OSError):
+                os.ftruncate(self.fd, 0)
+            os.close(self.fd)  # the kernel drops the lock
+        self.fd, self.owned = None, False
 
     __enter__ = acquire
 

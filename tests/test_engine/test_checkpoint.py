@@ -7,8 +7,6 @@ disks, diverged runs and mixed-up files damage them.
 """
 import errno
 import os
-import subprocess
-import sys
 import zipfile
 
 import pytest
@@ -18,6 +16,7 @@ from mmengine.registry import init_default_scope
 from mmengine.runner import Runner
 
 from mmpose.registry import MODELS
+from simdr_ext.engine.checkpoint import atomic_replace
 from simdr_ext.engine import (CheckedRunner, CheckpointError,
                               NonFiniteLossHook, WorkDirLock,
                               find_resumable_checkpoint,
@@ -213,40 +212,136 @@ def test_saving_records_the_weights_checksum(tmp_path, monkeypatch):
 # -- one run per work dir -------------------------------------------------
 
 
-@pytest.fixture
-def live_pid():
-    proc = subprocess.Popen([sys.executable, '-c',
-                             'import time; time.sleep(120)'])
-    yield proc.pid
-    proc.kill()
-    proc.wait()
+class Holders:
+    """``n`` forked processes that each try to take the work dir's lock at
+    once, say whether they got it (``ok``) and hold it until
+    :meth:`release`. Plain ``os.fork`` and pipes: nothing in the children
+    takes a lock of the parent's threads."""
+
+    def __init__(self, work_dir: str, n: int) -> None:
+        self.pids, self.ok, self.go = [], [], []
+        start_r, start_w = os.pipe()
+        for _ in range(n):
+            said_r, said_w = os.pipe()
+            go_r, go_w = os.pipe()
+            pid = os.fork()
+            if pid == 0:  # child
+                code = 0
+                for fd in [go_w, said_r, start_w] + self.go:
+                    os.close(fd)
+                try:
+                    os.read(start_r, 1)  # all start together
+                    try:
+                        WorkDirLock(work_dir).acquire()
+                        os.write(said_w, b'1')
+                    except RuntimeError:
+                        os.write(said_w, b'0')
+                    os.read(go_r, 1)
+                except BaseException:
+                    code = 1
+                os._exit(code)
+            os.close(said_w)
+            os.close(go_r)
+            self.pids.append(pid)
+            self.go.append(go_w)
+            self.ok.append(said_r)
+        os.write(start_w, b'x' * n)
+        self.ok = [os.read(fd, 1) == b'1' for fd in self.ok]
+
+    def release(self) -> None:
+        for fd in self.go:
+            os.close(fd)  # EOF: the child reads and exits
+        for pid in self.pids:
+            os.waitpid(pid, 0)
 
 
-def test_a_second_run_in_a_work_dir_is_refused(tmp_path, live_pid):
-    import socket
-    (tmp_path / '.simdr_ext.lock').write_text(
-        f'{socket.gethostname()} {live_pid}\n')
-    with pytest.raises(RuntimeError,
-                       match=f'in use by another training run \\(pid '
-                       f'{live_pid}'):
-        WorkDirLock(str(tmp_path)).acquire()
+def test_a_second_run_in_a_work_dir_is_refused_naming_the_holder(tmp_path):
+    holder = Holders(str(tmp_path), 1)
+    try:
+        assert holder.ok == [True]
+        with pytest.raises(RuntimeError,
+                           match=f'in use by another training run \\(pid '
+                           f'{holder.pids[0]}'):
+            WorkDirLock(str(tmp_path)).acquire()
+    finally:
+        holder.release()
+    with WorkDirLock(str(tmp_path)) as lock:  # released with its process
+        assert lock.owned
 
 
-def test_a_dead_runs_lock_and_partial_files_are_taken_over(tmp_path):
-    import socket
-    proc = subprocess.Popen([sys.executable, '-c', 'pass'])
-    proc.wait()
-    (tmp_path / '.simdr_ext.lock').write_text(
-        f'{socket.gethostname()} {proc.pid}\n')
+def test_racing_runs_get_exactly_one_owner(tmp_path):
+    """8 processes start at once, 25 times: one owner each time (an empty
+    lock file read as a dead owner's gave two)."""
+    for round_ in range(25):
+        holders = Holders(str(tmp_path / str(round_)), 8)
+        holders.release()
+        assert sum(holders.ok) == 1, (round_, holders.ok)
+
+
+def test_a_killed_runs_lock_is_free_and_its_partial_files_removed(tmp_path):
+    import signal
+    holder = Holders(str(tmp_path), 1)
+    assert holder.ok == [True]
+    os.kill(holder.pids[0], signal.SIGKILL)
+    os.waitpid(holder.pids[0], 0)
     (tmp_path / 'epoch_7.pth.tmp').write_bytes(b'PK\x03\x04 partial')
+    (tmp_path / 'epoch_8.pth.0123abcd.tmp').write_bytes(b'PK\x03\x04 p')
     (tmp_path / 'epoch_6.pth').write_bytes(b'kept')
     with WorkDirLock(str(tmp_path)) as lock:
         assert (tmp_path / '.simdr_ext.lock').read_text().split()[1] == \
             str(os.getpid())
         assert lock.owned
         assert not (tmp_path / 'epoch_7.pth.tmp').exists()
+        assert not (tmp_path / 'epoch_8.pth.0123abcd.tmp').exists()
         assert (tmp_path / 'epoch_6.pth').exists()
-    assert not (tmp_path / '.simdr_ext.lock').exists()
+
+
+# -- atomic writes ----------------------------------------------------------
+
+
+def test_the_final_name_holds_the_old_file_until_the_new_one_is_complete(
+        tmp_path):
+    path = tmp_path / 'epoch_1.pth'
+    path.write_bytes(b'old')
+
+    def write(tmp):
+        assert tmp != str(path)
+        assert path.read_bytes() == b'old'  # nothing written there yet
+        with open(tmp, 'wb') as f:
+            f.write(b'new')
+
+    atomic_replace(str(path), write)
+    assert path.read_bytes() == b'new'
+    assert sorted(p.name for p in tmp_path.iterdir()) == ['epoch_1.pth']
+
+
+@pytest.mark.parametrize('planted', ['epoch_1.pth', 'epoch_1.pth.tmp'])
+def test_a_link_planted_in_the_work_dir_is_not_written_through(tmp_path,
+                                                               planted):
+    work, victim = tmp_path / 'work', tmp_path / 'victim.txt'
+    work.mkdir()
+    victim.write_text('precious')
+    os.symlink(victim, work / planted)
+
+    def write(tmp):
+        with open(tmp, 'wb') as f:
+            f.write(b'checkpoint')
+
+    atomic_replace(str(work / 'epoch_1.pth'), write)
+    assert victim.read_text() == 'precious'
+    assert not (work / 'epoch_1.pth').is_symlink()
+    assert (work / 'epoch_1.pth').read_bytes() == b'checkpoint'
+
+
+def test_resume_ignores_a_last_checkpoint_outside_the_work_dir(tmp_path,
+                                                               good):
+    work = tmp_path / 'work'
+    work.mkdir()
+    (work / 'last_checkpoint').write_text(good)  # tmp_path/good.pth
+    assert find_resumable_checkpoint(str(work)) is None
+    inside = work / 'epoch_2.pth'
+    inside.write_bytes(open(good, 'rb').read())
+    assert find_resumable_checkpoint(str(work)) == str(inside)
 
 
 # -- a loss that diverges --------------------------------------------------

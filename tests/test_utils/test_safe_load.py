@@ -119,3 +119,89 @@ def test_every_mmpose_metainfo_survives_a_checkpoint(tmp_path):
         assert pickle.dumps(out) == pickle.dumps(meta), path
     # the files whose empty skeleton gave the refused checkpoints
     assert len(with_empty) == 26, with_empty
+
+
+# -- the allow-list, pinned -------------------------------------------------
+
+# every global a checkpoint may name, as ``module.qualname``: adding one is a
+# decision that must change this list
+ALLOWED = sorted([
+    'mmengine.logging.history_buffer.HistoryBuffer', 'numpy.ndarray',
+    'numpy.dtype', 'builtins.getattr', 'builtins.bytes',
+    'numpy.core.multiarray._reconstruct',
+    'numpy._core.multiarray._reconstruct', 'numpy.core.multiarray.scalar',
+    'numpy._core.multiarray.scalar'
+] + [f'numpy.dtypes.{n}DType' for n in (
+    'Bool', 'Bytes', 'CLongDouble', 'Complex128', 'Complex64', 'DateTime64',
+    'Float16', 'Float32', 'Float64', 'Int16', 'Int32', 'Int64', 'Int8',
+    'LongDouble', 'LongLong', 'Object', 'Str', 'TimeDelta64', 'UInt16',
+    'UInt32', 'UInt64', 'UInt8', 'ULongLong', 'Void')])
+STAND_INS = {'builtins.getattr', 'builtins.bytes'}
+
+
+def allowed_names():
+    from simdr_ext.utils.safe_load import mmengine_checkpoint_globals
+    return {g[1] if isinstance(g, tuple) else
+            f'{g.__module__}.{g.__qualname__}': g[0] if isinstance(g, tuple)
+            else g for g in mmengine_checkpoint_globals()}
+
+
+def test_the_allow_list_is_exactly_the_pinned_one():
+    names = allowed_names()
+    assert sorted(names) == ALLOWED
+    # the two builtins are bound to stand-ins, never to themselves
+    assert names['builtins.getattr'] is not getattr
+    assert names['builtins.bytes'] is not bytes
+    registered = {f'{g.__module__}.{g.__qualname__}' if not isinstance(
+        g, tuple) else g[1] for g in torch.serialization.get_safe_globals()}
+    assert registered >= set(ALLOWED)
+    assert 'builtins.eval' not in registered
+    assert not any(n.startswith(('os.', 'posix.', 'subprocess.',
+                                 'builtins.e', 'builtins.open'))
+                   for n in registered)
+
+
+class Getattr:
+
+    def __init__(self, obj, name):
+        self.args = (obj, name)
+
+    def __reduce__(self):
+        return (getattr, self.args)
+
+
+def test_getattr_stand_in_refuses_every_other_object_and_name():
+    """The object check and the name check each refuse on their own: every
+    allow-listed object with an allowed name, and HistoryBuffer with every
+    other attribute name."""
+    allowed_methods = ('min', 'max', 'current', 'mean')
+    others = [g for n, g in allowed_names().items()
+              if n not in STAND_INS and g is not HistoryBuffer]
+    for obj in others:
+        for name in allowed_methods:
+            with pytest.raises(pickle.UnpicklingError,
+                               match='refused getattr'):
+                roundtrip({'x': Getattr(obj, name)})
+    for name in sorted(set(dir(HistoryBuffer)) - set(allowed_methods) -
+                       set(HistoryBuffer._statistics_methods)):
+        with pytest.raises(pickle.UnpicklingError, match='refused getattr'):
+            roundtrip({'x': Getattr(HistoryBuffer, name)})
+    assert roundtrip({'x': Getattr(HistoryBuffer, 'mean')})['x'] is \
+        HistoryBuffer.mean
+
+
+class Bytes:
+
+    def __init__(self, *args):
+        self.args = args
+
+    def __reduce__(self):
+        return (bytes, self.args)
+
+
+@pytest.mark.parametrize('args', [(10**12, ), (3, ), ('text', 'utf-8'),
+                                  ([1, 2, 3], ), (b'a', 'utf-8'),
+                                  ((1, 2), )])
+def test_bytes_stand_in_refuses_every_other_argument(args):
+    with pytest.raises(pickle.UnpicklingError, match='refused bytes'):
+        roundtrip({'x': Bytes(*args)})
