@@ -23,12 +23,21 @@ visualiser) and, for SimDR models, ``<name>_simdr_<i>.png`` with the crop and
 the 1D x/y distributions of the keypoints given by ``--simdr-keypoints``. A
 picture without any detected person is saved as it is, and the demo says
 so. An unreadable input stops with a one-line error naming it.
+
+Inputs are read as bytes and decoded by :func:`simdr_runtime.decode_image`,
+within its pixel budget (``SIMDR_MAX_IMAGE_PIXELS``), which video frames
+share. Two inputs with one stem (``a.jpg``, ``a.png``) keep their extension
+in the output name (``a_jpg.png``, ``a_png.png``), and no output replaces an
+input: ``--out-dir`` must not be the folder of the inputs. A video frame
+that cannot be decoded is skipped with a warning naming its index.
 """
 import argparse
 import os
 import os.path as osp
+import re
 import sys
-from typing import Callable, Dict, Iterator, List, Optional, Sequence, Tuple
+from typing import (Callable, Dict, Iterator, List, Optional, Sequence, Set,
+                    Tuple)
 
 import cv2
 import numpy as np
@@ -38,39 +47,300 @@ from simdr_ext.datasets import read_detections
 from simdr_ext.deploy import crop_geometry
 from simdr_ext.engine import load_checked_checkpoint
 from simdr_runtime.crops import box_center_scale, read_image, warp_matrices
+from simdr_runtime.image_size import ImageSizeError, max_image_pixels
 
 IMAGE_SUFFIXES = ('.jpg', '.jpeg', '.png', '.bmp', '.webp')
 VIDEO_SUFFIXES = ('.mp4', '.avi', '.mov', '.mkv')
+#: The distribution pictures' names: ``<picture name>_simdr_<box>``.
+DIST_NAME = re.compile(r'(.*)_simdr_[0-9]+', re.DOTALL)
+#: Failed reads in a row after which a video is taken to have ended.
+MAX_FAILED_READS = 30
+
+#: ``(stem, output name, BGR image (H, W, 3))``: the stem finds the
+#: picture's boxes, the output name its files.
+Frame = Tuple[str, str, np.ndarray]
+
+
+def printable(text: str) -> str:
+    """``text`` with undecodable file-name bytes (surrogate escapes) shown
+    as ``\\xNN``, so that it can be printed."""
+    try:
+        return text.encode('utf-8', 'surrogateescape').decode(
+            'utf-8', 'backslashreplace')
+    except UnicodeEncodeError:
+        return text.encode('utf-8', 'backslashreplace').decode('utf-8')
 
 
 def list_frames(source: str) -> Tuple[List[str], bool]:
     """The image files of ``source`` (one file, or a folder's images sorted
-    by name), or ``[source]`` and ``True`` for a video."""
+    by name), or ``[source]`` and ``True`` for a video.
+
+    Raises:
+        ValueError: A folder without any image file.
+    """
     if osp.isdir(source):
-        return sorted(
+        paths = sorted(
             osp.join(source, n) for n in os.listdir(source)
-            if n.lower().endswith(IMAGE_SUFFIXES)), False
+            if n.lower().endswith(IMAGE_SUFFIXES))
+        if not paths:
+            raise ValueError(f'{printable(source)} has no image files '
+                             f'({", ".join(IMAGE_SUFFIXES)})')
+        return paths, False
     return [source], source.lower().endswith(VIDEO_SUFFIXES)
 
 
-def iter_frames(source: str) -> Iterator[Tuple[str, np.ndarray]]:
-    """Yield ``(name, BGR image (H, W, 3))`` of an image file, a folder or a
-    video; the name is the file stem, or ``<video>_<frame>``."""
-    paths, video = list_frames(source)
-    if not video:
-        for path in paths:
-            yield osp.splitext(osp.basename(path))[0], read_image(path)
-        return
+def output_names(paths: Sequence[str]) -> List[str]:
+    """One output name (no extension) per input file, all different.
+
+    The name is the file stem; inputs whose stems are equal (ignoring case,
+    for case-insensitive file systems) keep their extension in it
+    (``a.jpg`` → ``a_jpg``). A name still taken, or one that the
+    distribution pictures of another (``<name>_simdr_<i>``) would take, gets
+    ``_2``, ``_3``...
+
+    Args:
+        paths (Sequence[str]): The input files.
+
+    Returns:
+        list[str]: The names, in the order of ``paths``.
+    """
+    stems = [osp.splitext(osp.basename(p)) for p in paths]
+    counts: Dict[str, int] = {}
+    for stem, _ in stems:
+        counts[stem.casefold()] = counts.get(stem.casefold(), 0) + 1
+    names: List[str] = []
+    taken: Set[str] = set()
+    # the names X of the taken names X_simdr_<i>
+    dist_of: Set[str] = set()
+
+    def clash(name: str) -> bool:
+        match = DIST_NAME.fullmatch(name)
+        return name in taken or name in dist_of or bool(
+            match and match.group(1) in taken)
+
+    for stem, ext in stems:
+        name = stem
+        if counts[stem.casefold()] > 1 and ext:
+            name = f'{stem}_{ext[1:]}'
+        unique, n = name, 2
+        while clash(unique.casefold()):
+            unique, n = f'{name}_{n}', n + 1
+        taken.add(unique.casefold())
+        match = DIST_NAME.fullmatch(unique.casefold())
+        if match:
+            dist_of.add(match.group(1))
+        names.append(unique)
+    return names
+
+
+def check_out_dir(source: str, out_dir: str, paths: Sequence[str]) -> None:
+    """Refuse an output folder that is the folder of the inputs.
+
+    Args:
+        source (str): The image file, folder or video.
+        out_dir (str): The output folder.
+        paths (Sequence[str]): The input files (:func:`list_frames`).
+
+    Raises:
+        ValueError: ``out_dir`` (links resolved) is ``source`` (a folder),
+            or the folder of ``source`` or of an input file (or of the
+            file a linked input points to).
+    """
+    out_real = osp.realpath(out_dir)
+    folders = {osp.realpath(source)} if osp.isdir(source) else set()
+    for path in list(paths) + [source]:
+        folders.add(osp.dirname(osp.abspath(path)))
+        folders.add(osp.dirname(osp.realpath(path)))
+    if out_real in {osp.realpath(f) for f in folders}:
+        raise ValueError(
+            f'--out-dir {printable(out_dir)} is the folder of the input '
+            f'{printable(source)}: the pictures written there could replace '
+            'inputs; choose another folder')
+
+
+def write_png(out_file: str, img: np.ndarray, protected: Set[str]) -> None:
+    """Write a BGR image (H, W, 3) as PNG, never over an input.
+
+    Args:
+        out_file (str): The file to write.
+        img (np.ndarray): BGR uint8 image in shape (H, W, 3).
+        protected (set[str]): Real paths of the inputs.
+
+    Raises:
+        ValueError: ``out_file`` is an input, or the image cannot be
+            encoded or written.
+    """
+    if osp.realpath(out_file) in protected:
+        raise ValueError(f'{printable(out_file)} is an input: not '
+                         'overwritten')
+    ok, buf = cv2.imencode('.png', img)
+    if not ok:
+        raise ValueError(f'cannot encode {printable(out_file)} as PNG')
+    try:
+        with open(out_file, 'wb') as f:
+            f.write(buf.tobytes())
+    except OSError as err:
+        raise ValueError(f'cannot write {printable(out_file)}: '
+                         f'{err.strerror or err}') from None
+
+
+def open_video(source: str,
+               max_pixels: Optional[int] = None
+               ) -> Tuple[cv2.VideoCapture, int]:
+    """Open a video whose frames fit the pixel budget.
+
+    Args:
+        source (str): The video file.
+        max_pixels (int, optional): The budget; ``None``:
+            :func:`simdr_runtime.image_size.max_image_pixels`.
+
+    Returns:
+        tuple: The capture and its reported frame count (0 if unknown).
+
+    Raises:
+        FileNotFoundError: OpenCV cannot open it.
+        ImageSizeError: Its frame size is unknown or over the budget.
+    """
+    budget = max_image_pixels(max_pixels)
     cap = cv2.VideoCapture(source)
     if not cap.isOpened():
-        raise FileNotFoundError(f'cannot open video {source}')
-    stem, index = osp.splitext(osp.basename(source))[0], 0
-    ok, frame = cap.read()
-    while ok:
-        yield f'{stem}_{index:06d}', frame
-        index += 1
-        ok, frame = cap.read()
-    cap.release()
+        raise FileNotFoundError(f'cannot open video {printable(source)}')
+    width = cap.get(cv2.CAP_PROP_FRAME_WIDTH)
+    height = cap.get(cv2.CAP_PROP_FRAME_HEIGHT)
+    count = cap.get(cv2.CAP_PROP_FRAME_COUNT)
+    if not (np.isfinite(width) and np.isfinite(height) and width >= 1
+            and height >= 1):
+        cap.release()
+        raise ImageSizeError(f'cannot read video {printable(source)}: its '
+                             'frame size is unknown before decoding')
+    width, height = int(width), int(height)
+    if width * height > budget:
+        cap.release()
+        raise ImageSizeError(
+            f'cannot read video {printable(source)}: its frames are '
+            f'{width}x{height} = {width * height} pixels, over the budget of '
+            f'{budget} pixels; to allow them, set the environment variable '
+            'SIMDR_MAX_IMAGE_PIXELS')
+    count = int(count) if np.isfinite(count) and count > 0 else 0
+    return cap, count
+
+
+def video_frames(cap: cv2.VideoCapture,
+                 source: str,
+                 stats: Dict[str, int],
+                 log: Callable[[str], None] = print,
+                 max_pixels: Optional[int] = None) -> Iterator[Frame]:
+    """The frames of an open capture; the ones that fail to decode are
+    skipped with a warning.
+
+    A failed read followed by a good one is a skipped frame (warned with
+    its index); :data:`MAX_FAILED_READS` failed reads in a row, or a failed
+    read at the reported count, end the video. The capture is released.
+
+    Args:
+        cap (cv2.VideoCapture): An open capture (:func:`open_video`).
+        source (str): The video, for the names and messages.
+        stats (dict): Filled with ``reported`` (the capture's frame count,
+            0 if unknown; set by the caller), ``read``, ``skipped`` and
+            ``ended`` (frames seen, read or skipped, when it ended).
+        log (callable): Where warnings go. Defaults to ``print``.
+        max_pixels (int, optional): The budget for each frame.
+
+    Yields:
+        tuple: ``(name, name, BGR frame (H, W, 3))``, the name being
+        ``<video stem>_<frame index>``.
+    """
+    budget = max_image_pixels(max_pixels)
+    stem = osp.splitext(osp.basename(source))[0]
+    reported = stats.setdefault('reported', 0)
+    stats.update(read=0, skipped=0, ended=0)
+    index, failed = 0, []
+    try:
+        while True:
+            ok, frame = cap.read()
+            if not ok or frame is None:
+                if reported and index >= reported:
+                    break
+                failed.append(index)
+                index += 1
+                if len(failed) >= MAX_FAILED_READS:
+                    break
+                continue
+            for bad in failed:
+                log(f'warning: {printable(source)}: frame {bad} could not '
+                    'be decoded; skipped')
+            stats['skipped'] += len(failed)
+            failed = []
+            if frame.ndim != 3 or frame.shape[2] != 3 or \
+                    frame.shape[0] * frame.shape[1] > budget:
+                raise ImageSizeError(
+                    f'cannot read video {printable(source)}: frame {index} '
+                    f'has shape {frame.shape}, not a BGR frame within the '
+                    f'budget of {budget} pixels')
+            stats['read'] += 1
+            name = f'{stem}_{index:06d}'
+            index += 1
+            yield name, name, frame
+    finally:
+        cap.release()
+        stats['ended'] = index - len(failed)
+
+
+def video_summary(source: str, stats: Dict[str, int],
+                  written: int) -> List[str]:
+    """The closing lines for a video: frames read, skipped and written,
+    and a warning when the capture ended before its reported count.
+
+    Args:
+        source (str): The video.
+        stats (dict): :func:`video_frames`' counts.
+        written (int): Pictures written for its frames.
+
+    Returns:
+        list[str]: The lines to log.
+    """
+    lines = [f'\n{printable(source)}: {stats["read"]} frames read, '
+             f'{stats["skipped"]} skipped (could not be decoded), {written} '
+             'written']
+    if stats['reported'] and stats['ended'] < stats['reported']:
+        lines.append(f'warning: {printable(source)}: the capture ended after '
+                     f'{stats["ended"]} of its reported {stats["reported"]} '
+                     'frames')
+    return lines
+
+
+def iter_frames(source: str,
+                stats: Optional[Dict[str, int]] = None,
+                log: Callable[[str], None] = print,
+                max_pixels: Optional[int] = None) -> Iterator[Frame]:
+    """Yield ``(stem, output name, BGR image (H, W, 3))`` of an image file,
+    a folder or a video.
+
+    Images are read as bytes and decoded within the pixel budget
+    (:func:`simdr_runtime.crops.read_image`); the output names are
+    :func:`output_names`'. Video frames are :func:`video_frames`'.
+
+    Args:
+        source (str): Image file, folder or video.
+        stats (dict, optional): For a video, see :func:`video_frames`.
+        log (callable): Where warnings go. Defaults to ``print``.
+        max_pixels (int, optional): The pixel budget.
+    """
+    paths, video = list_frames(source)
+    if not video:
+        for path, name in zip(paths, output_names(paths)):
+            yield (osp.splitext(osp.basename(path))[0], name,
+                   read_image(path, max_pixels=max_pixels))
+        return
+    stats = {} if stats is None else stats
+    cap, stats['reported'] = open_video(source, max_pixels)
+    yield from video_frames(cap, source, stats, log, max_pixels)
+
+
+def coco_image_id(name: str) -> Optional[int]:
+    """The COCO image id a file stem stands for: its value when it is all
+    ASCII digits, else ``None``."""
+    return int(name) if name.isascii() and name.isdigit() else None
 
 
 def boxes_by_image(bbox_file: str,
@@ -115,7 +385,7 @@ def box_source(det_config: Optional[str], det_checkpoint: Optional[str],
     if bbox_file is not None:
         by_id = boxes_by_image(bbox_file, score_thr)
         return lambda name, img: by_id.get(
-            int(name) if name.isdigit() else None, np.zeros((0, 4)))
+            coco_image_id(name), np.zeros((0, 4)))
     return lambda name, img: np.array([[0, 0, img.shape[1], img.shape[0]]], np.
                                       float32)
 
@@ -212,7 +482,12 @@ def run_demo(pose_config: str,
         log (callable): Where messages go. Defaults to ``print``.
 
     Returns:
-        list[str]: The files written.
+        list[str]: The files written, in order.
+
+    Raises:
+        ValueError: ``out_dir`` is the folder of the inputs, an input cannot
+            be read (``ImageSizeError`` over the pixel budget) or a file
+            cannot be written.
     """
     from mmengine.utils import ProgressBar
 
@@ -220,6 +495,13 @@ def run_demo(pose_config: str,
     from mmpose.registry import VISUALIZERS
     from mmpose.structures import merge_data_samples
 
+    paths, video = list_frames(source)
+    check_out_dir(source, out_dir, paths)
+    protected = {osp.realpath(p) for p in paths}
+    stats: Dict[str, int] = {}
+    if video:
+        cap, stats['reported'] = open_video(source)
+        frames = video_frames(cap, source, stats, log)
     model = init_model(pose_config, None, device=device)
     load_checked_checkpoint(model, pose_checkpoint)
     # SimDR heads put the 1D softmax distributions (keypoint_x_probs /
@@ -227,7 +509,9 @@ def run_demo(pose_config: str,
     with_dists = hasattr(getattr(model.head, 'decoder', None), 'split_ratio')
     model.test_cfg['output_heatmaps'] = with_dists
     geometry = crop_geometry(model.cfg)
-    visualizer = VISUALIZERS.build(model.cfg.visualizer)
+    # no visualisation back end: the pictures are written here
+    vis_cfg = dict(model.cfg.visualizer, vis_backends=[], save_dir=None)
+    visualizer = VISUALIZERS.build(vis_cfg)
     visualizer.set_dataset_meta(model.dataset_meta)
     meta = model.dataset_meta
     names = [meta['keypoint_id2name'][i] for i in range(meta['num_keypoints'])]
@@ -235,19 +519,20 @@ def run_demo(pose_config: str,
                           det_score_thr, device)
     os.makedirs(out_dir, exist_ok=True)
     written: List[str] = []
-    paths, video = list_frames(source)
-    progress = ProgressBar(
-        int(cv2.VideoCapture(source).get(cv2.CAP_PROP_FRAME_COUNT)
-            ) if video else len(paths))
-    for name, img in iter_frames(source):
+    if not video:
+        frames = iter_frames(source)
+    progress = ProgressBar(stats['reported'] if video else len(paths))
+    pictures = 0
+    for stem, name, img in frames:
         out_file = osp.join(out_dir, f'{name}.png')
-        written.append(out_file)
-        bboxes = boxes_of(name, img)
+        bboxes = boxes_of(stem, img)
         progress.update()
         if len(bboxes) == 0:
-            log(f'\n{name}: no person detected (score >= '
+            log(f'\n{printable(name)}: no person detected (score >= '
                 f'{det_score_thr}); saved without a pose')
-            cv2.imwrite(out_file, img)
+            write_png(out_file, img, protected)
+            written.append(out_file)
+            pictures += 1
             continue
         sample = merge_data_samples(inference_topdown(model, img, bboxes))
         visualizer.add_datasample(
@@ -257,17 +542,25 @@ def run_demo(pose_config: str,
             draw_gt=False,
             draw_heatmap=False,
             kpt_thr=kpt_thr,
-            show=False,
-            out_file=out_file)
+            show=False)
+        write_png(out_file, visualizer.get_image()[..., ::-1], protected)
+        written.append(out_file)
+        pictures += 1
         if not with_dists:
             continue
         pred = sample.pred_instances
         for i, box in enumerate(bboxes):
             dist_file = osp.join(out_dir, f'{name}_simdr_{i}.png')
+            if osp.realpath(dist_file) in protected:
+                raise ValueError(f'{printable(dist_file)} is an input: not '
+                                 'overwritten')
             draw_simdr_distributions(
                 crop_of(img, box, geometry), pred.keypoint_x_probs[i],
                 pred.keypoint_y_probs[i], simdr_keypoints, names, dist_file)
             written.append(dist_file)
+    if video:
+        for line in video_summary(source, stats, pictures):
+            log(line)
     return written
 
 
@@ -303,6 +596,10 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
+    # undecodable file names are printed escaped, whatever the console
+    for stream in (sys.stdout, sys.stderr):
+        if hasattr(stream, 'reconfigure'):
+            stream.reconfigure(errors='backslashreplace')
     args = parse_args(argv)
     try:
         files = run_demo(args.pose_config, args.pose_checkpoint, args.input,
@@ -312,7 +609,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     except (FileNotFoundError, ValueError) as err:
         print(f'error: {err}', file=sys.stderr)
         return 1
-    print(f'\nwrote {len(files)} pictures to {args.out_dir}')
+    print(f'\nwrote {len(files)} pictures to {printable(args.out_dir)}')
     return 0
 
 

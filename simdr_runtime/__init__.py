@@ -13,10 +13,13 @@ shares the crops and the batching loop.
 from .crops import (box_center_scale, check_boxes, crop_boxes, read_image,
                     to_image, warp_matrices)
 from .engine import CropGeometry, run_topdown
+from .image_size import (DEFAULT_MAX_PIXELS, ImageSizeError, check_pixels,
+                         decode_image, header_size, max_image_pixels)
 from .onnx_runtime import METADATA_KEYS, OnnxPoseRuntime
 
 __all__ = [
     'CropGeometry', 'run_topdown', 'OnnxPoseRuntime', 'METADATA_KEYS',
     'box_center_scale', 'check_boxes', 'crop_boxes', 'read_image',
-    'to_image', 'warp_matrices'
+    'to_image', 'warp_matrices', 'DEFAULT_MAX_PIXELS', 'ImageSizeError',
+    'check_pixels', 'decode_image', 'header_size', 'max_image_pixels'
 ]

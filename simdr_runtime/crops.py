@@ -11,22 +11,32 @@ same bytes as mmpose's (checked in ``tests/test_runtime``).
 """
 import os
 import os.path as osp
-from typing import List, Sequence, Tuple, Union
+from typing import List, Optional, Sequence, Tuple, Union
 
 import cv2
 import numpy as np
 
+from .image_size import decode_image
+
 ImageLike = Union[str, np.ndarray]
 
 
-def read_image(image: ImageLike, name: str = 'image') -> np.ndarray:
+def read_image(image: ImageLike,
+               name: str = 'image',
+               max_pixels: Optional[int] = None) -> np.ndarray:
     """A BGR uint8 image (H, W, 3) from a path or an array.
+
+    A file is read as bytes and decoded by :func:`decode_image`: its size
+    is read from its header and checked against the pixel budget
+    (:func:`max_image_pixels`) before decoding; errors name the file.
 
     Args:
         image (str | np.ndarray): A file, or an array (H, W, 3) BGR or
             (H, W) grey.
         name (str): How to call the array in an error. Defaults to
             ``'image'``.
+        max_pixels (int, optional): The pixel budget for a file; ``None``:
+            :func:`max_image_pixels`.
 
     Returns:
         np.ndarray: The image, shape (H, W, 3).
@@ -37,11 +47,11 @@ def read_image(image: ImageLike, name: str = 'image') -> np.ndarray:
             raise FileNotFoundError(f'cannot read image {path}: no such file')
         if osp.getsize(path) == 0:
             raise ValueError(f'cannot read image {path}: the file is empty')
-        img = cv2.imread(path, cv2.IMREAD_COLOR)
-        if img is None:
-            raise ValueError(f'cannot read image {path}: not an image '
-                             'OpenCV can decode (corrupt or unknown format)')
-        return img
+        with open(path, 'rb') as f:
+            data = f.read()
+        if not data:
+            raise ValueError(f'cannot read image {path}: the file is empty')
+        return decode_image(data, path, max_pixels)
     img = np.asarray(image)
     if img.ndim == 2:
         img = cv2.cvtColor(img, cv2.COLOR_GRAY2BGR)
@@ -51,15 +61,35 @@ def read_image(image: ImageLike, name: str = 'image') -> np.ndarray:
     return img
 
 
+#: Largest box coordinate magnitude accepted: 2 ** 24 pixels, beyond which
+#: float32 (the crop arithmetic's type) no longer holds whole pixels.
+MAX_BOX_COORD = float(2**24)
+
+
 def check_boxes(boxes, name: str = 'boxes') -> np.ndarray:
     """Boxes as float32 (M, 4) ``x1, y1, x2, y2``; ``None`` → (0, 4).
 
-    Raises ``ValueError`` naming ``name`` for a wrong shape, non-finite
-    values or a box with x2 <= x1 or y2 <= y1.
+    Args:
+        boxes (array-like | None): Boxes (M, 4) or (M, >4) (extra columns,
+            such as a score, are dropped), or one box (4, ).
+        name (str): How to call the boxes in an error.
+
+    Returns:
+        np.ndarray: Float32 boxes in shape (M, 4).
+
+    Raises:
+        ValueError: Naming ``name`` (and the box index) for a wrong shape,
+            values that are not numbers, non-finite values, coordinates
+            beyond :data:`MAX_BOX_COORD` or a box with x2 <= x1 or
+            y2 <= y1.
     """
     if boxes is None:
         return np.zeros((0, 4), np.float32)
-    arr = np.asarray(boxes, dtype=np.float32)
+    try:
+        arr = np.asarray(boxes, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise ValueError(f'{name} must be numbers (xyxy boxes of shape '
+                         f'(M, 4)), got {type(boxes).__name__}') from None
     if arr.size == 0:
         return np.zeros((0, 4), np.float32)
     if arr.ndim == 1 and arr.shape[0] == 4:
@@ -68,8 +98,18 @@ def check_boxes(boxes, name: str = 'boxes') -> np.ndarray:
         raise ValueError(f'{name} must be xyxy boxes of shape (M, 4), got '
                          f'shape {np.shape(boxes)}')
     arr = arr[:, :4]
-    if not np.isfinite(arr).all():
-        raise ValueError(f'{name} has non-finite coordinates')
+    finite = np.isfinite(arr).all(1)
+    if not finite.all():
+        i = int(np.flatnonzero(~finite)[0])
+        raise ValueError(f'{name}: box {i} {arr[i].tolist()} has non-finite '
+                         'coordinates')
+    huge = (np.abs(arr) > MAX_BOX_COORD).any(1)
+    if huge.any():
+        i = int(np.flatnonzero(huge)[0])
+        raise ValueError(f'{name}: box {i} {arr[i].tolist()} has a '
+                         f'coordinate beyond +-{MAX_BOX_COORD:.0f} pixels '
+                         '(2**24, where float32 stops holding whole pixels)')
+    arr = arr.astype(np.float32)
     bad = (arr[:, 2] <= arr[:, 0]) | (arr[:, 3] <= arr[:, 1])
     if bad.any():
         raise ValueError(f'{name}: box {int(np.flatnonzero(bad)[0])} '
@@ -218,6 +258,6 @@ def normalise_inputs(images: Union[ImageLike, Sequence[ImageLike]],
 
 
 __all__ = [
-    'read_image', 'check_boxes', 'box_center_scale', 'warp_matrices',
-    'crop_boxes', 'to_image', 'normalise_inputs'
+    'MAX_BOX_COORD', 'read_image', 'check_boxes', 'box_center_scale',
+    'warp_matrices', 'crop_boxes', 'to_image', 'normalise_inputs'
 ]

@@ -65,11 +65,13 @@ def run_topdown(images, boxes, geometry: CropGeometry, batch_size: int,
     owners: List[Tuple[int, int]] = []
     results: List[Dict] = []
     outputs: List[Dict[str, np.ndarray]] = []
+    per_crop: Dict[str, Tuple[int, ...]] = {}
 
     def flush() -> None:
         if not owners:
             return
         out = infer(buffer[:len(owners)])
+        check_outputs(out, len(owners), num_keypoints, per_crop)
         for row, (i, j) in enumerate(owners):
             store = outputs[i]
             for key, value in out.items():
@@ -90,7 +92,17 @@ def run_topdown(images, boxes, geometry: CropGeometry, batch_size: int,
         if img.dtype != np.uint8:
             raise ValueError(f'image {i} must be uint8 (BGR 0-255), got '
                              f'{img.dtype}')
-        center, scale = box_center_scale(bxs, (w, h), geometry.padding)
+        with np.errstate(over='ignore', invalid='ignore'):
+            center, scale = box_center_scale(bxs, (w, h), geometry.padding)
+        finite = np.isfinite(center).all(1) & np.isfinite(scale).all(1) & (
+            scale > 0).all(1)
+        if not finite.all():
+            j = int(np.flatnonzero(~finite)[0])
+            raise ValueError(
+                f'boxes of image {i}: box {j} {bxs[j].tolist()} gives the '
+                f'crop centre {center[j].tolist()} and size '
+                f'{scale[j].tolist()}: not finite in float32 (padding '
+                f'{geometry.padding})')
         results[i].update(center=center, scale=scale)
         for j, mat in enumerate(
                 warp_matrices(center, scale, (w, h), geometry.use_udp)):
@@ -117,9 +129,57 @@ def run_topdown(images, boxes, geometry: CropGeometry, batch_size: int,
     return results
 
 
+def check_outputs(out: Dict[str, np.ndarray], batch: int,
+                  num_keypoints: int,
+                  per_crop: Dict[str, Tuple[int, ...]]) -> None:
+    """Check a back end's answer for ``batch`` crops before it is stored.
+
+    Args:
+        out (dict): What ``infer`` returned.
+        batch (int): B, the crops given.
+        num_keypoints (int): K.
+        per_crop (dict): ``key -> shape[1:]`` of the earlier answers, which
+            every later answer must keep; updated.
+
+    Raises:
+        ValueError: ``keypoints`` is not (B, K, 2) or ``keypoint_scores``
+            not (B, K), or another output is not (B, ...) or changes its
+            per-crop shape.
+    """
+    if not isinstance(out, dict):
+        raise ValueError(f'the back end returned {type(out).__name__}, '
+                         'expected a dict of arrays')
+    for key in ('keypoints', 'keypoint_scores'):
+        if key not in out:
+            raise ValueError(f'the back end returned no {key} (got '
+                             f'{sorted(out)})')
+    want = dict(keypoints=(batch, num_keypoints, 2),
+                keypoint_scores=(batch, num_keypoints))
+    for key, value in out.items():
+        shape = getattr(value, 'shape', None)
+        if not isinstance(value, np.ndarray):
+            raise ValueError(f'the back end returned {key} as '
+                             f'{type(value).__name__}, expected an array')
+        expected = want.get(key)
+        if expected is not None and shape != expected:
+            raise ValueError(
+                f'the back end returned {key} of shape {shape} for '
+                f'{batch} crops, expected {expected} ({num_keypoints} '
+                'keypoints)')
+        if not shape or shape[0] != batch:
+            raise ValueError(f'the back end returned {key} of shape {shape} '
+                             f'for {batch} crops, expected ({batch}, ...)')
+        if per_crop.setdefault(key, shape[1:]) != shape[1:]:
+            raise ValueError(
+                f'the back end returned {key} of shape {shape}, after '
+                f'(B, {", ".join(map(str, per_crop[key]))}) before')
+
+
 def stack_results(results: Sequence[Dict], key: str) -> np.ndarray:
     """All instances' ``key`` of :func:`run_topdown` results, stacked."""
     return np.concatenate([r[key] for r in results])
 
 
-__all__ = ['CropGeometry', 'InferFn', 'run_topdown', 'stack_results']
+__all__ = [
+    'CropGeometry', 'InferFn', 'run_topdown', 'check_outputs', 'stack_results'
+]

@@ -75,15 +75,29 @@ def test_demo_writes_pictures_with_a_detection_file(trained_quickstart,
     assert cv2.imread(str(dists[0])) is not None
 
 
+def bomb_jpeg() -> bytes:
+    """A real 8x8 JPEG whose frame header claims 30000x30000 pixels."""
+    import cv2
+    data = bytearray(cv2.imencode('.jpg', np.zeros((8, 8, 3), np.uint8))[1])
+    sof = data.index(b'\xff\xc0')
+    data[sof + 5:sof + 9] = (30000).to_bytes(2, 'big') * 2
+    return bytes(data)
+
+
 @pytest.mark.parametrize('content,message', [
     (None, 'no such file'),
     (b'', 'the file is empty'),
-    (b'\xff\xd8\xff\xe0 truncated', 'not an image OpenCV can decode'),
+    (b'\xff\xd8\xff\xe0 truncated', 'its JPEG header ends or is corrupt'),
+    (b'\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x08\0\0\0\x08\x08\x02'
+     b'\0\0\0garbage', 'not an image OpenCV can decode'),
+    (bomb_jpeg, 'its JPEG header claims 30000x30000'),
 ])
 def test_demo_reports_a_bad_input_by_name(content, message, trained_quickstart,
                                           quickstart_config, python, repo_root,
                                           tmp_path):
     bad = tmp_path / 'bad.jpg'
+    if callable(content):
+        content = content()
     if content is not None:
         bad.write_bytes(content)
     proc = run_demo_cli(python, repo_root, quickstart_config,
@@ -168,3 +182,21 @@ def test_demo_boxes_follow_the_reader_rules(tmp_path, repo_root):
     path.write_text(json.dumps([dict(first, bbox={'x': 1})]))
     with pytest.raises(ValueError, match='entry 0: "bbox" must be a list'):
         boxes_by_image(str(path))
+
+
+def test_demo_refuses_to_write_into_its_input_folder(trained_quickstart,
+                                                     quickstart_config,
+                                                     python, repo_root,
+                                                     tmp_path):
+    """``--out-dir`` equal to the input's folder: a one-line error before
+    anything is written."""
+    import shutil
+    shutil.copy(osp.join(repo_root, IMAGE), tmp_path / 'a.jpg')
+    before = sorted(p.name for p in tmp_path.iterdir())
+    proc = run_demo_cli(python, repo_root, quickstart_config,
+                        trained_quickstart, '--input',
+                        str(tmp_path / 'a.jpg'), '--out-dir', str(tmp_path))
+    assert proc.returncode == 1
+    assert f'--out-dir {tmp_path} is the folder of the input' in proc.stderr
+    assert 'Traceback' not in proc.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == before
