@@ -12,10 +12,10 @@ Example::
         --model tokenpose tokenpose_s_v1.pth \\
         dark_tokenpose-s_coco-256x192.pth --config $CONFIG
 
-Reads ``SRC`` with ``torch.load(weights_only=True)`` (a plain state dict
-such as the authors' ``final_state.pth`` / ``model_best.pth``, or their
-training ``checkpoint.pth``, whose ``state_dict`` entry holds ``module.``
-keys), renames the keys (:func:`convert_simdr` or
+Reads ``SRC`` with simdr_ext's checked loader (``weights_only``; a plain
+state dict such as the authors' ``final_state.pth`` / ``model_best.pth``,
+or their training ``checkpoint.pth``, whose ``state_dict`` entry holds
+``module.`` keys), renames the keys (:func:`convert_simdr` or
 :func:`convert_tokenpose`) and writes ``{'state_dict': ..., 'meta': ...}``
 to ``DST``, which ``load_from`` and ``tools/test.py`` accept. With
 ``--config`` the result is also checked against the keys and shapes of
@@ -152,6 +152,7 @@ from torch import Tensor
 import simdr_ext  # noqa: F401  (registers the models)
 from mmpose.registry import MODELS
 from simdr_ext.engine import state_dict_differences
+from simdr_ext.engine.trusted_load import torch_load_checked
 
 # ----------------------------------------------------------------------------
 # the report, the key check and the loading both conversions share
@@ -325,7 +326,9 @@ def check_against(dst: Mapping[str, Tensor],
 
 
 def load_state_dict(path: str) -> dict:
-    """The state dict inside a ``.pth`` file (``weights_only`` load).
+    """The state dict inside a ``.pth`` file, read by simdr_ext's checked
+    loader (:func:`simdr_ext.engine.trusted_load.torch_load_checked`:
+    ``weights_only``, zip records and tensor views checked).
 
     Args:
         path (str): A plain state dict (the authors' ``final_state.pth`` /
@@ -344,7 +347,7 @@ def load_state_dict(path: str) -> dict:
     if not osp.isfile(path):
         raise FileNotFoundError(f'checkpoint {path} does not exist')
     try:
-        ckpt = torch.load(path, map_location='cpu', weights_only=True)
+        ckpt = torch_load_checked(path, map_location='cpu')
     except Exception as err:  # unpickling / zip errors of many kinds
         raise TypeError(f'cannot read {path} as a PyTorch checkpoint '
                         f'({type(err).__name__}: {err})'.split('\n')[0]) \
