@@ -314,3 +314,44 @@ def test_deep_nesting_is_walked_without_recursion():
         nested = [nested]
     found = trusted_load.walk({'meta': nested})
     assert len(found) == 1 and found[0] is not None
+
+
+BOMB_CHILD = '''
+import resource, sys
+import simdr_ext
+from mmengine.runner.checkpoint import _load_checkpoint
+before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+try:
+    _load_checkpoint(sys.argv[1])
+    print('LOADED')
+except Exception as err:
+    print('REFUSED', type(err).__name__, str(err)[:200])
+after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+print('GROWTH_KB', after - before)
+'''
+
+
+@pytest.mark.slow
+def test_a_compressed_checkpoint_bomb_is_refused_in_bounded_memory(
+        tmp_path, python):
+    """1 GiB of zeros deflated to about 1 MB beside a real checkpoint's
+    records: refused, with the process growing by far less than what the
+    record would inflate to (measured in a child process)."""
+    src = tmp_path / 'plain.pth'
+    torch.save({'state_dict': {'w': torch.zeros(16)}}, src)
+    bomb = tmp_path / 'bomb.pth'
+    rezip(src, bomb, zipfile.ZIP_DEFLATED)
+    chunk = bytes(1 << 20)
+    with zipfile.ZipFile(bomb, 'a', zipfile.ZIP_DEFLATED) as zf:
+        with zf.open('plain/data/1', 'w', force_zip64=True) as f:
+            for _ in range(1024):
+                f.write(chunk)
+    assert osp.getsize(bomb) < 4 << 20
+    import subprocess
+    proc = subprocess.run([python, '-c', BOMB_CHILD, str(bomb)],
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert 'REFUSED CheckpointError' in proc.stdout, proc.stdout
+    assert 'compressed' in proc.stdout
+    growth_kb = int(proc.stdout.split('GROWTH_KB')[1])
+    assert growth_kb < 64 << 10, proc.stdout  # < 64 MiB, not 1 GiB
