@@ -133,6 +133,24 @@ def paper_config(request):
 # --- settings --------------------------------------------------------------
 
 
+def test_no_config_uses_text_substitution():
+    """mmengine pastes ``{{fileDirname}}``, ``{{_base_.x}}`` and
+    ``{{$ENV:x}}`` into a config's Python text before running it: a
+    checkout path with a quote breaks the config, and a crafted one runs
+    code. Paths come from functions (``simdr_ext.datasets
+    .bundled_data_root``), values from ``_base_``."""
+    files = glob.glob(osp.join(CONFIG_ROOT, '**', '*.py'), recursive=True)
+    assert files
+    offenders = []
+    for path in files:
+        with open(path, encoding='utf-8') as f:
+            offenders += [
+                f'{osp.relpath(path, REPO)}:{n}'
+                for n, line in enumerate(f, 1) if '{{' in line
+            ]
+    assert not offenders, offenders
+
+
 def test_every_config_is_named_and_filed_by_the_convention():
     assert len(PAPER_CONFIGS) >= 50
     for path in PAPER_CONFIGS:

@@ -5,7 +5,7 @@ import numpy as np
 from torch import Tensor
 
 from mmpose.codecs.base import BaseKeypointCodec
-from mmpose.utils.tensor_utils import to_numpy
+from .utils.backend import host_array
 from .utils.simdr import decode_simdr, keypoint_bins, num_bins
 from .utils.validation import (check_keypoint_arrays, check_logit_pair,
                                check_range, check_size)
@@ -130,9 +130,10 @@ class BaseSimDRCodec(BaseKeypointCodec):
     ) -> Tuple[List[np.ndarray], List[np.ndarray]]:
         """Decode a batch of top-down logits (B, K, Wx) / (B, K, Wy) in one
         call: lists of B keypoint arrays (1, K, 2) and B score arrays (1, K),
-        one per data sample."""
+        one per data sample. Tensors of any float dtype (``bfloat16`` of
+        autocast included) are decoded in float32 (:func:`host_array`)."""
         # numpy on the host: (B, K, W) vectors are small, and numpy's argmax
         # beats torch's per-call overhead at these sizes
         keypoints, scores = self.decode(
-            to_numpy(batch_simcc_x), to_numpy(batch_simcc_y))
+            host_array(batch_simcc_x), host_array(batch_simcc_y))
         return list(keypoints[:, None]), list(scores[:, None])

@@ -7,8 +7,7 @@ from torch import Tensor
 
 from mmpose.codecs.base import BaseKeypointCodec
 from mmpose.registry import KEYPOINT_CODECS
-from mmpose.utils.tensor_utils import to_numpy
-from .utils.backend import cast
+from .utils.backend import cast, host_array
 from .utils.dark import heatmap_argmax, refine_dark, refine_shift
 from .utils.gaussian import gaussian_heatmaps
 from .utils.simdr import keypoint_bins
@@ -130,7 +129,8 @@ class DarkHeatmap(BaseKeypointCodec):
 
         Args:
             encoded (np.ndarray): Heatmaps in shape (K, H, W) (one instance,
-                as mmpose's heads pass them) or (N, K, H, W).
+                as mmpose's heads pass them) or (N, K, H, W); floats
+                narrower than 32 bits are read as float32.
 
         Returns:
             tuple:
@@ -138,7 +138,7 @@ class DarkHeatmap(BaseKeypointCodec):
               (N, K, 2), N = 1 for (K, H, W) input.
             - scores (np.ndarray): Float32 heatmap maxima in shape (N, K).
         """
-        return self._decode(np.asarray(encoded))
+        return self._decode(host_array(encoded))
 
     def decode_torch(self, heatmaps: Tensor) -> Tuple[Tensor, Tensor]:
         """Torch twin of :meth:`decode` (batched, same results, exportable):
@@ -173,8 +173,9 @@ class DarkHeatmap(BaseKeypointCodec):
         """Decode a batch of top-down heatmaps (B, K, H, W) in one
         :meth:`decode` call (mmpose's ``BaseHead.decode`` passes the
         flip-averaged batch): lists of B keypoint arrays (1, K, 2) and B
-        score arrays (1, K), one per data sample."""
+        score arrays (1, K), one per data sample; tensors of any float
+        dtype (``bfloat16`` included) are decoded in float32."""
         # numpy on the host: the windowed decoder reads a few pixels per
         # keypoint, and is faster there than torch's small-tensor overhead
-        keypoints, scores = self.decode(to_numpy(batch_heatmaps))
+        keypoints, scores = self.decode(host_array(batch_heatmaps))
         return list(keypoints[:, None]), list(scores[:, None])

@@ -1,12 +1,15 @@
 # Copyright (c) simdr_ext contributors. All rights reserved.
+from .bundled_data import bundled_data_root
 from .checked_datasets import (CheckedCocoDataset, CheckedCrowdPoseDataset,
                                CheckedMpiiDataset, InputCheckMixin, bind_codec,
-                               codec_loader)
+                               checked_loading, codec_loader)
 from .checked_metric import CheckedCocoMetric
 from .data_files import DataFileError, read_detections, read_json_file
+from .transforms import CheckedLoadImage
 
 __all__ = [
     'CheckedCocoDataset', 'CheckedCrowdPoseDataset', 'CheckedMpiiDataset',
-    'InputCheckMixin', 'bind_codec', 'codec_loader', 'CheckedCocoMetric', 'DataFileError',
-    'read_detections', 'read_json_file'
+    'InputCheckMixin', 'bind_codec', 'checked_loading', 'codec_loader',
+    'CheckedCocoMetric', 'CheckedLoadImage', 'DataFileError',
+    'bundled_data_root', 'read_detections', 'read_json_file'
 ]

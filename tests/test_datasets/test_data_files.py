@@ -258,3 +258,156 @@ def test_a_bad_mpii_file_is_refused_naming_id_and_rule(case, change, words):
 def test_an_empty_mpii_list_is_refused():
     with pytest.raises(DataFileError, match='annotation list is empty'):
         check_mpii_annotations([], 'x.json', 16)
+
+
+# ------------------------------------------- numbers that must fit, depth
+HUGE_INT = 10**400  # legal JSON; float() of it raises OverflowError
+
+
+def write_json_text(tmp_path, text, name='data.json'):
+    path = tmp_path / name
+    path.write_text(text)
+    return str(path)
+
+
+@pytest.mark.parametrize('change,words', [
+    (dict(bbox=[HUGE_INT, 45, 225, 333]), '"bbox" must be a list of 4 '
+     'numbers (x, y, w, h) within float32 range, got [1000000000'),
+    (dict(bbox=[277.0, 45.0, 1e300, 333.0]), '"bbox" must be a list of 4 '
+     'numbers (x, y, w, h) within float32 range'),
+    (dict(score=HUGE_INT), '"score" must be a number within float32 range'),
+    (dict(score=-1e300), '"score" must be a number within float32 range'),
+    (dict(image_id=HUGE_INT), '"image_id" must be an integer (int64)'),
+    (dict(image_id=2**63), '"image_id" must be an integer (int64)'),
+    (dict(category_id=HUGE_INT), '"category_id" must be an integer'),
+    (dict(category_id='1'), '"category_id" must be an integer'),
+], ids=['400-digit box', '1e300 box', '400-digit score', '-1e300 score',
+        '400-digit image id', 'image id 2**63', '400-digit category',
+        'category "1"'])
+def test_detection_numbers_must_fit_float32_and_int64(tmp_path, change,
+                                                      words):
+    path = tmp_path / 'dets.json'
+    path.write_text(json.dumps([GOOD_DET, dict(GOOD_DET, **change)]))
+    with pytest.raises(DataFileError) as err:
+        read_detections(str(path))
+    assert str(err.value).startswith(f'bbox file {path}: 1 problem(s): '
+                                     'entry 1: ' + words)
+    assert len(str(err.value)) < 300, 'a 400-digit value is shown cut'
+
+
+def test_a_box_whose_far_corner_overflows_float32_is_skipped(tmp_path):
+    path = tmp_path / 'dets.json'
+    path.write_text(json.dumps([GOOD_DET, dict(
+        GOOD_DET, bbox=[3e38, 45.0, 3e38, 333.0])]))
+    with pytest.warns(UserWarning, match='1 with bad box'):
+        assert len(read_detections(str(path))) == 1
+
+
+@pytest.mark.parametrize('depth', [100, 100_000], ids=['100', '100000'])
+def test_deep_nesting_is_a_named_error(tmp_path, depth):
+    """100 levels parse but would overflow copies and pickles later;
+    100000 overflow the parser itself (RecursionError)."""
+    path = write_json_text(tmp_path, '[' * depth + ']' * depth)
+    with pytest.raises(DataFileError,
+                       match=f'data file {path}: lists and objects nest '
+                       'more than 64 levels deep'):
+        read_json_file(path)
+
+
+def test_nesting_up_to_the_limit_and_scalars_are_read(tmp_path):
+    assert read_json_file(write_json_text(tmp_path, '[' * 64 + ']' * 64))
+    assert read_json_file(write_json_text(tmp_path, '7', 'seven.json')) == 7
+    assert read_json_file(write_json_text(tmp_path, 'null', 'n.json')) is None
+
+
+BAD_NUMBERS = [
+    ('400-digit keypoint', lambda d, a: a['keypoints'].__setitem__(
+        0, HUGE_INT), f'annotation id {ANN}: "keypoints" value 0 is '
+     '1000000000'),
+    ('1e300 keypoint', lambda d, a: a['keypoints'].__setitem__(1, 1e300),
+     f'annotation id {ANN}: "keypoints" value 1 is 1e+300, not a finite '
+     'number within float32 range'),
+    ('400-digit box', lambda d, a: a['bbox'].__setitem__(2, HUGE_INT),
+     f'annotation id {ANN}: "bbox" must be 4 finite numbers (x, y, w, h) '
+     'within float32 range'),
+    ('400-digit annotation id', lambda d, a: a.update(id=HUGE_INT),
+     'annotation entry 0: must be an object with an integer "id" (int64)'),
+    ('400-digit image id', lambda d, a: d['images'][0].update(id=HUGE_INT),
+     'image entry 0: must be an object with an integer "id" (int64)'),
+    ('400-digit num_keypoints', lambda d, a: a.update(num_keypoints=HUGE_INT),
+     f'annotation id {ANN}: "num_keypoints" must be an integer >= 0'),
+    ('400-digit width', lambda d, a: d['images'][0].update(width=HUGE_INT),
+     'image id 785: "width" must be a positive number'),
+    ('infinite height', lambda d, a: d['images'][0].update(
+        height=float('inf')), 'image id 785: "height" must be a positive '
+     'number'),
+    ('400-digit area', lambda d, a: a.update(area=HUGE_INT),
+     f'annotation id {ANN}: "area" must be a finite number >= 0'),
+    ('string area', lambda d, a: a.update(area='big'),
+     f'annotation id {ANN}: "area" must be a finite number >= 0'),
+    ('iscrowd 2', lambda d, a: a.update(iscrowd=2),
+     f'annotation id {ANN}: "iscrowd" must be 0 or 1'),
+    ('NaN crowdIndex', lambda d, a: d['images'][0].update(
+        crowdIndex=float('nan')), 'image id 785: "crowdIndex" must be a '
+     'finite number'),
+]
+CATEGORIES = [
+    ('category_id "1"', lambda d, a: a.update(category_id='1'),
+     f'annotation id {ANN}: "category_id" must be an integer (int64), got '
+     "'1'"),
+    ('category_id 1.0', lambda d, a: a.update(category_id=1.0),
+     f'annotation id {ANN}: "category_id" must be an integer'),
+    ('no category_id', lambda d, a: a.pop('category_id'),
+     f'annotation id {ANN}: has no "category_id"'),
+    ('unlisted category_id', lambda d, a: a.update(category_id=2),
+     f'annotation id {ANN}: "category_id" 2 is not in "categories"'),
+    ('category id "1"', lambda d, a: d['categories'][0].update(id='1'),
+     'category entry 0: must be an object with an integer "id"'),
+    ('categories an object', lambda d, a: d.update(categories={'id': 1}),
+     '"categories" must be a list, got dict'),
+]
+
+
+@pytest.mark.parametrize('case,change,words', BAD_NUMBERS + CATEGORIES,
+                         ids=[c[0] for c in BAD_NUMBERS + CATEGORIES])
+def test_coco_numbers_and_categories_are_checked(case, change, words):
+    with pytest.raises(DataFileError) as err:
+        check_coco_annotations(damaged(change), 'x/test_coco.json', 17)
+    assert str(err.value).startswith('annotation file x/test_coco.json: ')
+    assert words in str(err.value)
+
+
+def test_a_file_without_categories_is_read():
+    """mmpose trains without them (COCO evaluation does not:
+    test_checked_metric.py)."""
+    check_coco_annotations(damaged(lambda d, a: d.pop('categories')),
+                           'test_coco.json', 17)
+
+
+MPII_NAMES = [
+    ('not a number', 'image.jpg'), ('no stem', '.jpg'),
+    ('400 digits', '9' * 400 + '.jpg'),
+]
+
+
+@pytest.mark.parametrize('case,name', MPII_NAMES,
+                         ids=[c[0] for c in MPII_NAMES])
+def test_mpii_image_names_must_hold_the_image_id(case, name):
+    """mmpose's MPII set reads the image id as int(name up to the first
+    '.'): a ValueError without the file's name otherwise."""
+    data = copy.deepcopy(MPII)
+    data[1]['image'] = name
+    with pytest.raises(DataFileError, match='annotation id 1: "image" .* '
+                       'must be named by an integer id'):
+        check_mpii_annotations(data, 'x.json', 16)
+
+
+def test_mpii_numbers_must_fit_float32():
+    data = copy.deepcopy(MPII)
+    data[0]['joints'][2][1] = HUGE_INT
+    data[1]['scale'] = 1e300
+    with pytest.raises(DataFileError) as err:
+        check_mpii_annotations(data, 'x.json', 16)
+    assert 'annotation id 0: "joints" value 5 is 1000' in str(err.value)
+    assert 'annotation id 1: "scale" must be a positive number' in str(
+        err.value)

@@ -25,6 +25,29 @@ def cast(a: Array, dtype: str) -> Array:
     return a.astype(dtype)
 
 
+def host_array(a: Array) -> np.ndarray:
+    """``a`` as a numpy array on the host, for decoding: a tensor is
+    detached and copied; floats narrower than 32 bits (``bfloat16``, which
+    numpy has no type for, and ``float16``) become float32, so decoding is
+    in float32 (or float64) whatever precision the model ran in.
+
+    Args:
+        a (np.ndarray | Tensor): Model outputs of any shape.
+
+    Returns:
+        np.ndarray: The same values, same shape.
+    """
+    if isinstance(a, Tensor):
+        a = a.detach()
+        if a.is_floating_point() and a.dtype != torch.float64:
+            a = a.float()
+        return a.cpu().numpy()
+    a = np.asarray(a)
+    if a.dtype.kind == 'f' and a.dtype.itemsize < 4:
+        a = a.astype(np.float32)
+    return a
+
+
 def arange(n: int, like: Array) -> Array:
     """``[0, n)`` as int64, on the device of ``like`` for a tensor (``n``
     may be a traced size: the count stays dynamic in ONNX export)."""

@@ -8,9 +8,9 @@ from torch import Tensor
 from mmpose.evaluation.functional import keypoint_pck_accuracy
 from mmpose.models.heads.base_head import BaseHead
 from mmpose.registry import KEYPOINT_CODECS, MODELS
-from mmpose.utils.tensor_utils import to_numpy
 from mmpose.utils.typing import (ConfigType, Features, OptConfigType,
                                  OptSampleList, Predictions)
+from ...codecs.utils.backend import host_array
 
 Outputs = Union[Tensor, Tuple[Tensor, ...]]
 
@@ -111,14 +111,14 @@ class CodecHead(BaseHead):
         if (train_cfg or {}).get('compute_acc', True):
             with torch.no_grad():
                 pred_kpts, gt_kpts = (
-                    to_numpy(
+                    host_array(
                         self.decoder.decode_torch(
                             *(out if isinstance(out, tuple) else (out, )))[0])
                     for out in (pred, target))
             w, h = self.decoder.input_size
             norm = np.tile(np.array([[h, w]], np.float32), (len(weights), 1))
             _, acc, _ = keypoint_pck_accuracy(pred_kpts, gt_kpts,
-                                              to_numpy(weights) > 0, 0.05,
+                                              host_array(weights) > 0, 0.05,
                                               norm)
             losses['acc_pose'] = torch.tensor(
                 acc, dtype=torch.float32, device=weights.device)

@@ -8,9 +8,9 @@ from torch import Tensor, nn
 from mmpose.models.heads import HeatmapHead
 from mmpose.models.utils.tta import flip_vectors
 from mmpose.registry import MODELS
-from mmpose.utils.tensor_utils import to_numpy
 from mmpose.utils.typing import (ConfigType, InstanceList, OptConfigType,
                                  OptSampleList)
+from ...codecs.utils.backend import host_array
 from .codec_head import CodecHead
 
 OptIntSeq = Optional[Sequence[int]]
@@ -245,8 +245,10 @@ class SimDRHead(CodecHead):
     def with_distributions(self, preds: InstanceList,
                            outputs: tuple) -> InstanceList:
         """Adds ``keypoint_x_probs`` (1, K, Wx) and ``keypoint_y_probs``
-        (1, K, Wy), the softmax probability of each bin, to each sample."""
-        probs_x, probs_y = (to_numpy(o.float().softmax(-1)) for o in outputs)
+        (1, K, Wy), the softmax probability of each bin (float32, computed
+        in float32 whatever the outputs' dtype), to each sample."""
+        probs_x, probs_y = (
+            host_array(o.float().softmax(-1)) for o in outputs)
         for pred, px, py in zip(preds, probs_x, probs_y):
             pred.keypoint_x_probs, pred.keypoint_y_probs = px[None], py[None]
         return preds

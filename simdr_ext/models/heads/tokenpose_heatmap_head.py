@@ -106,8 +106,11 @@ class TokenPoseHeatmapHead(CodecHead):
     def with_distributions(self, preds: InstanceList,
                            outputs: Tensor) -> Tuple[InstanceList, List]:
         """``(preds, fields)``: ``PixelData.heatmaps`` (K, H, W) per sample,
-        the (flip-averaged) predicted heatmaps the decoder read."""
-        return preds, [PixelData(heatmaps=hm) for hm in outputs.detach()]
+        the (flip-averaged) predicted heatmaps the decoder read, in float32
+        (``bfloat16`` has no numpy type for visualisers to read)."""
+        return preds, [
+            PixelData(heatmaps=hm) for hm in outputs.detach().float()
+        ]
 
     @property
     def default_init_cfg(self) -> list:
