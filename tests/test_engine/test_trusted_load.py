@@ -355,3 +355,50 @@ def test_a_compressed_checkpoint_bomb_is_refused_in_bounded_memory(
     assert 'compressed' in proc.stdout
     growth_kb = int(proc.stdout.split('GROWTH_KB')[1])
     assert growth_kb < 64 << 10, proc.stdout  # < 64 MiB, not 1 GiB
+
+
+@pytest.mark.slow
+def test_train_tool_resume_neither_runs_nor_deletes(tmp_path, python,
+                                                    repo_root,
+                                                    quickstart_config):
+    """``tools/train.py --resume``: a checkpoint with config text and a
+    best-checkpoint path naming a victim resumes without running the text
+    or deleting the victim; a URL answered from the hub cache with a code
+    payload is refused."""
+    import subprocess
+    work, marker = tmp_path / 'work', tmp_path / 'marker'
+    victim = tmp_path / 'victim.txt'
+    victim.write_text('keep me')
+    opts = ['--cfg-options', 'train_cfg.val_interval=1',
+            'train_dataloader.num_workers=0', 'val_dataloader.num_workers=0',
+            'train_dataloader.persistent_workers=False',
+            'val_dataloader.persistent_workers=False']
+
+    def train(epochs, *extra):
+        return subprocess.run(
+            [python, 'tools/train.py', quickstart_config, '--work-dir',
+             str(work), *extra, *opts, f'train_cfg.max_epochs={epochs}'],
+            cwd=repo_root, capture_output=True, text=True, timeout=600,
+            env=dict(os.environ, TORCH_HOME=str(tmp_path / 'torch')))
+
+    proc = train(1)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    ckpt_path = work / 'epoch_1.pth'
+    ckpt = torch.load(ckpt_path, weights_only=True)
+    ckpt['meta']['config'] = code_in_config(marker)
+    ckpt['message_hub']['runtime_info']['best_ckpt'] = str(victim)
+    torch.save(ckpt, ckpt_path)
+    proc = train(2, '--resume', str(ckpt_path))
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert not marker.exists()
+    assert victim.read_text() == 'keep me'
+    assert (work / 'epoch_2.pth').exists()
+
+    url = 'https://example.invalid/ckpt/payload.pth'
+    cached = tmp_path / 'torch' / 'hub' / 'checkpoints' / 'payload.pth'
+    cached.parent.mkdir(parents=True)
+    payload_checkpoint(cached, marker)
+    proc = train(3, '--resume', url)
+    assert proc.returncode != 0
+    assert 'Refused to load' in proc.stderr
+    assert not marker.exists()
