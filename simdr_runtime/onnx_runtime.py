@@ -10,16 +10,21 @@ onnxruntime only.
 import json
 import math
 import os.path as osp
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
+from .crops import check_boxes, normalise_inputs, read_image
+from .drawing import check_skeleton
 from .engine import CropGeometry, run_topdown
 
 #: Metadata written by the export and read here.
 METADATA_KEYS = ('simdr.input_size', 'simdr.padding', 'simdr.use_udp',
                  'simdr.flip_test', 'simdr.num_keypoints',
                  'simdr.precision', 'simdr.decoder')
+#: Metadata read when present: ``simdr.skeleton_links``, a JSON list of
+#: ``[i, j]`` keypoint index pairs (the data set's ``skeleton_links``).
+OPTIONAL_METADATA_KEYS = ('simdr.skeleton_links', )
 #: Largest model input side (pixels) and keypoint count accepted.
 MAX_INPUT_SIDE = 4096
 MAX_KEYPOINTS = 1024
@@ -44,14 +49,15 @@ def parse_metadata(meta: Dict[str, str], onnx_file: str) -> Dict:
 
     Returns:
         dict: ``input_size`` (w, h), ``padding``, ``use_udp``,
-        ``flip_test``, ``num_keypoints``, ``precision``, ``decoder``.
+        ``flip_test``, ``num_keypoints``, ``precision``, ``decoder`` and
+        ``skeleton_links`` (tuple of pairs, ``None`` when absent).
 
     Raises:
         ValueError: Naming the file and the key, for a missing key, a
             value that is not JSON, of the wrong type, not finite or out
             of bounds (sides up to :data:`MAX_INPUT_SIDE`, up to
             :data:`MAX_KEYPOINTS` keypoints, padding up to
-            :data:`MAX_PADDING`).
+            :data:`MAX_PADDING`, links between keypoints below K).
     """
     missing = [k for k in METADATA_KEYS if k not in meta]
     if missing:
@@ -59,7 +65,8 @@ def parse_metadata(meta: Dict[str, str], onnx_file: str) -> Dict:
             f'{onnx_file} lacks the metadata {missing}: export it with '
             'tools/deploy/export_onnx.py')
     values = {}
-    for key in METADATA_KEYS:
+    for key in METADATA_KEYS + tuple(k for k in OPTIONAL_METADATA_KEYS
+                                     if k in meta):
         text = meta[key]
         try:
             values[key[len('simdr.'):]] = json.loads(text)
@@ -95,6 +102,15 @@ def parse_metadata(meta: Dict[str, str], onnx_file: str) -> Dict:
     decoder = values['decoder']
     if not (isinstance(decoder, str) and 0 < len(decoder) <= 100):
         raise bad('decoder', 'a class name')
+    links = values.get('skeleton_links')
+    if links is not None:
+        if not isinstance(links, list) or len(links) > 4 * MAX_KEYPOINTS:
+            raise bad('skeleton_links', 'a list of [i, j] keypoint indices')
+        try:
+            links = check_skeleton(links, count, 'skeleton_links')
+        except ValueError as err:
+            raise bad('skeleton_links', str(err)) from None
+    values['skeleton_links'] = links
     values['input_size'] = tuple(size)
     values['padding'] = float(padding)
     return values
@@ -187,20 +203,38 @@ class OnnxPoseRuntime:
             providers. Defaults to ``['CPUExecutionProvider']``.
         num_threads (int, optional): Intra-op threads. Defaults to
             onnxruntime's choice.
+        detector (callable, optional): Person boxes for calls without
+            boxes: ``detector(image)`` with a BGR uint8 array (H, W, 3)
+            returns (M, 4) or (M, 5) (score last) xyxy boxes in image
+            pixels, e.g. an :class:`OnnxPersonDetector`. Defaults to
+            ``None``: every call needs boxes.
+
+    Attributes:
+        skeleton (tuple | None): The exported data set's skeleton links
+            (metadata ``simdr.skeleton_links``), for :func:`draw`.
 
     Example::
 
         runtime = OnnxPoseRuntime('simdr.onnx', batch_size=8)
         results = runtime(['a.jpg', 'b.jpg'], [boxes_a, boxes_b])
         results[0]['keypoints']  # (M, K, 2) image pixels
+        runtime = OnnxPoseRuntime(
+            'simdr.onnx', detector=OnnxPersonDetector('yolox.onnx'))
+        poses = runtime('a.jpg')  # boxes from the detector
     """
 
     def __init__(self,
                  onnx_file: str,
                  batch_size: int = 8,
                  providers: Optional[Sequence[str]] = None,
-                 num_threads: Optional[int] = None) -> None:
+                 num_threads: Optional[int] = None,
+                 detector: Optional[Callable[[np.ndarray],
+                                             np.ndarray]] = None) -> None:
         import onnxruntime as ort
+        if detector is not None and not callable(detector):
+            raise ValueError('detector must be callable (image -> (M, 5) '
+                             f'boxes), got {type(detector).__name__}')
+        self.detector = detector
         if not osp.isfile(onnx_file):
             raise FileNotFoundError(f'ONNX model {onnx_file} does not exist')
         if (not _is_int(batch_size)
@@ -225,6 +259,7 @@ class OnnxPoseRuntime:
                                      self.metadata['padding'],
                                      self.metadata['use_udp'])
         self.num_keypoints = self.metadata['num_keypoints']
+        self.skeleton = self.metadata['skeleton_links']
         self.output_names = check_graph(self.session, self.metadata,
                                         onnx_file)
         self.batch_size = int(batch_size)
@@ -278,7 +313,7 @@ class OnnxPoseRuntime:
 
     def __call__(self,
                  images,
-                 boxes,
+                 boxes=None,
                  return_distributions: bool = False) -> List[Dict]:
         """Keypoints of every box of every image.
 
@@ -286,21 +321,84 @@ class OnnxPoseRuntime:
             images (str | np.ndarray | Sequence): One image (path or BGR
                 array (H, W, 3)) or a list of them.
             boxes: (M, 4) xyxy boxes for one image, or a list of them,
-                one per image (``None`` or empty: nobody).
+                one per image (``None`` or empty: nobody); a fifth
+                column is taken as the box score. ``None`` (the whole
+                argument): the ``detector``'s boxes; an error without a
+                detector. Defaults to ``None``.
             return_distributions (bool): Also return the SimDR 1D
                 distributions ``simcc_x`` (M, K, Wx), ``simcc_y``
                 (M, K, Wy). Defaults to ``False``.
 
         Returns:
-            list[dict]: Per image ``bboxes`` (M, 4), ``keypoints``
-            (M, K, 2) and ``keypoint_scores`` (M, K).
+            list[dict]: Per image ``bboxes`` (M, 4), ``bbox_scores``
+            (M, ) (the detector's or the boxes' fifth column, else 1),
+            ``keypoints`` (M, K, 2) and ``keypoint_scores`` (M, K), in
+            image pixels.
         """
-        return run_topdown(
-            images, boxes, self.geometry, self.batch_size,
-            lambda crops: self.infer_crops(crops, return_distributions),
-            self.num_keypoints)
+
+        def infer(crops):
+            return self.infer_crops(crops, return_distributions)
+
+        if boxes is not None:
+            results = run_topdown(images, boxes, self.geometry,
+                                  self.batch_size, infer, self.num_keypoints)
+            _, given = normalise_inputs(images, boxes)
+            for res, bxs in zip(results, given):
+                res['bbox_scores'] = _box_scores(bxs, len(res['bboxes']))
+            return results
+        if self.detector is None:
+            raise ValueError(
+                'no boxes and no detector: pass boxes (M, 4) per image, or '
+                "build OnnxPoseRuntime(..., detector=OnnxPersonDetector("
+                "'det.onnx'))")
+        images, _ = normalise_inputs(images, None)
+        results: List[Dict] = []
+        held_images: List[np.ndarray] = []
+        held_boxes: List[np.ndarray] = []
+
+        def flush():
+            if held_images:
+                out = run_topdown(held_images, held_boxes, self.geometry,
+                                  self.batch_size, infer, self.num_keypoints)
+                for res, bxs in zip(out, held_boxes):
+                    res['bbox_scores'] = _box_scores(bxs, len(bxs))
+                results.extend(out)
+                held_images.clear()
+                held_boxes.clear()
+
+        # images are read once and held until their boxes fill a batch
+        for i, image in enumerate(images):
+            img = read_image(image, f'image {i}')
+            if img.dtype != np.uint8:
+                raise ValueError(f'image {i} must be uint8 (BGR 0-255), got '
+                                 f'{img.dtype}')
+            dets = self.detector(img)
+            name = f'the detector\'s boxes of image {i}'
+            xyxy = check_boxes(dets, name)
+            scores = _box_scores(dets, len(xyxy))
+            if not np.isfinite(scores).all():
+                raise ValueError(f'{name}: scores {scores.tolist()} are not '
+                                 'all finite')
+            held_images.append(img)
+            held_boxes.append(np.concatenate([xyxy, scores[:, None]], 1))
+            if (sum(len(b) for b in held_boxes) >= self.batch_size
+                    or len(held_images) >= self.batch_size):
+                flush()
+        flush()
+        return results
+
+
+def _box_scores(boxes, count: int) -> np.ndarray:
+    """The fifth column of (M, >= 5) boxes, else ones (M, ), float32."""
+    if count == 0:
+        return np.zeros(0, np.float32)
+    arr = np.asarray(boxes, np.float64)
+    if arr.ndim == 2 and arr.shape[1] >= 5:
+        return arr[:, 4].astype(np.float32)
+    return np.ones(count, np.float32)
 
 
 __all__ = [
-    'OnnxPoseRuntime', 'METADATA_KEYS', 'parse_metadata', 'check_graph'
+    'OnnxPoseRuntime', 'METADATA_KEYS', 'OPTIONAL_METADATA_KEYS',
+    'parse_metadata', 'check_graph'
 ]

@@ -137,7 +137,8 @@ def export_onnx(model: nn.Module, out_file: str, opset: int = 17,
     to ``out_file`` (ONNX ``opset``, 17 by default) with the metadata
     ``simdr_runtime`` reads: ``simdr.`` ``input_size`` ([w, h]),
     ``padding``, ``use_udp``, ``flip_test``, ``num_keypoints``,
-    ``precision``, ``decoder`` and ``input``. ``flip_test``, ``precision``
+    ``precision``, ``decoder``, ``input`` and, when the model's
+    ``dataset_meta`` has them, ``skeleton_links``. ``flip_test``, ``precision``
     and ``distributions`` (``None``: for SimDR codecs) are those of
     :class:`DecodedPoseModel`; it returns the exported wrapper.
     """
@@ -164,6 +165,9 @@ def export_onnx(model: nn.Module, out_file: str, opset: int = 17,
         precision=precision, decoder=type(wrapper.decoder).__name__,
         input='crops: float32 (B, 3, h, w), BGR 0-255, the TopdownAffine '
         'crop')
+    links = (getattr(model, 'dataset_meta', None) or {}).get('skeleton_links')
+    if links is not None and len(links):
+        metadata['skeleton_links'] = [[int(i), int(j)] for i, j in links]
     proto = onnx.load(out_file)
     for key, value in metadata.items():
         entry = proto.metadata_props.add()

@@ -94,6 +94,9 @@ def test_runtime_reads_the_exported_metadata(pose_model_factory, tmp_path):
     assert runtime.geometry.use_udp is False
     assert runtime.metadata['flip_test'] is True
     assert runtime.num_keypoints == 17
+    # the skeleton travels with the file, for simdr_runtime.draw
+    assert [list(link) for link in runtime.skeleton] == [
+        list(link) for link in model.dataset_meta['skeleton_links']]
     img = np.zeros((200, 300, 3), np.uint8)
     res = runtime([img, img], [np.array([[10, 10, 100, 190]]), None],
                   return_distributions=True)
