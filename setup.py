@@ -9,6 +9,13 @@ wheels and sdists), the same mechanism mmpose uses: ``mim train simdr_ext
 CONFIG`` runs ``simdr_ext/.mim/tools/train.py``. The scripts find the
 configs and data beside them (``osp.dirname(__file__)``), so they work in
 the repository and under ``.mim`` alike.
+
+``setup.py develop`` (the legacy editable install ``pip install -e .
+--no-use-pep517``) puts ``build/develop`` on ``sys.path``, a folder with
+links to ``simdr_ext`` and ``simdr_runtime`` and the egg-info, instead of
+the repository root: the environment's other projects then import neither
+this repository's ``tools`` nor its ``demo``, and mim still finds
+``simdr_ext/.mim`` (the distribution's location is that folder).
 """
 import os
 import os.path as osp
@@ -19,6 +26,10 @@ from setuptools import find_packages, setup
 
 MIM_FILES = ('tools', 'configs', 'demo', 'model-index.yml',
              'tests/data')
+#: The top-level packages; ``setup.py develop`` links them into DEVELOP_DIR.
+PACKAGES = ('simdr_ext', 'simdr_runtime')
+#: What ``setup.py develop`` puts on ``sys.path`` (relative to this file).
+DEVELOP_DIR = osp.join('build', 'develop')
 
 
 def get_version() -> str:
@@ -58,8 +69,28 @@ def add_mim_extension() -> None:
             shutil.copyfile(src, dst)
 
 
+def add_develop_links() -> dict:
+    """For ``setup.py develop``: link the packages into ``DEVELOP_DIR``
+    and return the command options that make it the egg base (the folder
+    the egg-link and ``easy-install.pth`` name); else no options."""
+    if 'develop' not in sys.argv:
+        return {}
+    root = osp.dirname(osp.abspath(__file__))
+    folder = osp.join(root, DEVELOP_DIR)
+    os.makedirs(folder, exist_ok=True)
+    for name in PACKAGES:
+        link = osp.join(folder, name)
+        if osp.islink(link) or osp.isfile(link):
+            os.remove(link)
+        elif osp.isdir(link):
+            shutil.rmtree(link)
+        os.symlink(osp.relpath(osp.join(root, name), folder), link)
+    return {'egg_info': {'egg_base': DEVELOP_DIR}}
+
+
 if __name__ == '__main__':
     add_mim_extension()
+    develop_options = add_develop_links()
     setup(
         name='simdr_ext',
         version=get_version(),
@@ -72,9 +103,10 @@ if __name__ == '__main__':
         # tools/ and demo/ are importable from the repository root (tests)
         # but ship as scripts under simdr_ext/.mim, never as top-level
         # packages
-        packages=find_packages(exclude=('configs', 'configs.*', 'tools',
-                                        'tools.*', 'demo', 'demo.*', 'tests',
-                                        'tests.*')),
+        packages=find_packages(include=[
+            f'{name}{tail}' for name in PACKAGES for tail in ('', '.*')
+        ]),
+        options=develop_options,
         include_package_data=True,
         python_requires='>=3.8',
         install_requires=['mmpose>=1.3.0', 'mmengine>=0.10.0', 'mmcv>=2.0.0'],

@@ -6,9 +6,9 @@ A separate top-level package so that importing it runs neither
 ``simdr_ext/__init__.py`` (which imports torch and mmpose) nor any mm*
 package. The crop geometry comes from the exported file's metadata
 (written by ``simdr_ext.deploy``, whose ``crop_geometry`` reads it from a
-config); the batched PyTorch path of
-``tools/analysis/benchmark_inference.py`` (``BatchedTopdownInferencer``)
-shares the crops and the batching loop. Person boxes can come from an
+config); the batched PyTorch path
+(``simdr_ext.apis.BatchedTopdownInferencer``) shares the crops and the
+batching loop. Person boxes can come from an
 end-to-end YOLOX / RTMDet detector ONNX (:class:`OnnxPersonDetector`);
 :func:`draw` draws the results.
 """

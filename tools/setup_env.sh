@@ -20,12 +20,21 @@ mim_files() { for f in tools configs demo model-index.yml tests/data; do
 want="$( (cat requirements/*.txt setup.py tools/setup_env.sh; mim_files) \
     | sha256sum | cut -d' ' -f1)"
 
+# run from / without PYTHONPATH, as another project would: simdr_ext and
+# simdr_runtime import, this repository's tools/ and demo/ do not
 check() {
-    "$py" - <<'PY' >/dev/null 2>&1
+    (cd / && env -u PYTHONPATH SIMDR_EXT_ROOT="$root" "$py" - <<'PY' >/dev/null 2>&1
+import importlib.util, os
 import mmcv.ops, mmdet, mmengine, mmpose, xtcocotools, pycocotools, mim
 import onnxruntime, pytest, hypothesis
-import simdr_ext
+import simdr_ext, simdr_runtime
+root = os.path.realpath(os.environ['SIMDR_EXT_ROOT']) + os.sep
+for name in ('tools', 'demo'):
+    spec = importlib.util.find_spec(name)
+    assert spec is None or not os.path.realpath(
+        spec.origin or '').startswith(root), name
 PY
+    )
 }
 
 if [ -x "$py" ] && [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ] && check; then
@@ -51,7 +60,28 @@ echo "setup_env: OpenMMLab stack and run-time requirements"
 "${pip[@]}" -r requirements/tests.txt -r requirements/onnx.txt
 
 echo "setup_env: simdr_ext (editable, legacy develop mode so that mim finds simdr_ext/.mim)"
+# setup.py develop puts build/develop (links to the packages and the
+# egg-info) on sys.path, not the repository root; an egg-info left in the
+# root (by an older install or a wheel built here) would be taken for the
+# installed distribution by pip, run from here
+rm -rf simdr_ext.egg-info
 "${pip[@]}" --no-deps --no-build-isolation --no-use-pep517 -e .
+# an install made before build/develop named the repository root itself in
+# easy-install.pth: that line goes
+"$py" - "$root" <<'PY'
+import os, site, sys
+root = os.path.normpath(sys.argv[1])
+for folder in site.getsitepackages():
+    pth = os.path.join(folder, 'easy-install.pth')
+    if os.path.isfile(pth):
+        with open(pth) as f:
+            lines = f.read().splitlines()
+        kept = [line for line in lines
+                if os.path.normpath(line.strip() or '.') != root]
+        if kept != lines:
+            with open(pth, 'w') as f:
+                f.write('\n'.join(kept) + '\n')
+PY
 
 check || { echo "setup_env: the stack does not import; see the pip output above" >&2; exit 1; }
 echo "$want" > "$stamp"

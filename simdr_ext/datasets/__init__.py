@@ -1,5 +1,5 @@
 # Copyright (c) simdr_ext contributors. All rights reserved.
-from .bundled_data import bundled_data_root
+from .bundled_data import bundled_data_root, config_path
 from .checked_datasets import (CheckedCocoDataset, CheckedCrowdPoseDataset,
                                CheckedMpiiDataset, InputCheckMixin, bind_codec,
                                checked_loading, codec_loader)
@@ -11,5 +11,6 @@ __all__ = [
     'CheckedCocoDataset', 'CheckedCrowdPoseDataset', 'CheckedMpiiDataset',
     'InputCheckMixin', 'bind_codec', 'checked_loading', 'codec_loader',
     'CheckedCocoMetric', 'CheckedLoadImage', 'DataFileError',
-    'bundled_data_root', 'read_detections', 'read_json_file'
+    'bundled_data_root', 'config_path', 'read_detections',
+    'read_json_file'
 ]

@@ -364,3 +364,13 @@ class CheckedCrowdPoseDataset(InputCheckMixin, CrowdPoseDataset):
 class CheckedMpiiDataset(InputCheckMixin, MpiiDataset):
     """mmpose's ``MpiiDataset`` with :class:`InputCheckMixin`."""
     METAINFO: dict = dict(from_file=osp.join(METAINFO_DIR, 'mpii.py'))
+
+
+# mmpose's inferencers pick their default person detector by the data set
+# class's module path, the part after its last ``datasets.`` (``body`` for
+# ``mmpose.datasets.datasets.body.coco_dataset``; ``_init_detector`` in
+# mmpose/apis/inferencers/base_mmpose_inferencer.py): these body data sets
+# are published by ``simdr_ext.datasets.body``, which pickle finds too
+for _body_dataset in (CheckedCocoDataset, CheckedCrowdPoseDataset,
+                      CheckedMpiiDataset):
+    _body_dataset.__module__ = 'simdr_ext.datasets.body'

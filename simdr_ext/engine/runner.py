@@ -54,6 +54,43 @@ def mismatch(transform, decoder) -> Optional[tuple]:
         np.asarray(p[1], object), np.asarray(p[2], object))), None)
 
 
+def inference_pipeline_problem(cfg) -> Optional[str]:
+    """Why the config's test pipeline cannot serve inference, or ``None``.
+
+    mmpose's ``inference_topdown`` (``mmpose/apis/inference.py``) and
+    ``MMPoseInferencer`` (``mmpose/apis/inferencers/
+    base_mmpose_inferencer.py``, ``_init_pipeline``) build
+    ``cfg.test_dataloader.dataset.pipeline`` as the config writes it,
+    without the data set, so a ``TopdownAffine`` that only the data set's
+    ``codec`` fills (:func:`~simdr_ext.datasets.bind_codec`) trains and
+    tests but fails there. A config without a test loader (or one given as
+    a built object) has no such pipeline: ``None``.
+
+    Args:
+        cfg (Config | dict, optional): The runner's config.
+
+    Returns:
+        str, optional: The message, naming the fix.
+    """
+    loader = cfg.get('test_dataloader') if hasattr(cfg, 'get') else None
+    dataset = loader.get('dataset') if isinstance(loader, dict) else None
+    pipeline = dataset.get('pipeline') if isinstance(dataset, dict) else None
+    for step in pipeline or ():
+        name = step.get('type') if isinstance(step, dict) else None
+        name = str(getattr(name, '__name__', name)).split('.')[-1]
+        if name == 'TopdownAffine' and step.get('input_size') is None:
+            return (
+                'test_dataloader.dataset.pipeline: TopdownAffine has no '
+                'input_size. Training and testing would work (the data '
+                'set\'s codec fills it), but mmpose\'s inference_topdown, '
+                'MMPoseInferencer and the demo build this pipeline from the '
+                'config alone and fail. Write the test loader as '
+                'codec_loader(codec, test_pipeline, **dataset) (from '
+                'simdr_ext.datasets) or give TopdownAffine '
+                "input_size=codec['input_size']")
+    return None
+
+
 @HOOKS.register_module()
 class RepresentationCheckHook(Hook):
     """Stops a run whose data and head describe different representations
@@ -63,12 +100,16 @@ class RepresentationCheckHook(Hook):
     Before training (train and val data), validation and testing, the data
     set's ``num_keypoints`` must equal ``head.out_channels`` and its (and
     its wrapped data sets') pipeline must agree with the head's decoder
-    (:func:`mismatch`).
+    (:func:`mismatch`). Before training, the config's test pipeline must
+    also serve inference as written (:func:`inference_pipeline_problem`).
     """
 
     priority = 'VERY_HIGH'
 
     def before_train(self, runner) -> None:
+        problem = inference_pipeline_problem(getattr(runner, 'cfg', None))
+        if problem:
+            raise ValueError(problem)
         self.check(runner, 'train', 'val')
 
     def before_val(self, runner) -> None:

@@ -77,3 +77,42 @@ def test_export_writes_the_runtime_metadata(tmp_path, repo_root,
         export_and_check(quickstart_config, None, str(tmp_path / 'n.onnx'),
                          coco, osp.join(coco, 'test_coco.json'),
                          max_crops=0)
+
+
+def test_export_reads_the_annotation_file_with_the_config_metainfo(
+        tmp_path, repo_root, quickstart_config):
+    from simdr_ext.datasets import DataFileError
+    custom = osp.join(repo_root, 'configs', 'custom',
+                      'simdr_res18_1xb12-300e_custom5-128x96.py')
+    coco = osp.join(repo_root, 'tests', 'data', 'coco')
+    ann_file = osp.join(repo_root, 'tests', 'data', 'custom5',
+                        'annotations.json')
+    torch.manual_seed(0)
+    # the user's own 5-keypoint file, given explicitly, images elsewhere
+    result = export_and_check(custom, None, str(tmp_path / 'c5.onnx'),
+                              image_folder=coco, ann_file=ann_file,
+                              max_crops=2)
+    assert result['num_crops'] == 2
+    assert result['max_abs_keypoints'] < 1e-3
+    # a 17-keypoint model refuses the 5-keypoint file, naming both counts
+    with pytest.raises(DataFileError,
+                       match='has 5 keypoints, the data set has 17'):
+        export_and_check(quickstart_config, None, str(tmp_path / 'q.onnx'),
+                         image_folder=coco, ann_file=ann_file, max_crops=1)
+
+
+def test_mim_run_export_from_another_folder_uses_the_bundled_people(
+        tmp_path, quickstart_config):
+    """No --images/--ann-file: the quickstart's test data is the bundled
+    COCO file, found relative to the package, not to the current folder."""
+    import subprocess
+    import sys
+    mim = osp.join(osp.dirname(sys.executable), 'mim')
+    proc = subprocess.run([
+        mim, 'run', 'simdr_ext', 'export_onnx', quickstart_config, 'none',
+        '--out', 'q.onnx', '--max-crops', '1'
+    ], cwd=str(tmp_path), capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    assert osp.join('coco', 'test_coco.json') in proc.stdout
+    assert 'on 1 real crops' in proc.stdout
+    assert (tmp_path / 'q.onnx').is_file()

@@ -55,7 +55,7 @@ def test_runtime_matches_the_torch_path(kind, flip, pose_model_factory,
     :class:`BatchedTopdownInferencer` on the bundled images and boxes
     (same crops, same float32 network; rounding of ~1e-6 relative only,
     against >= 1 / k px for any argmax disagreement)."""
-    from tools.analysis.benchmark_inference import BatchedTopdownInferencer
+    from simdr_ext.apis import BatchedTopdownInferencer
     from simdr_ext.deploy import export_onnx
     model = pose_model_factory(kind)
     model.test_cfg['flip_test'] = flip

@@ -1,20 +1,28 @@
 # Copyright (c) simdr_ext contributors. All rights reserved.
 """Export a simdr_ext model to ONNX with its decoder in the graph.
 
-Inputs: image crops (B, 3, h, w), BGR float 0-255 as ``TopdownAffine``
-makes them; outputs: ``keypoints`` (B, K, 2) in crop pixels and ``scores``
-(B, K) (SimDR models also ``simcc_x``/``simcc_y``, the 1D distributions).
-The crop geometry (input size, box padding, UDP) and the flip-test setting
-are stored as metadata, so ``simdr_runtime.OnnxPoseRuntime`` runs the file
-with numpy, OpenCV and onnxruntime only. The export is checked with
-onnxruntime against PyTorch on real crops of the given annotation file, and
-the largest difference printed::
+Inputs: image crops (B, 3, h, w), BGR float 0-255 as TopdownAffine makes
+them; outputs: keypoints (B, K, 2) in crop pixels and scores (B, K) (SimDR
+models also simcc_x and simcc_y, the 1D distributions). The crop geometry
+(input size, box padding, UDP) and the flip-test setting are stored as
+metadata, so simdr_runtime.OnnxPoseRuntime runs the file with numpy, OpenCV
+and onnxruntime only. The export is checked with onnxruntime against
+PyTorch on real crops of an annotation file (COCO format, read with the
+config's keypoint metainfo), and the largest difference printed; the exit
+status is 1 when it exceeds --atol.
 
-    python tools/deploy/export_onnx.py CONFIG CHECKPOINT --out model.onnx \\
-        --images tests/data/coco --ann-file tests/data/coco/test_coco.json
+The crops come from --ann-file and --images; without them, from the
+config's own test annotation file and images where those exist, else from
+the COCO people bundled with simdr_ext (17 keypoints), wherever the command
+runs from (also as "mim run simdr_ext export_onnx").
 
-``--flip-test config`` puts the config's flip test inside the graph;
-``--precision fp16`` runs the network in float16 and decodes in float32.
+--flip-test config puts the config's flip test inside the graph;
+--precision fp16 runs the network in float16 and decodes in float32.
+
+Example:
+    python tools/deploy/export_onnx.py \\
+        configs/quickstart/simdr_res18_1xb12-300e_coco-mini-128x96.py \\
+        work_dirs/quickstart/epoch_300.pth --out model.onnx
 """
 import argparse
 import os.path as osp
@@ -26,6 +34,7 @@ import torch
 from torch import nn
 
 import simdr_ext  # noqa: F401  (registers the modules)
+from simdr_ext.datasets import bundled_data_root
 from simdr_ext.deploy import PRECISIONS, DecodedPoseModel, export_onnx
 from simdr_ext.engine import load_checked_checkpoint
 
@@ -37,19 +46,62 @@ def check_max_crops(max_crops) -> int:
     return int(max_crops)
 
 
+def config_metainfo(cfg) -> Optional[dict]:
+    """The keypoint metainfo of the config's test data set: its
+    ``metainfo`` (e.g. ``dict(from_file=...)``), else its data set class's
+    ``METAINFO`` (``None`` where neither exists)."""
+    from mmpose.registry import DATASETS
+    dataset = cfg.test_dataloader.dataset
+    if dataset.get('metainfo') is not None:
+        return dataset.metainfo
+    kind = dataset.get('type')
+    cls = DATASETS.get(kind) if isinstance(kind, str) else kind
+    return getattr(cls, 'METAINFO', None)
+
+
+def default_data(cfg, image_folder: Optional[str],
+                 ann_file: Optional[str]) -> Tuple[str, str]:
+    """``(image_folder, ann_file)`` for :func:`real_crops`: the ones given;
+    for those left ``None``, the config's test annotation file and image
+    folder (joined with ``data_root``) where the annotation file exists,
+    else the bundled COCO people (``simdr_ext.datasets.bundled_data_root``;
+    images beside a given annotation file). Never relative to the current
+    folder unless given so."""
+    if image_folder is not None and ann_file is not None:
+        return image_folder, ann_file
+    dataset = cfg.test_dataloader.dataset
+    root = dataset.get('data_root') or ''
+    own_ann = osp.join(root, dataset.get('ann_file') or '')
+    own_img = osp.join(root, (dataset.get('data_prefix') or {}).get(
+        'img', ''))
+    if ann_file is None and osp.isfile(own_ann):
+        return (own_img if image_folder is None else image_folder), own_ann
+    if ann_file is None:
+        ann_file = bundled_data_root('coco', 'test_coco.json')
+        image_folder = image_folder or bundled_data_root('coco', '')
+    elif image_folder is None:
+        image_folder = own_img if osp.realpath(ann_file) == osp.realpath(
+            own_ann) else osp.dirname(osp.abspath(ann_file))
+    return image_folder, ann_file
+
+
 def real_crops(cfg, image_folder: str, ann_file: str,
                max_crops: int = 8) -> np.ndarray:
     """Float32 crops (N, 3, h, w), BGR 0-255, of the people annotated in a
     COCO-format ``ann_file``, made by the config's test pipeline (at most
-    ``max_crops`` >= 1)."""
+    ``max_crops`` >= 1). The file is read with the config's keypoint
+    metainfo (:func:`config_metainfo`), so a data set of your own with K
+    keypoints is checked against K."""
     from mmpose.registry import DATASETS
     max_crops = check_max_crops(max_crops)
     codec = cfg.test_dataloader.dataset.get('codec')
+    metainfo = config_metainfo(cfg)
     dataset = DATASETS.build(dict(
         type='CheckedCocoDataset', data_root='', ann_file=ann_file,
         data_mode='topdown', data_prefix=dict(img=image_folder),
         test_mode=True, pipeline=cfg.test_dataloader.dataset.pipeline,
-        **(dict(codec=codec) if codec else {})))
+        **(dict(codec=codec) if codec else {}),
+        **(dict(metainfo=metainfo) if metainfo is not None else {})))
     if len(dataset) == 0:
         raise ValueError(f'{ann_file} has no person to crop')
     return np.stack([dataset[i]['inputs'].float().numpy()
@@ -92,9 +144,11 @@ def load_pose_model(config: str, checkpoint: Optional[str],
 
 
 def export_and_check(config: str, checkpoint: Optional[str], out_file: str,
-                     image_folder: str, ann_file: str, max_crops: int = 8,
+                     image_folder: Optional[str] = None,
+                     ann_file: Optional[str] = None, max_crops: int = 8,
                      flip_test: Optional[bool] = False,
-                     precision: str = 'fp32') -> Dict[str, float]:
+                     precision: str = 'fp32',
+                     log=None) -> Dict[str, float]:
     """Build a model, export it and compare onnxruntime with PyTorch on
     real crops (:func:`real_crops`).
 
@@ -103,24 +157,36 @@ def export_and_check(config: str, checkpoint: Optional[str], out_file: str,
         checkpoint (str, optional): Checkpoint; ``None`` keeps the initial
             weights.
         out_file (str): The ``.onnx`` file.
-        image_folder (str): Folder of the images.
-        ann_file (str): COCO-format annotation file.
+        image_folder (str, optional): Folder of the images;
+            ``None``: :func:`default_data`. Defaults to ``None``.
+        ann_file (str, optional): COCO-format annotation file with the
+            config's keypoints; ``None``: :func:`default_data`. Defaults to
+            ``None``.
         max_crops (int): Crops compared (>= 1). Defaults to 8.
         flip_test (bool, optional): Flip test in the graph; ``None``
             follows the config. Defaults to ``False``.
         precision (str): One of ``PRECISIONS``. Defaults to ``'fp32'``.
+        log (callable, optional): Takes one progress line per step
+            (e.g. ``print``). Defaults to ``None`` (silent).
 
     Returns:
-        dict: :func:`compare_with_onnxruntime`'s differences and
-        ``num_crops``.
+        dict: :func:`compare_with_onnxruntime`'s differences,
+        ``num_crops``, ``images`` and ``ann_file``.
     """
+    log = log or (lambda line: None)
     check_max_crops(max_crops)
+    log(f'building {config} ({checkpoint or "initial weights"})')
     model = load_pose_model(config, checkpoint)
+    image_folder, ann_file = default_data(model.cfg, image_folder, ann_file)
+    log(f'cropping the people of {ann_file} (images in {image_folder})')
     crops = real_crops(model.cfg, image_folder, ann_file, max_crops)
+    log(f'exporting {out_file} ({precision})')
     wrapper = export_onnx(model, out_file, flip_test=flip_test,
                           precision=precision)
+    log(f'running onnxruntime and PyTorch on {len(crops)} crops')
     result = compare_with_onnxruntime(wrapper, out_file, crops)
-    result['num_crops'] = len(crops)
+    result.update(num_crops=len(crops), images=image_folder,
+                  ann_file=ann_file)
     return result
 
 
@@ -189,28 +255,59 @@ def positive_int(text: str) -> int:
     return value
 
 
-def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument('config')
-    parser.add_argument('checkpoint', help='checkpoint, or "none"')
-    parser.add_argument('--out', required=True, help='.onnx file')
-    parser.add_argument('--images', default='tests/data/coco')
-    parser.add_argument('--ann-file', default='tests/data/coco/test_coco.json')
+class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter,
+                    argparse.RawDescriptionHelpFormatter):
+    """Defaults shown (where there is one), the description as written."""
+
+    def _get_help_string(self, action) -> str:
+        if action.default is None:
+            return action.help
+        return super()._get_help_string(action)
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog='export_onnx.py', description=__doc__,
+        formatter_class=HelpFormatter)
+    parser.add_argument('config', help='model config file')
+    parser.add_argument(
+        'checkpoint', help='checkpoint file, or "none" for the initial '
+        'weights')
+    parser.add_argument('--out', required=True, help='the .onnx file')
+    parser.add_argument(
+        '--images', default=None,
+        help='folder of the images of --ann-file (default: the config\'s '
+        'test images, else the folder of --ann-file, else the bundled '
+        'COCO images)')
+    parser.add_argument(
+        '--ann-file', default=None,
+        help='COCO-format annotation file with the config\'s keypoints, '
+        'whose people are cropped for the check (default: the config\'s '
+        'test annotation file where it exists, else the bundled COCO '
+        'people)')
     parser.add_argument('--max-crops', type=positive_int, default=8,
                         help='real crops compared with PyTorch (>= 1)')
     parser.add_argument('--flip-test', choices=['off', 'on', 'config'],
                         default='off',
                         help='flip test inside the graph (config: as '
                         'model.test_cfg.flip_test)')
-    parser.add_argument('--precision', choices=PRECISIONS, default='fp32')
+    parser.add_argument('--precision', choices=PRECISIONS, default='fp32',
+                        help='fp16: the network in float16, the decoding '
+                        'in float32')
     parser.add_argument('--atol', type=float, default=1e-3,
-                        help='largest keypoint difference (crop px) accepted')
-    args = parser.parse_args(argv)
+                        help='largest keypoint difference (crop px) '
+                        'accepted; above it the exit status is 1')
+    return parser.parse_args(argv)
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
     ckpt = None if args.checkpoint.lower() == 'none' else args.checkpoint
     flip = dict(off=False, on=True, config=None)[args.flip_test]
     result = export_and_check(args.config, ckpt, args.out, args.images,
                               args.ann_file, args.max_crops, flip,
-                              args.precision)
+                              args.precision,
+                              log=lambda line: print(line, flush=True))
     print(f'exported {args.out}; onnxruntime vs PyTorch on '
           f'{result["num_crops"]} real crops: max |keypoints| difference '
           f'{result["max_abs_keypoints"]:.3g} px, max |scores| difference '
