@@ -72,10 +72,15 @@ def codec_loader(codec: dict, pipeline: Sequence, **dataset) -> dict:
     """A loader override for configs, ``dict(dataset=dict(**dataset,
     codec=codec, pipeline=bind_codec(pipeline, codec)))``: test loaders
     written with it hold the codec's input size in the pipeline itself, as
-    mmpose's ``inference_topdown`` and ``MMPoseInferencer`` read it."""
-    return dict(dataset=dict(
-        dataset, codec=codec,
-        pipeline=bind_codec(pipeline, codec, 'the test pipeline')))
+    mmpose's ``inference_topdown`` and ``MMPoseInferencer`` read it, and
+    load images with ``CheckedLoadImage`` (pixel budget; a warning when the
+    person box is the whole picture), which those paths use too."""
+    pipeline = [
+        dict(step, type='CheckedLoadImage') if isinstance(step, dict)
+        and step.get('type') == 'LoadImage' else step
+        for step in bind_codec(pipeline, codec, 'the test pipeline')
+    ]
+    return dict(dataset=dict(dataset, codec=codec, pipeline=pipeline))
 
 
 def checked_loading(pipeline: Sequence,

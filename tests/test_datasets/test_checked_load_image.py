@@ -139,3 +139,33 @@ def test_a_huge_claim_costs_no_memory_in_a_test_run(python, repo_root,
         f'RuntimeError: cannot read image {root / "000000000785.jpg"} '
         '(instance id 442619): its JPEG header claims 30000x30000'), result
     assert result['after'] - result['before'] < 100, result
+
+
+def test_inference_topdown_without_boxes_says_it_uses_the_whole_picture(
+        quickstart_config, repo_root):
+    """mmpose's ``inference_topdown`` reads the config's test pipeline,
+    which ``codec_loader`` writes with ``CheckedLoadImage``: the pixel
+    budget holds there too, and no boxes means a warning."""
+    import warnings
+
+    import torch
+
+    from mmpose.apis import inference_topdown, init_model
+    from simdr_runtime import read_image
+    torch.manual_seed(0)
+    model = init_model(quickstart_config, None, device='cpu')
+    steps = [s['type'] for s in model.cfg.test_dataloader.dataset.pipeline]
+    assert steps[0] == 'CheckedLoadImage'
+    img = osp.join(repo_root, *COCO_785)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter('always')
+        inference_topdown(model, img)
+        inference_topdown(model, read_image(img))
+    whole = [str(w.message) for w in caught if 'whole picture' in str(
+        w.message)]
+    assert len(whole) == 2, whole
+    assert 'estimate_poses' in whole[0]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter('always')
+        inference_topdown(model, img, bboxes=np.array([[10, 10, 100, 200]]))
+    assert not [w for w in caught if 'whole picture' in str(w.message)]

@@ -1,4 +1,5 @@
 # Copyright (c) simdr_ext contributors. All rights reserved.
+import warnings
 from typing import Optional
 
 import mmcv
@@ -10,6 +11,25 @@ from mmpose.registry import TRANSFORMS
 from simdr_runtime.image_size import check_pixels
 from simdr_runtime.image_size import max_image_pixels as pixel_budget
 from ..data_files import DataFileError
+
+
+def warn_whole_picture(results: Optional[dict]) -> Optional[dict]:
+    """``results``, with a warning when its one person box is the whole
+    picture ``[0, 0, w, h]``: what mmpose's ``inference_topdown`` uses when
+    it is given no boxes, so that the pose of one person is estimated from
+    the whole image, however many people it shows."""
+    bbox = None if results is None else results.get('bbox')
+    if bbox is not None and 'img_shape' in results:
+        h, w = results['img_shape'][:2]
+        box = np.asarray(bbox, np.float64).reshape(-1)
+        if box.size == 4 and np.allclose(box, [0, 0, w, h]):
+            warnings.warn(
+                f'the person box of {results.get("img_path") or "the image"}'
+                f' is the whole picture ({w}x{h}): mmpose\'s '
+                'inference_topdown uses it when it is given no boxes. Pass '
+                'person boxes, or use simdr_ext.apis.estimate_poses, which '
+                'finds them with a detector', stacklevel=2)
+    return results
 
 
 @TRANSFORMS.register_module()
@@ -80,7 +100,7 @@ class CheckedLoadImage(LoadImage):
             DataFileError: The decoded size is not the annotation file's.
         """
         if 'img' in results:
-            return super().transform(results)
+            return warn_whole_picture(super().transform(results))
         name = results['img_path']
         try:
             data = self._read_bytes(name)
@@ -110,7 +130,7 @@ class CheckedLoadImage(LoadImage):
         results['img'] = img
         results['img_shape'] = img.shape[:2]
         results['ori_shape'] = img.shape[:2]
-        return results
+        return warn_whole_picture(results)
 
     def __repr__(self) -> str:
         return (f'{super().__repr__()[:-1]}, '
