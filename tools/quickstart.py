@@ -18,6 +18,7 @@ import subprocess
 import sys
 import time
 from typing import Optional, Sequence
+from simdr_ext.utils.cli import tool_parser
 
 TOOLS = osp.dirname(osp.abspath(__file__))
 #: the repository (or, installed, ``simdr_ext/.mim``)
@@ -33,12 +34,29 @@ def run_tool(tool: str, *args: str) -> None:
         raise SystemExit(f'quickstart: {" ".join(cmd)} failed')
 
 
+def build_parser() -> argparse.ArgumentParser:
+    """The command line: the module docstring is its description, its
+    examples the epilog."""
+    parser = tool_parser(__doc__)
+    parser.add_argument(
+        '--config',
+        default=QUICKSTART_CONFIG,
+        help='the config to train and test (the bundled quickstart config)')
+    parser.add_argument(
+        '--work-dir',
+        default=osp.join('work_dirs', 'quickstart'),
+        help='folder for the logs, scalars and checkpoints (relative to the '
+        'current folder)')
+    parser.add_argument(
+        '--min-ap',
+        type=float,
+        default=0.9,
+        help='exit 1 when the COCO AP is below this')
+    return parser
+
+
 def main(argv: Optional[Sequence[str]] = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument('--config', default=QUICKSTART_CONFIG)
-    parser.add_argument('--work-dir', default='work_dirs/quickstart')
-    parser.add_argument('--min-ap', type=float, default=0.9)
-    args = parser.parse_args(argv)
+    args = build_parser().parse_args(argv)
     start = time.time()
     run_tool('train.py', args.config, '--work-dir', args.work_dir)
     train_seconds = time.time() - start

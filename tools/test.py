@@ -1,16 +1,18 @@
 # Copyright (c) simdr_ext contributors. All rights reserved.
 """Test a checkpoint with mmpose's flags.
 
-Example::
+mim test simdr_ext CONFIG -C CHECKPOINT runs this file, and
+tools/dist_test.sh / tools/slurm_test.sh start it once per process. CONFIG
+is a config file, or the bare name of one of simdr_ext's configs. The
+checkpoint is read by simdr_ext.engine.CheckedRunner with strict loading:
+it must fit the model exactly (missing, unexpected or mis-shaped keys raise
+ValueError listing them).
 
-    python tools/test.py CONFIG CHECKPOINT [--out metrics.json] \\
-        [--dump preds.pkl] [--show-dir DIR] [--cfg-options K=V ...]
-
-``mim test simdr_ext CONFIG -C CHECKPOINT`` runs this file, and
-``tools/dist_test.sh`` / ``tools/slurm_test.sh`` start it once per process.
-The checkpoint is read by :class:`simdr_ext.engine.CheckedRunner` with
-``strict_load``: it must fit the model exactly (missing, unexpected or
-mis-shaped keys raise ``ValueError`` listing them).
+Examples:
+  python tools/test.py CONFIG work_dirs/qs/epoch_300.pth --out metrics.json
+  python tools/test.py CONFIG CKPT \\
+      --cfg-options test_dataloader.dataset.bbox_file=dets.json
+  mim test simdr_ext simdr_res18_1xb12-300e_coco-mini-128x96.py -C CKPT
 """
 import argparse
 import os
@@ -21,16 +23,24 @@ from mmengine.config import Config, DictAction
 from mmengine.fileio import dump
 
 from simdr_ext.engine import CheckedRunner, setup_cpu_distributed
+from simdr_ext.utils.cli import tool_parser
 
 
-def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description='Test a simdr_ext model')
+def build_parser() -> argparse.ArgumentParser:
+    """The command line: the module docstring is its description, its
+    examples the epilog."""
+    parser = tool_parser(__doc__)
     parser.add_argument('config', help='test config file path')
     parser.add_argument('checkpoint', help='checkpoint file')
     parser.add_argument(
         '--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
         default='none', help='job launcher (pytorch: tools/dist_test.sh)')
-    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    parser.add_argument(
+        '--local_rank',
+        '--local-rank',
+        type=int,
+        default=0,
+        help='set by torch.distributed launchers; LOCAL_RANK when unset')
     parser.add_argument('--out', help='save the metrics to this JSON file')
     parser.add_argument(
         '--dump', help='save the predictions to this pickle file')
@@ -38,14 +48,20 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser.add_argument(
         '--interval', type=int, default=1, help='visualise every n-th sample')
     parser.add_argument(
-        '--work-dir', help='where the logs and metrics of the run go')
+        '--work-dir',
+        help='where the logs and metrics of the run go (default: '
+        'work_dirs/CONFIG_NAME in the current folder)')
     parser.add_argument(
         '--cfg-options',
         nargs='+',
         action=DictAction,
         help='override config entries, key=value (e.g. '
         'model.test_cfg.flip_test=False); applied last')
-    args = parser.parse_args(argv)
+    return parser
+
+
+def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
+    args = build_parser().parse_args(argv)
     os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
     return args
 

@@ -1,20 +1,25 @@
 # Copyright (c) simdr_ext contributors. All rights reserved.
 """Train a simdr_ext model with mmpose's flags.
 
-Example::
+mim train simdr_ext CONFIG runs this file, and tools/dist_train.sh /
+tools/slurm_train.sh start it once per process (--launcher pytorch|slurm).
+CONFIG is a config file, or the bare name of one of simdr_ext's configs.
+The runner is simdr_ext.engine.CheckedRunner (crash-safe checkpoints,
+checked resuming, the representation checks). A --launcher pytorch or slurm
+run on a machine without CUDA gets a gloo process group and CPU DDP
+(simdr_ext.engine.setup_cpu_distributed). Rank 0 holds
+WORK_DIR/.simdr_ext.lock (simdr_ext.engine.WorkDirLock) while it trains: a
+second run in the same work dir is refused. Logs, scalars
+(vis_data/scalars.json, plotted by tools/analysis/plot_curves.py) and
+checkpoints go to --work-dir, by default work_dirs/CONFIG_NAME in the
+current folder.
 
-    python tools/train.py CONFIG [--work-dir DIR] [--resume [CKPT]] \\
-        [--amp] [--no-validate] [--auto-scale-lr] [--cfg-options K=V ...]
-
-``mim train simdr_ext CONFIG`` runs this file, and ``tools/dist_train.sh``
-/ ``tools/slurm_train.sh`` start it once per process (``--launcher
-pytorch|slurm``). The runner is :class:`simdr_ext.engine.CheckedRunner`
-(crash-safe checkpoints, checked resuming, the representation checks). A
-``--launcher pytorch`` or ``slurm`` run on a machine without CUDA gets a
-gloo process group and CPU DDP
-(:func:`simdr_ext.engine.setup_cpu_distributed`). Rank 0 holds
-``<work_dir>/.simdr_ext.lock`` (:class:`simdr_ext.engine.WorkDirLock`) while
-it trains: a second run in the same work dir is refused.
+Examples:
+  python tools/train.py \\
+      configs/quickstart/simdr_res18_1xb12-300e_coco-mini-128x96.py \\
+      --work-dir work_dirs/qs
+  python tools/train.py CONFIG --resume --cfg-options train_cfg.max_epochs=10
+  mim train simdr_ext simdr_res18_1xb12-300e_coco-mini-128x96.py
 """
 import argparse
 import os
@@ -24,12 +29,18 @@ from typing import Optional, Sequence
 from mmengine.config import Config, DictAction
 
 from simdr_ext.engine import CheckedRunner, WorkDirLock, setup_cpu_distributed
+from simdr_ext.utils.cli import tool_parser
 
 
-def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description='Train a simdr_ext model')
+def build_parser() -> argparse.ArgumentParser:
+    """The command line: the module docstring is its description, its
+    examples the epilog."""
+    parser = tool_parser(__doc__)
     parser.add_argument('config', help='train config file path')
-    parser.add_argument('--work-dir', help='the dir to save logs and models')
+    parser.add_argument(
+        '--work-dir',
+        help='the folder for logs and checkpoints (default: '
+        'work_dirs/CONFIG_NAME in the current folder)')
     parser.add_argument(
         '--resume',
         nargs='?',
@@ -55,11 +66,21 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
         '--launcher',
         choices=['none', 'pytorch', 'slurm', 'mpi'],
         default='none',
-        help='job launcher')
+        help='job launcher (pytorch: tools/dist_train.sh, slurm: '
+        'tools/slurm_train.sh)')
     # torch.distributed launchers pass --local-rank (torch >= 2) or
     # --local_rank (older); both are accepted.
-    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
-    args = parser.parse_args(argv)
+    parser.add_argument(
+        '--local_rank',
+        '--local-rank',
+        type=int,
+        default=0,
+        help='set by torch.distributed launchers; LOCAL_RANK when unset')
+    return parser
+
+
+def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
+    args = build_parser().parse_args(argv)
     os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
     return args
 

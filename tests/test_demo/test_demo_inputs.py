@@ -92,8 +92,9 @@ def test_a_non_ascii_digit_name_is_no_coco_id(tmp_path):
     }]))
     boxes_of = box_source(None, None, 0, str(dets), 0.3, 'cpu')
     img = picture()
-    assert boxes_of('²³', img).shape == (0, 4)
-    np.testing.assert_allclose(boxes_of('23', img), [[1, 2, 11, 22]])
+    assert boxes_of('²³', img).shape == (0, 5)
+    np.testing.assert_allclose(
+        boxes_of('23', img), [[1, 2, 11, 22, 0.9]], rtol=1e-6)
 
 
 def test_the_out_dir_must_not_be_the_inputs_folder(tmp_path):
@@ -250,9 +251,12 @@ def test_run_demo_writes_one_picture_per_input(tmp_path, quickstart_config):
                        simdr_keypoints=(0, ), log=messages.append)
     names = sorted(osp.basename(f) for f in written)
     assert names == sorted(os.listdir(out)) == [
-        'a_jpg.png', 'a_jpg_simdr_0.png', 'a_png.png', 'a_png_simdr_0.png',
-        '²³.png', '²³_simdr_0.png'
+        'a_jpg.png', 'a_jpg_simdr_00.png', 'a_png.png', 'a_png_simdr_00.png',
+        '²³.png', '²³_simdr_00.png'
     ]
+    # no detector and no boxes: said aloud, once
+    assert sum('ONE person box covering the whole picture' in m
+               for m in messages) == 1
     dark = cv2.imread(str(out / 'a_jpg.png'))
     light = cv2.imread(str(out / 'a_png.png'))
     assert dark.shape == light.shape == (128, 96, 3)

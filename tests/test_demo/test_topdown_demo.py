@@ -168,7 +168,8 @@ def test_demo_boxes_follow_the_reader_rules(tmp_path, repo_root):
     first = dets[0]
     x, y, w, h = first['bbox']
     np.testing.assert_allclose(
-        boxes[first['image_id']][0], [x, y, x + w, y + h], rtol=1e-6)
+        boxes[first['image_id']][0], [x, y, x + w, y + h, first['score']],
+        rtol=1e-6)
     path = tmp_path / 'dets.json'
     path.write_text(
         json.dumps([

@@ -127,3 +127,15 @@ def test_cli_prints_and_writes_the_table(tmp_path, repo_root, capsys):
     assert code == 0
     assert 'simdr_res18_1xb12-300e_coco-mini-128x96' in printed
     assert out.read_text() == printed
+
+
+def test_progress_names_each_config(quickstart_config):
+    """A line per config before it is measured (the whole table takes
+    minutes; the tool prints these to stderr)."""
+    from tools.analysis.model_table import model_table
+    lines = []
+    rows, _ = model_table([quickstart_config], progress=lines.append)
+    assert len(rows) == 1 and rows[0].error is None
+    assert len(lines) == 1
+    assert lines[0].startswith(
+        '[1/1] simdr_res18_1xb12-300e_coco-mini-128x96 (')

@@ -80,6 +80,7 @@ from mmengine.registry import DefaultScope, init_default_scope
 
 import mmpose
 import simdr_ext  # noqa: F401  (registers the codecs)
+from simdr_ext.utils.cli import tool_parser
 from mmpose.datasets import CocoDataset
 from mmpose.registry import KEYPOINT_CODECS, MODELS
 
@@ -858,13 +859,14 @@ def check_goals(rows: Sequence[dict],
     return goals
 
 
-def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
-        description='Benchmark simdr_ext codecs against mmpose codecs')
+def build_parser() -> argparse.ArgumentParser:
+    """The command line: the module docstring is its description, its
+    examples the epilog."""
+    parser = tool_parser(__doc__)
     parser.add_argument(
         '--num-instances', type=int, nargs='+',
         default=list(DEFAULT_NUM_INSTANCES),
-        help='instances N per call, one or several (default: 1 64)')
+        help='instances N per call, one or several')
     parser.add_argument(
         '--repeats',
         type=int,
@@ -876,7 +878,7 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser.add_argument(
         '--pairs', nargs='+', default=None,
         choices=['SimDRLabel', 'SASimDRLabel', 'DarkHeatmap'],
-        help='only these simdr_ext codecs (default: all three)')
+        help='only these simdr_ext codecs (without it: all three)')
     parser.add_argument('--seed', type=int, default=0, help='random seed')
     parser.add_argument(
         '--threads',
@@ -906,6 +908,11 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
         action='store_true',
         help='skip the forward pass timing (the softmax-cost goal is then '
         'not measured)')
+    return parser
+
+
+def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
+    parser = build_parser()
     args = parser.parse_args(argv)
     if min(args.num_instances) < 1 or args.repeats < 1 or \
             args.pipeline_repeats < 1 or args.forward_repeats < 1:
@@ -1030,6 +1037,14 @@ def format_goals(goals: dict) -> List[str]:
 def main(argv: Optional[Sequence[str]] = None) -> int:
     args = parse_args(argv)
     threads = args.threads or None
+    start = time.perf_counter()
+
+    def stage(text: str) -> None:
+        # progress on stderr: the report on stdout stays clean
+        print(f'[{time.perf_counter() - start:.0f} s] {text}', file=sys.stderr,
+              flush=True)
+
+    stage(f'codec timings at {", ".join(args.sizes)} (the longest part)')
     rows = run_benchmark(
         sizes=args.sizes,
         num_instances=args.num_instances,
@@ -1037,14 +1052,19 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         seed=args.seed,
         pairs=args.pairs,
         threads=threads)
+    if not args.no_forward:
+        stage('forward pass timing')
     forward = None if args.no_forward else benchmark_forward(
         repeats=args.forward_repeats, threads=threads)
+    if not args.no_pipeline:
+        stage('data pipeline timing')
     pipeline = None if args.no_pipeline else benchmark_pipeline(
         args.pipeline_size,
         repeats=args.pipeline_repeats,
         pairs=args.pairs,
         threads=threads)
     goals = check_goals(rows, forward, pipeline)
+    stage('done')
     ns = ', '.join(f'N={n}' for n in args.num_instances)
     print(f'# Codec benchmark: {ns} instances per call, K=17, median of '
           f'{args.repeats} calls after 3 warm-ups, '

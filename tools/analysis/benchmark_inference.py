@@ -7,9 +7,12 @@ replicated to ``--num-crops``), interleaved in one run; the first table
 gives crops/s and the ratios to mmpose's ``inference_topdown`` and to the
 forward pass alone at the same batch size; the second compares SimDR
 upsample-free ResNet-50 with heatmap ResNet-50 + DARK end to end through
-the batched API. Each goal is printed as met or NOT met::
+the batched API. Each goal is printed as met or NOT met.
+
+Example::
 
     python tools/analysis/benchmark_inference.py --threads 2
+    python tools/analysis/benchmark_inference.py --sizes  # paths table only
 
 CPU by default when no GPU is present; ``--device cuda --fp16`` on a GPU.
 
@@ -58,6 +61,7 @@ import simdr_ext  # noqa: F401  (registers the modules)
 from mmpose.apis import init_model
 from simdr_ext.apis import BatchedTopdownInferencer
 from simdr_ext.deploy import export_onnx
+from simdr_ext.utils.cli import tool_parser
 
 #: the repository (or, installed, ``simdr_ext/.mim``)
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
@@ -465,20 +469,32 @@ def format_goals(goals: Sequence[Dict]) -> str:
         f'{"met" if g["met"] else "NOT met"}' for g in goals)
 
 
-def main(argv=None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def build_parser() -> argparse.ArgumentParser:
+    """The command line: the module docstring is its description, its
+    example the epilog."""
+    parser = tool_parser(__doc__)
     parser.add_argument('--config', default=DEFAULT_CONFIG,
                         help='model of the paths table (random weights)')
-    parser.add_argument('--num-crops', type=int, default=36)
-    parser.add_argument('--threads', type=int, default=2)
-    parser.add_argument('--rounds', type=int, default=2)
-    parser.add_argument('--device', default=None)
+    parser.add_argument('--num-crops', type=int, default=36,
+                        help='crops per pass: the bundled people replicated')
+    parser.add_argument('--threads', type=int, default=2,
+                        help='torch, OpenCV and onnxruntime threads')
+    parser.add_argument('--rounds', type=int, default=2,
+                        help='interleaved rounds (each times every path '
+                        'once)')
+    parser.add_argument('--device', default=None,
+                        help='cpu or cuda (without it: cuda where present)')
     parser.add_argument('--fp16', action='store_true',
                         help='also time CUDA autocast (GPU only)')
     parser.add_argument('--sizes', nargs='*',
                         default=['64x64', '128x128', '256x192'],
                         help='sizes of the SimDR vs heatmap table (none: '
                         'skip it)')
+    return parser
+
+
+def main(argv=None) -> None:
+    parser = build_parser()
     args = parser.parse_args(argv)
     if args.num_crops < 1 or args.threads < 1 or args.rounds < 1:
         parser.error('--num-crops, --threads and --rounds must be >= 1')

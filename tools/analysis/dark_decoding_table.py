@@ -43,6 +43,7 @@ from simdr_ext.codecs.utils.dark import (EPS, SHARPEST, STEP_LIMIT, WIDEST,
                                          keep_on_map, kernel_sigma,
                                          log_quadratic, refine_dark,
                                          taylor_offset)
+from simdr_ext.utils.cli import tool_parser
 
 NOISE_LEVELS = (0.0, 0.05, 0.1, 0.2)
 # keypoints of the interior cases stay this far from the border, so that
@@ -381,9 +382,10 @@ def format_rows(rows: Sequence[dict]) -> str:
     return '\n'.join(lines)
 
 
-def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
-        description='DARK Taylor-step rules on synthetic heatmaps')
+def build_parser() -> argparse.ArgumentParser:
+    """The command line: the module docstring is its description, its
+    examples the epilog."""
+    parser = tool_parser(__doc__)
     parser.add_argument(
         '--num', type=int, default=2000, help='heatmaps per case')
     parser.add_argument('--seed', type=int, default=0, help='random seed')
@@ -398,6 +400,11 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
         '--sigma', type=float, default=2.0, help='Gaussian sigma (px)')
     parser.add_argument(
         '--kernel', type=int, default=11, help='odd blur kernel size')
+    return parser
+
+
+def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
+    parser = build_parser()
     args = parser.parse_args(argv)
     if args.num < 1:
         parser.error(f'--num must be >= 1, got {args.num}')

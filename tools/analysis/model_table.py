@@ -44,8 +44,9 @@ import argparse
 import glob
 import os.path as osp
 import sys
+import time
 from dataclasses import dataclass
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 import torch
 from mmengine.analysis import FlopAnalyzer
@@ -54,6 +55,7 @@ from mmengine.registry import init_default_scope
 from torch import nn
 
 import simdr_ext  # noqa: F401  (registers the heads and codecs)
+from simdr_ext.utils.cli import tool_parser
 
 #: the repository (or, installed, ``simdr_ext/.mim``): configs/ and
 #: model-index.yml
@@ -88,8 +90,10 @@ class PaperRow:
 
 def paper_rows(repo: str) -> Dict[str, PaperRow]:
     """The paper's numbers of every config, read from the metafiles that
-    ``model-index.yml`` imports (``Metadata.Paper``: ``Source``,
-    ``Params (M)``, ``GFLOPs`` and the metric): their one home.
+    ``model-index.yml`` imports (the ``Metadata`` keys ``Paper source``,
+    ``Paper Params (M)``, ``Paper GFLOPs`` and ``Paper AP`` or
+    ``Paper PCKh@0.5``; flat, so that mim search prints them): their one
+    home.
 
     Args:
         repo (str): The repository root (where ``model-index.yml`` is).
@@ -105,12 +109,16 @@ def paper_rows(repo: str) -> Dict[str, PaperRow]:
         with open(osp.join(repo, rel)) as f:
             models = yaml.safe_load(f)['Models']
         for model in models:
-            paper = model.get('Metadata', {}).get('Paper')
+            paper = {
+                key[len('Paper '):]: value
+                for key, value in model.get('Metadata', {}).items()
+                if key.startswith('Paper ')
+            }
             if not paper:
                 continue
             metric = next((paper[k] for k in ('AP', 'PCKh@0.5') if k in paper),
                           None)
-            rows[model['Name']] = PaperRow(paper['Source'],
+            rows[model['Name']] = PaperRow(paper['source'],
                                            paper.get('Params (M)'),
                                            paper.get('GFLOPs'), metric)
     return rows
@@ -362,18 +370,27 @@ def markdown_table(rows: Sequence[ModelRow]) -> str:
     return '\n'.join(lines) + '\n'
 
 
-def model_table(paths: Sequence[str]) -> Tuple[List[ModelRow], str]:
+def model_table(paths: Sequence[str],
+                progress: Optional[Callable[[str], None]] = None
+                ) -> Tuple[List[ModelRow], str]:
     """Measure configs and format them. A config that fails to build or run
     gets a row that says why, instead of stopping the table.
 
     Args:
         paths (Sequence[str]): Config files.
+        progress (callable, optional): Called with one line per config
+            before it is measured (``[i/n] name``, with the seconds so far).
+            Defaults to silence.
 
     Returns:
         tuple: the rows and the markdown table.
     """
     rows = []
-    for path in paths:
+    start = time.perf_counter()
+    for index, path in enumerate(paths):
+        if progress is not None:
+            progress(f'[{index + 1}/{len(paths)}] {config_name(path)} '
+                     f'({time.perf_counter() - start:.0f} s so far)')
         try:
             rows.append(measure(path))
         except Exception as err:  # one broken config must not hide the rest
@@ -390,14 +407,16 @@ def model_table(paths: Sequence[str]) -> Tuple[List[ModelRow], str]:
     return rows, markdown_table(rows)
 
 
-def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
-        description="Parameters and GFLOPs of configs beside the paper's")
+def build_parser() -> argparse.ArgumentParser:
+    """The command line: the module docstring is its description, its
+    examples the epilog."""
+    parser = tool_parser(__doc__)
     parser.add_argument(
         'paths',
         nargs='*',
-        default=[osp.join(REPO, 'configs')],
-        help='config files or folders (default: the repository configs/)')
+        default=None,
+        help='config files or folders (without it: simdr_ext\'s configs/, '
+        'beside this tool)')
     parser.add_argument('--out', help='also write the table to this file')
     parser.add_argument(
         '--threads',
@@ -405,6 +424,11 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
         default=1,
         help='torch intra-op threads (0: leave as is). The counts do not '
         'depend on it; 1 avoids OpenMP oversubscription on shared machines')
+    return parser
+
+
+def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
+    parser = build_parser()
     return parser.parse_args(argv)
 
 
@@ -420,11 +444,15 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     args = parse_args(argv)
     if args.threads > 0:
         torch.set_num_threads(args.threads)
-    files = collect(args.paths)
+    paths = args.paths or [osp.join(REPO, 'configs')]
+    files = collect(paths)
     if not files:
-        print(f'no config found in {args.paths}', file=sys.stderr)
+        print(f'no config found in {paths}', file=sys.stderr)
         return 2
-    rows, text = model_table(files)
+    print(f'measuring {len(files)} configs (progress on stderr, the table '
+          'on stdout at the end)', file=sys.stderr)
+    rows, text = model_table(
+        files, progress=lambda line: print(line, file=sys.stderr, flush=True))
     print(text, end='')
     if args.out:
         with open(args.out, 'w') as f:

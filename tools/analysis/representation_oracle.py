@@ -57,9 +57,13 @@ from mmpose.datasets.transforms import (GenerateTarget, GetBBoxCenterScale,
 from mmpose.evaluation.functional.nms import oks_iou
 from mmpose.models.pose_estimators import TopdownPoseEstimator
 from mmpose.registry import DATASETS, METRICS
-from tools.analysis.benchmark_codecs import paper_split_ratio, parse_size
+if __package__:
+    from .benchmark_codecs import paper_split_ratio, parse_size
+else:  # run as a script: its folder, holding benchmark_codecs.py, is first
+    from benchmark_codecs import paper_split_ratio, parse_size
 
 import simdr_ext  # noqa: F401  (registers the codecs and data sets)
+from simdr_ext.utils.cli import tool_parser
 
 DATA_ROOT = osp.join(
     osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))), 'tests',
@@ -496,13 +500,12 @@ def evaluate_codec(codec: OracleCodec, samples: Sequence[dict],
         score=float(result[f'{metric.prefix}/{score_key}']))
 
 
-def run_oracle(
-    dataset: str = 'coco',
-    sizes: Sequence[str] = ORACLE_SIZES,
-    padding: float = BBOX_PADDING,
-    ann_file: Optional[str] = None,
-    img_dir: Optional[str] = None,
-    configs: Sequence[str] = ()) -> List[dict]:
+def run_oracle(dataset: str = 'coco',
+               sizes: Sequence[str] = ORACLE_SIZES,
+               padding: float = BBOX_PADDING,
+               ann_file: Optional[str] = None,
+               img_dir: Optional[str] = None,
+               configs: Sequence[str] = ()) -> List[dict]:
     """Every oracle codec at every size on the people of a data set.
 
     Args:
@@ -629,9 +632,10 @@ def _size(text: str) -> str:
     return text
 
 
-def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
-        description='Quantisation error of keypoint codecs on real people')
+def build_parser() -> argparse.ArgumentParser:
+    """The command line: the module docstring is its description, its
+    examples the epilog."""
+    parser = tool_parser(__doc__)
     parser.add_argument(
         '--dataset',
         choices=sorted(BENCHMARKS),
@@ -639,11 +643,13 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
         help='data set (and metric) of the people')
     parser.add_argument(
         '--ann-file',
-        help='annotation file (default: the bundled tests/data file)')
+        help='annotation file (without it: the bundled tests/data file of '
+        '--dataset)')
     parser.add_argument(
         '--img-dir',
         help='image folder; images are not read, but instances whose image '
-        'is missing are skipped (default: the annotation file\'s folder)')
+        'is missing are skipped (without it: the annotation file\'s '
+        'folder)')
     parser.add_argument(
         '--sizes',
         nargs='*',
@@ -660,6 +666,11 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
         '(one row per distinct codec)')
     parser.add_argument(
         '--padding', type=float, default=BBOX_PADDING, help='bbox padding')
+    return parser
+
+
+def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
+    parser = build_parser()
     args = parser.parse_args(argv)
     if not args.padding > 0:
         parser.error(f'--padding {args.padding}: expected a positive number')
@@ -691,7 +702,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         '- errors: mean Euclidean distance over the visible keypoints the '
         'codec encodes (kpts); max axis err, over those inside the input, is '
         'the per-axis quantity SimDR Appendix D bounds (1/(2k) for SimDR, '
-        f'lambda/2 for an argmax heatmap); mean OKS (the data set\'s sigmas and areas) and '
+        f'lambda/2 for an argmax heatmap); mean OKS (the data set\'s sigmas '
+        'and areas) and '
         f'{benchmark.score} ({metric}, score 1, no NMS) use every visible '
         'keypoint')
     for size in args.sizes:

@@ -37,6 +37,7 @@ import simdr_ext  # noqa: F401  (registers the modules)
 from simdr_ext.datasets import bundled_data_root
 from simdr_ext.deploy import PRECISIONS, DecodedPoseModel, export_onnx
 from simdr_ext.engine import load_checked_checkpoint
+from simdr_ext.utils.cli import HelpFormatter
 
 
 def check_max_crops(max_crops) -> int:
@@ -253,16 +254,6 @@ def positive_int(text: str) -> int:
         raise argparse.ArgumentTypeError(
             f'{value} crops: at least 1 crop is needed for the check')
     return value
-
-
-class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter,
-                    argparse.RawDescriptionHelpFormatter):
-    """Defaults shown (where there is one), the description as written."""
-
-    def _get_help_string(self, action) -> str:
-        if action.default is None:
-            return action.help
-        return super()._get_help_string(action)
 
 
 def parse_args(argv=None) -> argparse.Namespace:

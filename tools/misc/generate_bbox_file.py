@@ -31,6 +31,7 @@ from mmengine.utils import ProgressBar
 from simdr_ext.datasets.data_files import (check_coco_images,
                                            detection_skip_reason,
                                            read_json_file)
+from simdr_ext.utils.cli import tool_parser
 
 IMAGE_SUFFIXES = ('.jpg', '.jpeg', '.png', '.bmp', '.webp')
 
@@ -168,20 +169,38 @@ def generate_bbox_file(det_config: str,
     return results
 
 
-def main(argv: Optional[Sequence[str]] = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def build_parser() -> argparse.ArgumentParser:
+    """The command line: the module docstring is its description, its
+    examples the epilog."""
+    parser = tool_parser(__doc__)
     parser.add_argument('det_config', help='mmdet config file')
     parser.add_argument(
         'det_checkpoint', help='mmdet checkpoint ("none": random weights)')
     parser.add_argument('source', help='image folder or COCO annotation file')
     parser.add_argument(
         '--out', required=True, help='output JSON file (a .json name)')
-    parser.add_argument('--img-root', help='image folder of a COCO file')
-    parser.add_argument('--score-thr', type=float, default=0.0)
-    parser.add_argument('--device', default='cpu')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction)
+    parser.add_argument(
+        '--img-root',
+        help="image folder of a COCO file (without it: the file's folder)")
+    parser.add_argument(
+        '--score-thr',
+        type=float,
+        default=0.0,
+        help='minimum score of a written person box')
+    parser.add_argument(
+        '--device', default='cpu', help='torch device, e.g. cuda:0')
+    parser.add_argument(
+        '--cfg-options',
+        nargs='+',
+        action=DictAction,
+        help='override entries of the detector config, key=value')
     parser.add_argument(
         '--seed', type=int, help='seed torch (reproducible random weights)')
+    return parser
+
+
+def main(argv: Optional[Sequence[str]] = None) -> None:
+    parser = build_parser()
     args = parser.parse_args(argv)
     if not args.out.lower().endswith('.json'):
         parser.error(f'--out {args.out}: detection files are JSON; the '

@@ -12,8 +12,10 @@ Usage:
 import argparse
 import os.path as osp
 import sys
+from typing import Optional, Sequence
 
 import yaml
+from simdr_ext.utils.cli import tool_parser
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 
@@ -27,9 +29,11 @@ Each row is one config in `configs/`. *Paper* columns are the numbers the
 paper (or the README named in *paper source*) prints for the row the config
 reproduces: #Params in millions, GFLOPs as the authors count them
 (convolution and linear layers only), and COCO / CrowdPose AP or MPII
-PCKh@0.5 (%). They live once, in each folder's `metafile.yml`
-(`Metadata.Paper`). *Recipe source* is the authors' experiment file every
-training value of the config comes from; `configs/recipes.yml` holds the
+PCKh@0.5 (%). They live once, in each folder's `metafile.yml` (the
+`Metadata` keys `Paper source`, `Paper Params (M)`, ...; flat keys, so that
+`mim search simdr_ext` prints each number). *Recipe source* is the authors'
+experiment file every training value of the config comes from;
+`configs/recipes.yml` holds the
 values, `docs/recipes.md` the decisions, and a test checks every config
 against its row. Heatmap rows quote the paper's row with extra
 post-processing. *Weights* are published checkpoints that load into the
@@ -52,8 +56,11 @@ entry's weights and writes its config as `DIR/NAME.py`. Entries without
 published weights carry `Weights: ['']`: openmim 0.3.9 splits the field of
 every entry and stops with `'float' object has no attribute 'split'` when it
 is missing; with an empty entry it writes the config alone (printing
-` exists in DIR` for the empty name). Every entry is tested through mim's
-own download code.
+` exists in DIR` for the empty name, its only message for it). So every
+entry without weights also says `Checkpoint: none released (mim download
+writes the config only)` in its `Metadata`, which `mim search` prints as
+its `checkpoint` row. Every entry is tested through mim's own download
+code.
 
 ## Converting the authors' checkpoints
 
@@ -62,15 +69,36 @@ The SimDR authors' checkpoints (leeyegy/SimCC `pose_resnet`,
 to these configs' keys with
 
 ```shell
-python tools/model_converters/convert_authors_checkpoint.py --model simdr \\
-    SRC.pth DST.pth --config CONFIG.py
-python tools/model_converters/convert_authors_checkpoint.py --model tokenpose \\
-    SRC.pth DST.pth --config CONFIG.py
+python tools/model_converters/convert_authors_checkpoint.py \\
+    --model simdr SRC.pth DST.pth --config CONFIG.py
+python tools/model_converters/convert_authors_checkpoint.py \\
+    --model tokenpose SRC.pth DST.pth --config CONFIG.py
 ```
 
 which checks the result against the config's model and exits non-zero on
 any unmapped key.
 """
+
+
+def paper_numbers(model: dict) -> dict:
+    """The paper's numbers of a metafile entry: its ``Metadata`` keys
+    ``Paper <name>`` as ``{name: value}`` (``source``, ``Params (M)``,
+    ``GFLOPs``, ``AP`` or ``PCKh@0.5``).
+
+    The keys are flat because mim search prints each ``Metadata`` key as a
+    column: a nested dict would print as a truncated dict.
+
+    Args:
+        model (dict): One entry of a metafile's ``Models``.
+
+    Returns:
+        dict: The numbers, empty when the entry has none.
+    """
+    return {
+        key[len('Paper '):]: value
+        for key, value in model.get('Metadata', {}).items()
+        if key.startswith('Paper ')
+    }
 
 
 def _metric(paper: dict) -> str:
@@ -110,7 +138,7 @@ def render(repo: str = REPO) -> str:
                      'weights |\n|---|---|---:|---:|---:|---|---|---|')
         for model in meta['Models']:
             name = model['Name']
-            paper = model.get('Metadata', {}).get('Paper', {})
+            paper = paper_numbers(model)
             row = recipes[name]
             w, h = row['input_size']
             weights = model['Weights']
@@ -122,20 +150,26 @@ def render(repo: str = REPO) -> str:
                 f"| [{name}]({model['Config']}) | {h}x{w} | "
                 f"{_num(paper.get('Params (M)'))} | "
                 f"{_num(paper.get('GFLOPs'))} | {_metric(paper)} | "
-                f"{paper.get('Source', '—')} | {row['source']} | "
+                f"{paper.get('source', '—')} | {row['source']} | "
                 f"{f'[download]({weights})' if weights else '—'} |")
         parts.append('')
     parts.append(FOOTER)
     return '\n'.join(parts)
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def build_parser() -> argparse.ArgumentParser:
+    """The command line: the module docstring is its description, its
+    examples the epilog."""
+    parser = tool_parser(__doc__)
     parser.add_argument(
         '--check',
         action='store_true',
         help='exit 1 if model_zoo.md differs from its sources')
-    args = parser.parse_args()
+    return parser
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    args = build_parser().parse_args(argv)
     text = render()
     path = osp.join(REPO, 'model_zoo.md')
     if args.check:

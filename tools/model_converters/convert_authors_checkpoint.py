@@ -153,6 +153,7 @@ import simdr_ext  # noqa: F401  (registers the models)
 from mmpose.registry import MODELS
 from simdr_ext.engine import state_dict_differences
 from simdr_ext.engine.trusted_load import torch_load_checked
+from simdr_ext.utils.cli import tool_parser
 
 # ----------------------------------------------------------------------------
 # the report, the key check and the loading both conversions share
@@ -705,10 +706,10 @@ def tokenpose_key(key: str) -> Optional[str]:
 CONVERTERS = dict(simdr=convert_simdr, tokenpose=convert_tokenpose)
 
 
-def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
-        description="Convert the SimDR or TokenPose authors' checkpoint to "
-        'simdr_ext keys')
+def build_parser() -> argparse.ArgumentParser:
+    """The command line: the module docstring is its description, its
+    examples the epilog."""
+    parser = tool_parser(__doc__)
     parser.add_argument(
         '--model',
         required=True,
@@ -720,6 +721,11 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser.add_argument(
         '--config',
         help='check the result against the model of this simdr_ext config')
+    return parser
+
+
+def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
+    parser = build_parser()
     return parser.parse_args(argv)
 
 
