@@ -69,7 +69,7 @@ def toy_run():
             default_hooks=dict(checkpoint=dict(
                 type=SafeCheckpointHook, interval=1, save_best='auto',
                 rule='greater')),
-            default_scope='mmengine', randomness=dict(seed=0),
+            default_scope='mmpose', randomness=dict(seed=0),
             log_level='WARNING')
         kwargs.update(cfg)
         r = runner(**kwargs)

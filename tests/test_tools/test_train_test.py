@@ -195,13 +195,26 @@ def test_test_tool_refuses_a_bit_flipped_checkpoint(
     assert f'{info.filename} fails its CRC-32 check' in out
 
 
+HOLDS_LOCK = """
+import fcntl, os, socket, sys, time
+fd = os.open(os.path.join(sys.argv[1], '.simdr_ext.lock'),
+             os.O_RDWR | os.O_CREAT)
+fcntl.flock(fd, fcntl.LOCK_EX)
+os.write(fd, f'{socket.gethostname()} {os.getpid()}\\n'.encode())
+print('locked', flush=True)
+time.sleep(300)
+"""
+
+
 def test_a_second_training_run_in_a_work_dir_is_refused(
         python, repo_root, quickstart_config, tmp_path):
-    import socket
-    owner = subprocess.Popen([python, '-c', 'import time; time.sleep(300)'])
+    """A run holding the work dir's lock (the kernel's flock, as
+    ``WorkDirLock`` takes it) makes a second ``tools/train.py`` stop before
+    writing anything, naming the holder."""
+    owner = subprocess.Popen([python, '-c', HOLDS_LOCK, str(tmp_path)],
+                             stdout=subprocess.PIPE, text=True)
     try:
-        (tmp_path / '.simdr_ext.lock').write_text(
-            f'{socket.gethostname()} {owner.pid}\n')
+        assert owner.stdout.readline().strip() == 'locked'
         out = run_fails([
             python, 'tools/train.py', quickstart_config, '--work-dir',
             str(tmp_path)
