@@ -58,8 +58,12 @@ def mmengine_checkpoint_globals() -> List[SafeGlobal]:
     numpy_helpers = [(fn, f'{module}.multiarray.{fn.__name__}')
                      for fn in (_reconstruct, scalar)
                      for module in ('numpy.core', 'numpy._core')]
+    # numpy's own dtype classes only: packages imported later (ml_dtypes,
+    # which onnx imports) add theirs to np.sctypeDict, and the list must
+    # not depend on what was imported first
     dtype_classes = sorted({type(np.dtype(t))
-                            for t in np.sctypeDict.values()},
+                            for t in np.sctypeDict.values()
+                            if type(np.dtype(t)).__module__ == 'numpy.dtypes'},
                            key=lambda c: c.__name__)
     return [
         HistoryBuffer, np.ndarray, np.dtype,
