@@ -166,9 +166,7 @@ class OnnxPersonDetector:
                  person_class: int = 0,
                  providers: Optional[Sequence[str]] = None,
                  num_threads: Optional[int] = None) -> None:
-        import onnxruntime as ort
-
-        from .onnx_runtime import _load_errors
+        from .onnx_runtime import open_session
         onnx_file = os.fspath(onnx_file)
         if not osp.isfile(onnx_file):
             raise FileNotFoundError(
@@ -189,17 +187,7 @@ class OnnxPersonDetector:
                 raise ValueError(f'std must be positive, got {std!r}')
         self.to_rgb = bool(to_rgb)
         self.person_class = person_class
-        options = ort.SessionOptions()
-        if num_threads is not None:
-            options.intra_op_num_threads = int(num_threads)
-            options.inter_op_num_threads = 1
-        try:
-            self.session = ort.InferenceSession(
-                onnx_file, options,
-                providers=list(providers or ['CPUExecutionProvider']))
-        except _load_errors() as err:
-            raise ValueError(f'onnxruntime cannot load {onnx_file}: '
-                             f'{str(err).strip()[:500]}') from None
+        self.session = open_session(onnx_file, providers, num_threads)
         self.input_name, self.input_size = self._check_graph(input_size)
         names = [o.name for o in self.session.get_outputs()]
         self.output_names = ['dets'] + (['labels']

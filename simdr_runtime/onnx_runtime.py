@@ -116,6 +116,26 @@ def parse_metadata(meta: Dict[str, str], onnx_file: str) -> Dict:
     return values
 
 
+def open_session(onnx_file: str, providers: Optional[Sequence[str]] = None,
+                 num_threads: Optional[int] = None):
+    """An onnxruntime ``InferenceSession`` of ``onnx_file`` (CPU unless
+    ``providers`` say otherwise; ``num_threads`` intra-op threads, one
+    inter-op thread); a file onnxruntime cannot load is a ``ValueError``
+    naming it."""
+    import onnxruntime as ort
+    options = ort.SessionOptions()
+    if num_threads is not None:
+        options.intra_op_num_threads = int(num_threads)
+        options.inter_op_num_threads = 1
+    try:
+        return ort.InferenceSession(
+            onnx_file, options,
+            providers=list(providers or ['CPUExecutionProvider']))
+    except _load_errors() as err:
+        raise ValueError(f'onnxruntime cannot load {onnx_file}: '
+                         f'{str(err).strip()[:500]}') from None
+
+
 def _load_errors() -> Tuple[type, ...]:
     """The exceptions onnxruntime raises for a file it cannot load."""
     from onnxruntime.capi import onnxruntime_pybind11_state as state
@@ -230,7 +250,6 @@ class OnnxPoseRuntime:
                  num_threads: Optional[int] = None,
                  detector: Optional[Callable[[np.ndarray],
                                              np.ndarray]] = None) -> None:
-        import onnxruntime as ort
         if detector is not None and not callable(detector):
             raise ValueError('detector must be callable (image -> (M, 5) '
                              f'boxes), got {type(detector).__name__}')
@@ -241,17 +260,7 @@ class OnnxPoseRuntime:
                 and not isinstance(batch_size, np.integer)) or batch_size < 1:
             raise ValueError('batch_size must be a positive integer, got '
                              f'{batch_size!r}')
-        options = ort.SessionOptions()
-        if num_threads is not None:
-            options.intra_op_num_threads = int(num_threads)
-            options.inter_op_num_threads = 1
-        try:
-            self.session = ort.InferenceSession(
-                onnx_file, options,
-                providers=list(providers or ['CPUExecutionProvider']))
-        except _load_errors() as err:
-            raise ValueError(f'onnxruntime cannot load {onnx_file}: '
-                             f'{str(err).strip()[:500]}') from None
+        self.session = open_session(onnx_file, providers, num_threads)
         self.onnx_file = onnx_file
         meta = self.session.get_modelmeta().custom_metadata_map
         self.metadata: Dict[str, object] = parse_metadata(meta, onnx_file)
