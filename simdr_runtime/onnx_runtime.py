@@ -31,7 +31,7 @@ MAX_KEYPOINTS = 1024
 #: Largest box enlargement (``GetBBoxCenterScale``'s padding) accepted.
 MAX_PADDING = 10.0
 #: The export's precisions (``simdr_ext.deploy.onnx_export.PRECISIONS``).
-PRECISIONS = ('fp32', 'fp16', 'fp16-naive')
+PRECISIONS = ('fp32', 'fp16', 'fp16-naive', 'int8')
 #: The export's outputs, in order; the last two for SimDR codecs only.
 OUTPUTS = ('keypoints', 'scores', 'simcc_x', 'simcc_y')
 

@@ -42,6 +42,8 @@ from tools.analysis.model_table import PAPER, build_model, load_config
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 CONFIG_ROOT = osp.join(REPO, 'configs')
+with open(osp.join(CONFIG_ROOT, 'recipes.yml')) as _f:
+    RECIPE_ROWS = yaml.safe_load(_f)
 #: every config file, leaves and bases
 ALL_FILES = sorted(
     glob.glob(osp.join(CONFIG_ROOT, '**', '*.py'), recursive=True))
@@ -168,8 +170,11 @@ def test_settings_match_the_name(paper_config):
     assert tuple(cfg.codec.input_size) == (w, h)
     assert cfg.train_cfg.max_epochs == int(m['epochs'])
     assert cfg.train_dataloader.batch_size == int(m['batch'])
-    assert cfg.auto_scale_lr.base_batch_size == int(m['gpus']) * int(
-        m['batch'])
+    # the name's GPUs x batch, unless the source scales from another base
+    # (configs/recipes.yml base_batch_size)
+    assert cfg.auto_scale_lr.base_batch_size == RECIPE_ROWS[osp.basename(
+        path)[:-3]].get('base_batch_size',
+                        int(m['gpus']) * int(m['batch']))
     assert cfg.optim_wrapper.optimizer.type == 'Adam'
     milestones = {140: [90, 120], 210: [170, 200]}[int(m['epochs'])]
     assert cfg.param_scheduler[-1].milestones == milestones
@@ -210,6 +215,11 @@ def test_codec_type_head_and_loss_match_the_name(paper_config):
         assert (head.deconv_out_channels is None) == no_deconv
         loss = ('SimDRKLLoss'
                 if codec_type == 'SASimDRLabel' else 'SoftLabelCELoss')
+        # files with LOSS.TYPE NMTCritierion / NMTNORMCritierion
+        # (configs/recipes.yml loss_normalisation) train with that loss
+        row = RECIPE_ROWS[osp.basename(path)[:-3]]
+        loss = dict(NMT='NMTLoss', NMTNORM='NMTNormLoss').get(
+            row['loss_normalisation'], loss)
         assert head.loss.type == loss
     else:
         assert head.type == 'HeatmapHead'
@@ -237,11 +247,17 @@ DATA_VARIANTS = [(p, coco_counterpart(p)) for p in PAPER_CONFIGS
                          ids=[osp.basename(p)[:-3] for p, _ in DATA_VARIANTS])
 def test_a_crowdpose_or_mpii_config_is_its_coco_counterpart(path, coco):
     """Only the data set, keypoint count, batch and (MPII's SimDR files)
-    label smoothing differ from the COCO config of the same model."""
+    label smoothing and loss (LOSS.TYPE NMTNORMCritierion, leeyegy/SimCC
+    experiments/mpii/hrnet/simdr/*.yaml l.95) differ from the COCO config
+    of the same model."""
     assert len(DATA_VARIANTS) >= 6
     cfg, ref = parsed(path), parsed(coco)
     assert cfg.model.backbone == ref.model.backbone
     skip = {'out_channels', 'decoder'}
+    if cfg.model.head.loss.type != ref.model.head.loss.type:
+        assert (cfg.model.head.loss.type,
+                ref.model.head.loss.type) == ('NMTNormLoss', 'NMTLoss')
+        skip.add('loss')
     assert {k: v for k, v in cfg.model.head.items() if k not in skip} == \
         {k: v for k, v in ref.model.head.items() if k not in skip}
     assert cfg.model.test_cfg == ref.model.test_cfg

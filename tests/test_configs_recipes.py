@@ -14,6 +14,8 @@ the architecture against the paper and against mmpose's own configs.
 """
 import glob
 import os.path as osp
+import re
+import subprocess
 
 import pytest
 import torch
@@ -44,8 +46,38 @@ def scope():
     init_default_scope('mmpose')
 
 
-def _transform(pipeline: list, name: str):
-    return next((t for t in pipeline if t['type'] == name), None)
+def _transform(pipeline: list, *names: str):
+    return next((t for t in pipeline if t['type'] in names), None)
+
+
+#: SimDR codecs' score scale where the config states none
+DEFAULT_SCORE_SCALE = dict(SimDRLabel='probability', SASimDRLabel='peak')
+#: head_init of a head without ``init_cfg``: its ``default_init_cfg``
+DEFAULT_HEAD_INIT = dict(
+    SimDRHead='normal_0.01', TokenPoseHeatmapHead='trunc_normal_0.02')
+
+
+def head_init_of(head: dict):
+    """The initialisation of the head's Linear layers: 'normal_0.01',
+    'trunc_normal_0.02' or 'torch_default' (no ``init_cfg`` entry for
+    Linear: PyTorch's kaiming-uniform default); None for heads without
+    Linear layers (mmpose's HeatmapHead)."""
+    init = head.get('init_cfg')
+    if not init:
+        return DEFAULT_HEAD_INIT.get(head['type'])
+    if isinstance(init, dict):
+        init = [init]
+    linear = [
+        i for i in init if 'Linear' in (
+            [i['layer']] if isinstance(i.get('layer'), str) else list(
+                i.get('layer') or []))
+    ]
+    if not linear:
+        return 'torch_default'
+    assert len(linear) == 1, linear
+    kind = {'Normal': 'normal', 'TruncNormal': 'trunc_normal'}[
+        linear[0]['type']]
+    return f"{kind}_{linear[0]['std']}"
 
 
 def recipe_of(cfg: Config) -> dict:
@@ -62,16 +94,24 @@ def recipe_of(cfg: Config) -> dict:
     backbone = cfg.model.backbone
     train = cfg.train_dataloader
     pipeline = train.dataset.pipeline
-    bbox = _transform(pipeline, 'RandomBBoxTransform')
-    half = _transform(pipeline, 'RandomHalfBody')
+    bbox = _transform(pipeline, 'RandomBBoxTransform',
+                      'JointsDatasetBBoxTransform')
+    half = _transform(pipeline, 'RandomHalfBody', 'JointsDatasetHalfBody')
+    authors = _transform(pipeline, 'JointsDatasetBBoxTransform',
+                         'JointsDatasetHalfBody') is not None
     milestones = [
         s for s in cfg.param_scheduler if s['type'] == 'MultiStepLR'
     ][0]['milestones']
     test_cfg = cfg.model.get('test_cfg', {})
     heatmap = codec['type'] in ('MSRAHeatmap', 'DarkHeatmap')
-    # mmpose's defaults where a transform leaves them out
-    scale = None if bbox is None else bbox.get('scale_factor', (0.5, 1.5))
-    rotate = None if bbox is None else bbox.get('rotate_factor', 80.)
+    if bbox is None:
+        scale, rotation = 0.0, 0
+    elif bbox['type'] == 'JointsDatasetBBoxTransform':
+        # the authors' SCALE_FACTOR and ROT_FACTOR themselves
+        scale, rotation = bbox['scale_factor'], bbox['rotate_factor']
+    else:  # mmpose's defaults where the transform leaves them out
+        scale = round(bbox.get('scale_factor', (0.5, 1.5))[1] - 1, 4)
+        rotation = bbox.get('rotate_factor', 80.) / 2
     pretrained = (backbone.get('init_cfg') or {}).get('checkpoint')
     if backbone['type'] == 'TokenPose' and backbone.get('hrnet'):
         pretrained = backbone.hrnet.init_cfg.checkpoint
@@ -101,20 +141,44 @@ def recipe_of(cfg: Config) -> dict:
         optimizer=cfg.optim_wrapper.optimizer.type,
         lr=cfg.optim_wrapper.optimizer.lr,
         batch_per_gpu=train.batch_size,
-        gpus=cfg.get('auto_scale_lr', {}).get('base_batch_size',
-                                             train.batch_size) //
-        train.batch_size,
+        base_batch_size=cfg.get('auto_scale_lr',
+                                {}).get('base_batch_size', train.batch_size),
         flip=_transform(pipeline, 'RandomFlip') is not None,
         half_body=0 if half is None else half.get('prob', 0.3),
-        scale_factor=0.0 if bbox is None else round(scale[1] - 1, 4),
-        rotation=0 if bbox is None else rotate / 2,
+        scale_factor=scale,
+        rotation=rotation,
         flip_test=test_cfg.get('flip_test', False),
         flip_test_shift=test_cfg.get('shift_heatmap', False)
         if heatmap else None,
         score_threshold=evaluator.get('keypoint_score_thr', 0.2)
         if evaluator['type'].endswith('CocoMetric') else None,
         pretrained=pretrained,
+        color_order='RGB'
+        if cfg.model.data_preprocessor.get('bgr_to_rgb', False) else 'BGR',
+        flip_fusion=None if heatmap else test_cfg.get(
+            'flip_fusion', 'logits'),
+        keypoint_score=None if heatmap else '{}-{}'.format(
+            codec.get('keypoint_score', 'min'),
+            codec.get('score_scale', DEFAULT_SCORE_SCALE[codec['type']])),
+        flip_realignment=None if heatmap else test_cfg.get(
+            'flip_shift', 'exact'),
+        augmentation_sampler='JointsDataset' if authors else 'mmpose',
+        box_clipping=None if 'Mpii' in train.dataset.type else
+        train.dataset.get('bbox_clip', 'mmpose'),
+        off_crop_target=codec.get('off_crop', 'zero_weight')
+        if codec['type'] in ('SASimDRLabel', 'DarkHeatmap') else None,
+        loss_normalisation=dict(
+            NMTLoss='NMT', NMTNormLoss='NMTNORM').get(head.loss.type,
+                                                     'plain'),
+        head_init=head_init_of(head),
     )
+
+
+#: the recipe fields that record a behaviour of the source code (each
+#: non-null value cites the line that fixes it)
+CITED = ('color_order', 'flip_fusion', 'keypoint_score', 'flip_realignment',
+         'augmentation_sampler', 'box_clipping', 'off_crop_target',
+         'loss_normalisation', 'head_init', 'base_batch_size')
 
 
 def test_every_config_has_one_recipe_row():
@@ -123,20 +187,119 @@ def test_every_config_has_one_recipe_row():
 
 @pytest.mark.parametrize('path', CONFIGS, ids=IDS)
 def test_config_equals_its_recipe_row(path):
-    row = RECIPES[osp.basename(path)[:-3]]
+    row = dict(RECIPES[osp.basename(path)[:-3]])
     assert row.get('source'), 'every row cites its source'
+    row.setdefault('base_batch_size', row['batch_per_gpu'] * row['gpus'])
     ours = recipe_of(load(path))
-    if ours['flip_test_shift'] is None:
-        # SimDR heads always align the flipped vector exactly (a shift of
-        # k - 1 bins, see flip_simdr_vectors in
-        # simdr_ext/models/heads/simdr_head.py); the row records what the
-        # authors' files do
-        ours.pop('flip_test_shift')
+    missing = sorted(k for k in ours if k not in row)
+    assert not missing, f'recipes.yml row lacks {missing}'
     differs = {
         k: (ours[k], row[k])
-        for k in ours if k in row and ours[k] != row[k]
+        for k in ours if ours[k] != row[k]
     }
     assert not differs, f'config vs recipes.yml: {differs}'
+
+
+#: "owner/repo path l.N" or "l.N-M"; ``simdr_ext`` names this repository
+CITE_RE = re.compile(r'^(?P<repo>simdr_ext|[\w.-]+/[\w.-]+) (?P<path>\S+) '
+                     r'l\.(?P<first>\d+)(?:-(?P<last>\d+))?$')
+#: the authors' repositories: mirror and the commit the rows were read at
+MIRROR_ROOT = '/work/.mirror'
+COMMITS = {
+    'leeyegy/SimCC': 'aa6e089',
+    'ilovepose/DarkPose': '0185b42',
+    'leeyegy/TokenPose': 'ac939fa',
+}
+MMPOSE_ROOT = osp.dirname(__import__('mmpose').__file__)
+
+
+def cites_of(name: str) -> list:
+    """``(field, value, cite)`` of every cited field of a row."""
+    row = RECIPES[name]
+    cites = row.get('cites') or {}
+    return [(f, row.get(f), cites.get(f)) for f in CITED]
+
+
+@pytest.mark.parametrize('name', sorted(RECIPES))
+def test_every_behaviour_field_cites_a_well_formed_line(name):
+    """Each non-null behaviour field names ``repo path l.N``; a cite for a
+    field the row does not hold (or holds as null) is an error too."""
+    row = RECIPES[name]
+    assert set(row.get('cites') or {}) <= set(CITED), sorted(row['cites'])
+    for field, value, cite in cites_of(name):
+        if value is None:
+            assert cite is None, f'{field} is null but cites {cite}'
+            continue
+        assert cite, f'{field}: {value!r} has no cite'
+        m = CITE_RE.match(cite)
+        assert m, f'{field}: malformed cite {cite!r}'
+        first, last = int(m['first']), int(m['last'] or m['first'])
+        assert 1 <= first <= last, cite
+
+
+def _cited_lines(repo: str, path: str):
+    """The cited file's lines, or None where its copy is not here."""
+    if repo == 'simdr_ext':
+        with open(osp.join(REPO, path)) as f:
+            return f.read().splitlines()
+    if repo == 'open-mmlab/mmpose':
+        # the installed package: its configs live under .mim/
+        if path.startswith('configs/'):
+            local = osp.join(MMPOSE_ROOT, '.mim', path)
+        else:
+            local = osp.join(osp.dirname(MMPOSE_ROOT), path)
+        with open(local) as f:
+            return f.read().splitlines()
+    mirror = osp.join(MIRROR_ROOT, repo.replace('/', '+'), 'repo')
+    if not osp.isdir(mirror):
+        return None
+    head = subprocess.run(['git', '-C', mirror, 'rev-parse', 'HEAD'],
+                          capture_output=True, text=True, check=True)
+    assert head.stdout.startswith(COMMITS[repo]), (repo, head.stdout)
+    shown = subprocess.run(['git', '-C', mirror, 'show', f'HEAD:{path}'],
+                           capture_output=True, text=True)
+    assert shown.returncode == 0, f'{repo} has no {path}'
+    return shown.stdout.splitlines()
+
+
+def all_cites() -> list:
+    return sorted({
+        cite
+        for name in RECIPES for _, _, cite in cites_of(name) if cite
+    })
+
+
+def _check_cites(repos: tuple) -> int:
+    """Assert every cite of ``repos`` names an existing file at least as
+    long as the cited line; the number checked."""
+    checked = 0
+    for cite in all_cites():
+        m = CITE_RE.match(cite)
+        assert m['repo'] in (*COMMITS, 'simdr_ext', 'open-mmlab/mmpose'), \
+            f'unknown repository in {cite!r}'
+        if m['repo'] not in repos:
+            continue
+        lines = _cited_lines(m['repo'], m['path'])
+        assert int(m['last'] or m['first']) <= len(lines), cite
+        checked += 1
+    return checked
+
+
+def test_cited_mmpose_and_package_lines_exist():
+    """mmpose's files (the installed package) and this repository's."""
+    assert _check_cites(('simdr_ext', 'open-mmlab/mmpose')) >= 9
+
+
+def test_cited_authors_lines_exist_in_the_mirrors():
+    """The authors' files, read in their mirrors at the recorded commit."""
+    absent = [
+        repo for repo in COMMITS if not osp.isdir(
+            osp.join(MIRROR_ROOT, repo.replace('/', '+'), 'repo'))
+    ]
+    if absent:
+        pytest.skip(f'no mirror of {absent} under {MIRROR_ROOT} (CI has '
+                    'none): cites checked for form only')
+    assert _check_cites(tuple(COMMITS)) > 100
 
 
 def learned_params(model: torch.nn.Module) -> int:

@@ -14,8 +14,8 @@ from mmpose.registry import DATASETS, KEYPOINT_CODECS, MODELS
 EXPECTED = {
     KEYPOINT_CODECS: ['SimDRLabel', 'SASimDRLabel', 'DarkHeatmap'],
     MODELS: [
-        'SimDRHead', 'SoftLabelCELoss', 'SimDRKLLoss', 'TokenPose',
-        'TokenPoseHeatmapHead'
+        'SimDRHead', 'SoftLabelCELoss', 'SimDRKLLoss', 'NMTNormLoss',
+        'NMTLoss', 'TokenPose', 'TokenPoseHeatmapHead'
     ],
     DATASETS: [
         'CheckedCocoDataset', 'CheckedCrowdPoseDataset', 'CheckedMpiiDataset'

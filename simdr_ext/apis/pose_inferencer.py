@@ -51,8 +51,12 @@ class PoseInferencer:
             ``None``: none. Defaults to 0.3 (mmpose's ``Pose2DInferencer``).
         device (str, optional): ``'cpu'``, ``'cuda'``, ...; ``None``: CUDA
             when present, else CPU.
-        batch_size (int): Crops per forward pass. Defaults to 8.
+        batch_size (int, optional): Crops per forward pass; ``None``: the
+            device's default (see :class:`BatchedTopdownInferencer`).
+            Defaults to ``None``.
         flip_test (bool, optional): ``None`` follows the config.
+        precision (str): ``'fp32'``, ``'bf16'`` or ``'fp16'``, see
+            :class:`BatchedTopdownInferencer`. Defaults to ``'fp32'``.
 
     Example::
 
@@ -71,14 +75,15 @@ class PoseInferencer:
                  bbox_thr: float = 0.3,
                  nms_thr: Optional[float] = 0.3,
                  device: Optional[str] = None,
-                 batch_size: int = 8,
-                 flip_test: Optional[bool] = None) -> None:
+                 batch_size: Optional[int] = None,
+                 flip_test: Optional[bool] = None,
+                 precision: str = 'fp32') -> None:
         if device is None:
             device = 'cuda' if torch.cuda.is_available() else 'cpu'
         self.device = device
         self.model = self._pose_model(model, checkpoint, device)
-        self.inferencer = BatchedTopdownInferencer(self.model, batch_size,
-                                                   flip_test)
+        self.inferencer = BatchedTopdownInferencer(
+            self.model, batch_size, flip_test, precision=precision)
         self._det_args = dict(
             det_model=det_model,
             det_weights=det_weights,
@@ -238,7 +243,7 @@ def estimate_poses(model: Union[str, Config, nn.Module],
         device (str, optional): ``None``: CUDA when present, else CPU.
         **kwargs: More arguments of :class:`PoseInferencer`
             (``det_cat_ids``, ``bbox_thr``, ``nms_thr``, ``batch_size``,
-            ``flip_test``).
+            ``flip_test``, ``precision``).
 
     Returns:
         list[dict]: Per picture ``img_path``, ``frame_index``, ``bboxes``

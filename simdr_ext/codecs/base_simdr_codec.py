@@ -6,9 +6,10 @@ from torch import Tensor
 
 from mmpose.codecs.base import BaseKeypointCodec
 from .utils.backend import host_array
-from .utils.simdr import decode_simdr, keypoint_bins, num_bins
-from .utils.validation import (check_keypoint_arrays, check_logit_pair,
-                               check_range, check_size)
+from .utils.simdr import (KEYPOINT_SCORES, decode_simdr, keypoint_bins,
+                          num_bins)
+from .utils.validation import (check_choice, check_keypoint_arrays,
+                               check_logit_pair, check_range, check_size)
 
 
 class BaseSimDRCodec(BaseKeypointCodec):
@@ -17,9 +18,11 @@ class BaseSimDRCodec(BaseKeypointCodec):
     A subclass labels one axis (:meth:`axis_labels`) and may set the
     decoder's ``peaks`` and ``decode_refine`` (:func:`decode_simdr`; SimDR:
     ``(1, 1)`` and ``False``). This class validates ``input_size`` and
-    ``split_ratio``, computes target bins and weights
-    (:func:`keypoint_bins`), checks that decoded vectors have ``(Wx, Wy)``
-    bins and decodes a batch in one call. Not registered.
+    ``split_ratio``, ``keypoint_score`` and ``score_scale`` (one of the
+    subclass's ``score_scales``), computes target bins and weights
+    (:func:`keypoint_bins`, then :meth:`target_weights`), checks that
+    decoded vectors have ``(Wx, Wy)`` bins and decodes a batch in one call.
+    Not registered.
 
     Note:
         - instance number: N, keypoint number: K
@@ -29,6 +32,13 @@ class BaseSimDRCodec(BaseKeypointCodec):
     Args:
         input_size (tuple): Input image size ``(w, h)`` in pixels.
         split_ratio (float): The splitting factor ``k >= 1``.
+        keypoint_score (str): ``'min'`` or ``'max'``: a keypoint scores the
+            smaller or the larger of its x and y scores
+            (:func:`decode_simdr`). Defaults to ``'min'``.
+        score_scale (str): An axis score: ``'probability'`` (softmax at
+            the argmax), ``'peak'`` (over the target's peak) or ``'logit'``
+            (mmpose's raw maximum), as the subclass allows. Defaults to
+            ``'probability'``.
     """
 
     label_mapping_table = dict(
@@ -38,9 +48,13 @@ class BaseSimDRCodec(BaseKeypointCodec):
     )
     peaks: Tuple[float, float] = (1.0, 1.0)
     decode_refine = False
+    score_scales: Tuple[str, ...] = ('probability', 'logit')
 
-    def __init__(self, input_size: Tuple[int, int],
-                 split_ratio: float) -> None:
+    def __init__(self,
+                 input_size: Tuple[int, int],
+                 split_ratio: float,
+                 keypoint_score: str = 'min',
+                 score_scale: str = 'probability') -> None:
         super().__init__()
         name = self.__class__.__name__
         self.input_size = check_size(name, input_size)
@@ -48,6 +62,18 @@ class BaseSimDRCodec(BaseKeypointCodec):
             name, 'split_ratio', split_ratio, low=1.0)
         self.num_bins = tuple(
             num_bins(s, self.split_ratio) for s in self.input_size)
+        self.keypoint_score = check_choice(name, 'keypoint_score',
+                                           keypoint_score, KEYPOINT_SCORES)
+        self.score_scale = check_choice(name, 'score_scale', score_scale,
+                                        self.score_scales)
+
+    def target_weights(self, keypoints: np.ndarray,
+                       keypoints_visible: np.ndarray,
+                       weights: np.ndarray) -> np.ndarray:
+        """Keypoint weights (N, K) of the labels, from input-pixel
+        ``keypoints`` (N, K, D), visibility (N, K) and the on-input
+        ``weights`` of :func:`keypoint_bins` (returned by default)."""
+        return weights
 
     def axis_labels(self, axis: int, coords: np.ndarray, bins: np.ndarray,
                     weights: np.ndarray) -> np.ndarray:
@@ -75,6 +101,7 @@ class BaseSimDRCodec(BaseKeypointCodec):
             self.__class__.__name__, keypoints, keypoints_visible)
         bins, weights = keypoint_bins(keypoints, keypoints_visible,
                                       self.input_size, self.split_ratio)
+        weights = self.target_weights(keypoints, keypoints_visible, weights)
         x_labels, y_labels = (
             self.axis_labels(i, keypoints[..., i], bins[..., i], weights)
             for i in range(2))
@@ -95,7 +122,8 @@ class BaseSimDRCodec(BaseKeypointCodec):
         Returns:
             tuple:
             - keypoints (np.ndarray): Input pixels in shape (N, K, 2).
-            - scores (np.ndarray): Scores in [0, 1], shape (N, K).
+            - scores (np.ndarray): Scores in shape (N, K), in [0, 1]
+              unless ``score_scale='logit'``.
         """
         return self._decode(simcc_x, simcc_y, 'decode')
 
@@ -122,7 +150,8 @@ class BaseSimDRCodec(BaseKeypointCodec):
         if simcc_x.ndim == 2:
             simcc_x, simcc_y = simcc_x[None], simcc_y[None]
         return decode_simdr(simcc_x, simcc_y, self.split_ratio, self.peaks,
-                            self.decode_refine)
+                            self.decode_refine, self.keypoint_score,
+                            self.score_scale)
 
     def batch_decode(
         self, batch_simcc_x: Union[Tensor, np.ndarray],

@@ -10,9 +10,9 @@ from mmpose.registry import KEYPOINT_CODECS
 from .utils.backend import cast, host_array
 from .utils.dark import heatmap_argmax, refine_dark, refine_shift
 from .utils.gaussian import gaussian_heatmaps
-from .utils.simdr import keypoint_bins
-from .utils.validation import (check_keypoint_arrays, check_sigma,
-                               check_size)
+from .utils.simdr import OFF_CROP, keypoint_bins, margin_weights
+from .utils.validation import (check_choice, check_keypoint_arrays,
+                               check_sigma, check_size)
 
 DECODE_MODES = ('argmax', 'shift', 'dark')
 
@@ -61,6 +61,17 @@ class DarkHeatmap(BaseKeypointCodec):
         blur_kernel_size (int): Odd size of the modulation kernel; OpenCV's
             sigma ``0.3 ((ks - 1) / 2 - 1) + 0.8`` should match ``sigma``
             (11 for 2, 17 for about 3). Defaults to 11.
+        off_crop (str): ``'zero_weight'``: a keypoint whose ``round(g')``
+            is off the map gets weight 0 (above). ``'truncated'``: a
+            visible keypoint keeps weight 1 and the part of its Gaussian
+            that falls on the map while ``-3 sigma - 2 < g' < W + 3 sigma``
+            (likewise for y), in heatmap pixels: DarkPose
+            ``lib/dataset/JointsDataset.py`` generate_target l.257-275 and
+            adjust_target_weight l.283-295 (``tmp_size = 3 sigma``,
+            ``int`` truncating toward zero;
+            :func:`~simdr_ext.codecs.utils.simdr.margin_weights`), centred
+            at the unquantised ``g'`` (l.266-267) with ``unbiased``.
+            Defaults to ``'zero_weight'``.
 
     .. _`Distribution-Aware Coordinate Representation for Human Pose
        Estimation`: https://arxiv.org/abs/1910.06278
@@ -75,9 +86,11 @@ class DarkHeatmap(BaseKeypointCodec):
                  sigma: float = 2.0,
                  unbiased: bool = True,
                  decode_mode: str = 'dark',
-                 blur_kernel_size: int = 11) -> None:
+                 blur_kernel_size: int = 11,
+                 off_crop: str = 'zero_weight') -> None:
         super().__init__()
         name = self.__class__.__name__
+        self.off_crop = check_choice(name, 'off_crop', off_crop, OFF_CROP)
         self.input_size = check_size(name, input_size)
         self.heatmap_size = check_size(name, heatmap_size, 'heatmap_size')
         if any(hs > s for hs, s in zip(self.heatmap_size, self.input_size)):
@@ -111,9 +124,18 @@ class DarkHeatmap(BaseKeypointCodec):
             self.__class__.__name__, keypoints, keypoints_visible)
         scaled = keypoints / self.scale_factor  # g' of eq. (12)
         # split_ratio 1 on heatmap pixels: round(g') must lie on the map
-        bins, weights = keypoint_bins(scaled, keypoints_visible,
-                                      self.heatmap_size, 1.0)
-        centres = scaled if self.unbiased else bins.astype(np.float64)
+        _, weights = keypoint_bins(scaled, keypoints_visible,
+                                   self.heatmap_size, 1.0)
+        if self.off_crop == 'truncated':
+            weights = margin_weights(scaled, keypoints_visible,
+                                     self.heatmap_size,
+                                     (3 * self.sigma, ) * 2)
+        if self.unbiased:
+            centres = scaled
+        else:
+            # round(g'), halves up (keypoint_bins' rule), also off the map
+            with np.errstate(invalid='ignore'):
+                centres = np.floor(scaled[..., :2] + 0.5)
         heatmaps = gaussian_heatmaps(centres, weights, self.heatmap_size,
                                      self.sigma)
         return dict(heatmaps=heatmaps, keypoint_weights=weights)

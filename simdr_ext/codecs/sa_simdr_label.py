@@ -6,7 +6,8 @@ import numpy as np
 from mmpose.registry import KEYPOINT_CODECS
 from .base_simdr_codec import BaseSimDRCodec
 from .utils.gaussian import gaussian_labels_1d, label_peak_probability
-from .utils.validation import check_sigma
+from .utils.simdr import OFF_CROP, margin_weights
+from .utils.validation import check_choice, check_sigma
 
 
 @KEYPOINT_CODECS.register_module()
@@ -60,10 +61,30 @@ class SASimDRLabel(BaseSimDRCodec):
             to ``False``.
         decode_refine (bool): Add the sub-bin parabola step when decoding.
             Defaults to ``False``.
+        keypoint_score (str): ``'min'`` or ``'max'`` of the x and y scores.
+            Defaults to ``'min'``.
+        score_scale (str): ``'peak'`` (the score above), ``'probability'``
+            (the softmax peak; SimCC ``lib/core/function.py``
+            validate_sa_simdr l.127-128, l.152-157) or ``'logit'`` (the
+            raw maximum; <= 0 decodes to ``-1 / k`` px, as mmpose 1.3.2's
+            ``SimCCLabel``). Defaults to ``'peak'``.
+        off_crop (str): ``'zero_weight'``: an off-input keypoint gets
+            weight 0 (above). ``'truncated'``: a visible keypoint keeps
+            weight 1 and the part of its Gaussian that falls on the crop
+            while ``-3 sigma - 2 < x < w + 3 sigma`` (likewise y) in input
+            *pixels*, sigma being in bins: SimCC
+            ``lib/dataset/JointsDataset.py`` generate_sa_simdr l.237-254
+            and adjust_target_weight l.377-389 compare the input-pixel
+            joint with ``image_size`` at ``tmp_size = 3 sigma``
+            (:func:`~simdr_ext.codecs.utils.simdr.margin_weights`); the
+            centre is ``x k`` (l.245), or its rounding with
+            ``round_center``. Defaults to ``'zero_weight'``.
 
     .. _`SimCC: a Simple Coordinate Classification Perspective for Human Pose
        Estimation`: https://arxiv.org/abs/2107.03332
     """
+
+    score_scales = ('probability', 'peak', 'logit')
 
     def __init__(self,
                  input_size: Tuple[int, int],
@@ -71,8 +92,14 @@ class SASimDRLabel(BaseSimDRCodec):
                  sigma: Union[float, Sequence[float]] = 6.0,
                  normalize: bool = True,
                  round_center: bool = False,
-                 decode_refine: bool = False) -> None:
-        super().__init__(input_size, split_ratio)
+                 decode_refine: bool = False,
+                 keypoint_score: str = 'min',
+                 score_scale: str = 'peak',
+                 off_crop: str = 'zero_weight') -> None:
+        super().__init__(input_size, split_ratio, keypoint_score,
+                         score_scale)
+        self.off_crop = check_choice(self.__class__.__name__, 'off_crop',
+                                     off_crop, OFF_CROP)
         self.sigma = check_sigma(self.__class__.__name__, sigma,
                                  self.num_bins)
         self.normalize = bool(normalize)
@@ -80,12 +107,24 @@ class SASimDRLabel(BaseSimDRCodec):
         self.decode_refine = bool(decode_refine)
         self.peaks = tuple(label_peak_probability(s) for s in self.sigma)
 
+    def target_weights(self, keypoints: np.ndarray,
+                       keypoints_visible: np.ndarray,
+                       weights: np.ndarray) -> np.ndarray:
+        """``weights`` for ``'zero_weight'``; the authors' margin rule
+        in input pixels (margin ``3 sigma``) for ``'truncated'``."""
+        if self.off_crop == 'zero_weight':
+            return weights
+        return margin_weights(keypoints, keypoints_visible, self.input_size,
+                              tuple(3 * s for s in self.sigma))
+
     def axis_labels(self, axis: int, coords: np.ndarray, bins: np.ndarray,
                     weights: np.ndarray) -> np.ndarray:
         """SimDR* eq. (6)/(7): Gaussian labels, shape (N, K, L)."""
+        centres = coords * self.split_ratio
         if self.round_center:
-            centres = bins.astype(np.float64)
-        else:
-            centres = coords * self.split_ratio
+            # round(x k), halves up: the bin of keypoint_bins, also for a
+            # keypoint off the input that 'truncated' keeps
+            with np.errstate(invalid='ignore'):
+                centres = np.floor(centres + 0.5)
         return gaussian_labels_1d(centres, weights, self.num_bins[axis],
                                   self.sigma[axis], self.normalize)

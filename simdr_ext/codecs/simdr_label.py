@@ -47,6 +47,13 @@ class SimDRLabel(BaseSimDRCodec):
         label_smoothing (float): ``eps`` in ``[0, 1)``: the target bin gets
             ``1 - eps`` and every other bin ``eps / (L - 1)``. Defaults to
             0.0.
+        keypoint_score (str): ``'min'`` or ``'max'`` of the x and y scores
+            (the SimDR authors: ``'max'``, SimCC ``lib/core/function.py``
+            validate_simdr l.351-352). Defaults to ``'min'``.
+        score_scale (str): ``'probability'`` (softmax at the argmax) or
+            ``'logit'`` (the raw maximum; <= 0 decodes to ``-1 / k`` px,
+            as mmpose 1.3.2's ``SimCCLabel``). Defaults to
+            ``'probability'``.
 
     .. _`SimCC: a Simple Coordinate Classification Perspective for Human Pose
        Estimation`: https://arxiv.org/abs/2107.03332
@@ -55,8 +62,11 @@ class SimDRLabel(BaseSimDRCodec):
     def __init__(self,
                  input_size: Tuple[int, int],
                  split_ratio: float = 2.0,
-                 label_smoothing: float = 0.0) -> None:
-        super().__init__(input_size, split_ratio)
+                 label_smoothing: float = 0.0,
+                 keypoint_score: str = 'min',
+                 score_scale: str = 'probability') -> None:
+        super().__init__(input_size, split_ratio, keypoint_score,
+                         score_scale)
         self.label_smoothing = check_range(
             self.__class__.__name__,
             'label_smoothing',

@@ -114,6 +114,31 @@ def count_text(counts: Counter) -> str:
         counts.items(), key=lambda item: (-item[1], item[0])))
 
 
+BBOX_CLIPS = ('mmpose', 'authors')
+
+
+def authors_clean_bbox(bbox: Sequence[float], width: int,
+                       height: int) -> np.ndarray:
+    """The training box cleaning of SimCC ``lib/dataset/coco.py``
+    ``_load_coco_keypoint_annotation_kernal`` l.167-173: a COCO box
+    ``(x, y, w, h)`` in an image of ``width`` x ``height`` becomes
+
+    ``x1 = max(0, x)``, ``y1 = max(0, y)``,
+    ``x2 = min(width - 1, x1 + max(0, w - 1))``,
+    ``y2 = min(height - 1, y1 + max(0, h - 1))``
+
+    (one pixel narrower and lower than mmpose's ``min(x + w, width - 1)``),
+    returned as mmpose's ``bbox``, ``[[x1, y1, x2, y2]]`` float32 (1, 4).
+    The authors' centre ``x1 + (x2 - x1) / 2`` and size ``x2 - x1``
+    (``_xywh2cs`` l.217-232) are what ``GetBBoxCenterScale`` computes from
+    it."""
+    x, y, w, h = (float(v) for v in bbox[:4])
+    x1, y1 = max(0.0, x), max(0.0, y)
+    x2 = min(width - 1.0, x1 + max(0.0, w - 1.0))
+    y2 = min(height - 1.0, y1 + max(0.0, h - 1.0))
+    return np.array([[x1, y1, x2, y2]], np.float32)
+
+
 class InputCheckMixin:
     """Input checks for mmpose's top-down data sets (see the module).
 
@@ -133,15 +158,32 @@ class InputCheckMixin:
         max_image_pixels (int, optional): The pixel budget of the loading
             steps; ``None``: :func:`simdr_runtime.image_size.max_image_pixels`
             when an image is read. Defaults to ``None``.
+        bbox_clip (str): How annotated boxes are clipped to the image:
+            ``'mmpose'`` (``x2 = clip(x + w, 0, width - 1)``, boxes of zero
+            width or height refused) or ``'authors'``
+            (:func:`authors_clean_bbox`; kept as the authors' l.172 if the
+            annotation's ``area > 0`` and ``x2 >= x1``, ``y2 >= y1``, unless
+            both sides are 0, which gives no warp). Person detections are
+            not changed. Only ``'mmpose'`` for data sets without boxes
+            (MPII). Defaults to ``'mmpose'``.
     """
 
     def __init__(self,
                  *args,
                  codec: Optional[dict] = None,
                  max_image_pixels: Optional[int] = None,
+                 bbox_clip: str = 'mmpose',
                  **kwargs):
         self.codec = codec
         name = type(self).__name__
+        if bbox_clip not in BBOX_CLIPS:
+            raise ValueError(f'{name} got bbox_clip={bbox_clip!r}: expected '
+                             f'one of {BBOX_CLIPS}')
+        if bbox_clip != 'mmpose' and isinstance(self, MpiiDataset):
+            raise ValueError(f'{name} got bbox_clip={bbox_clip!r}: its '
+                             'annotations have no boxes to clip; leave the '
+                             "default 'mmpose'")
+        self.bbox_clip = bbox_clip
         if max_image_pixels is not None:
             max_image_pixels = pixel_budget(max_image_pixels)
         self.max_image_pixels = max_image_pixels
@@ -172,23 +214,51 @@ class InputCheckMixin:
         info = super().parse_data_info(raw_data_info)
         if not info:
             self._skipped['without "bbox" or "keypoints"'] += 1
-        elif self.data_mode == 'topdown':
+            return info
+        if self.bbox_clip == 'authors' and 'bbox' in info:
+            img = raw_data_info['raw_img_info']
+            info['bbox'] = authors_clean_bbox(
+                raw_data_info['raw_ann_info']['bbox'], img['width'],
+                img['height'])
+        if self.data_mode == 'topdown':
             img = raw_data_info['raw_img_info']
             info['ann_img_shape'] = (img['height'], img['width'])
         return info
 
-    @staticmethod
-    def skip_reason(info: dict) -> str:
-        """Why mmpose's ``_is_valid_instance`` refuses an instance, in its
+    def authors_box_ok(self, info: dict) -> bool:
+        """The authors' box test (SimCC ``lib/dataset/coco.py`` l.172):
+        ``area > 0``, ``x2 >= x1`` and ``y2 >= y1``; and not both sides 0
+        (a box of no size gives a singular warp)."""
+        x1, y1, x2, y2 = np.asarray(info['bbox'])[0]
+        return bool(
+            np.all(np.asarray(info.get('area', 1.0)) > 0) and x2 >= x1
+            and y2 >= y1 and (x2 > x1 or y2 > y1))
+
+    def _is_valid_instance(self, data_info: dict) -> bool:
+        """mmpose's test, its box test the authors' with
+        ``bbox_clip='authors'``."""
+        if self.bbox_clip != 'authors' or 'bbox' not in data_info:
+            return super()._is_valid_instance(data_info)
+        without_box = {k: v for k, v in data_info.items() if k != 'bbox'}
+        return (super()._is_valid_instance(without_box)
+                and self.authors_box_ok(data_info))
+
+    def skip_reason(self, info: dict) -> str:
+        """Why ``_is_valid_instance`` refuses an instance, in mmpose's
         order of tests."""
         if info.get('iscrowd'):
             return 'crowd region'
         if 'num_keypoints' in info and info['num_keypoints'] == 0:
             return 'no visible keypoint'
         if 'bbox' in info:
-            box = np.asarray(info['bbox'])[0]
-            if np.any(box[2:4] - box[:2] <= 0):
-                return 'zero-area box'
+            if self.bbox_clip == 'authors':
+                if not self.authors_box_ok(info):
+                    return ('box empty or of zero area after the authors\' '
+                            'clipping')
+            else:
+                box = np.asarray(info['bbox'])[0]
+                if np.any(box[2:4] - box[:2] <= 0):
+                    return 'zero-area box'
         if 'keypoints' in info and np.max(info['keypoints']) <= 0:
             return 'no keypoint coordinate > 0'
         return 'refused by mmpose'

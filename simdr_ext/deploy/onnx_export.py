@@ -8,8 +8,12 @@ outputs are keypoints (B, K, 2) in crop pixels and scores (B, K).
 """
 import copy
 import json
+import os.path as osp
+import shutil
+import tempfile
 from typing import Dict, Optional, Tuple, Union
 
+import numpy as np
 import torch
 from mmengine.structures import InstanceData
 from torch import Tensor, nn
@@ -17,7 +21,7 @@ from torch import Tensor, nn
 from mmpose.structures import PoseDataSample
 from simdr_runtime.engine import CropGeometry
 
-PRECISIONS = ('fp32', 'fp16', 'fp16-naive')
+PRECISIONS = ('fp32', 'fp16', 'fp16-naive', 'int8')
 
 
 def crop_geometry(cfg) -> CropGeometry:
@@ -78,7 +82,9 @@ class DecodedPoseModel(nn.Module):
             follows ``model.test_cfg.flip_test``. Defaults to ``False``.
         precision (str): ``'fp32'``; ``'fp16'``: backbone and head in
             float16, decoding in float32; ``'fp16-naive'``: all float16.
-            Defaults to ``'fp32'``.
+            ``'int8'``: as ``'fp32'`` (the int8 graph is quantized from
+            the float32 export by :func:`export_onnx`). Defaults to
+            ``'fp32'``.
         distributions (bool): Also output the softmax ``simcc_x``
             (B, K, Wx) / ``simcc_y`` (B, K, Wy) of SimDR heads. Defaults to
             ``False``.
@@ -117,8 +123,9 @@ class DecodedPoseModel(nn.Module):
         y softmax]."""
         x = (crops.flip(1) if self.bgr_to_rgb else crops) - self.mean
         x = x / self.std
-        outputs = head_outputs(self.model, x if self.precision == 'fp32' else
-                               x.half(), self.flip_test, self.samples)
+        half = self.precision in ('fp16', 'fp16-naive')
+        outputs = head_outputs(self.model, x.half() if half else x,
+                               self.flip_test, self.samples)
         if not isinstance(outputs, (tuple, list)):
             outputs = (outputs, )
         if self.precision != 'fp16-naive':
@@ -132,7 +139,9 @@ class DecodedPoseModel(nn.Module):
 
 def export_onnx(model: nn.Module, out_file: str, opset: int = 17,
                 flip_test: Optional[bool] = False, precision: str = 'fp32',
-                distributions: Optional[bool] = None) -> DecodedPoseModel:
+                distributions: Optional[bool] = None,
+                calibration: Optional[np.ndarray] = None
+                ) -> DecodedPoseModel:
     """Export ``model`` (an ``init_model`` result with ``cfg``; CPU, eval)
     to ``out_file`` (ONNX ``opset``, 17 by default) with the metadata
     ``simdr_runtime`` reads: ``simdr.`` ``input_size`` ([w, h]),
@@ -140,9 +149,30 @@ def export_onnx(model: nn.Module, out_file: str, opset: int = 17,
     ``precision``, ``decoder``, ``input`` and, when the model's
     ``dataset_meta`` has them, ``skeleton_links``. ``flip_test``, ``precision``
     and ``distributions`` (``None``: for SimDR codecs) are those of
-    :class:`DecodedPoseModel`; it returns the exported wrapper.
+    :class:`DecodedPoseModel`; it returns the exported wrapper (float32
+    for ``'int8'``).
+
+    ``'int8'``: the float32 graph is exported, then statically quantized
+    by :func:`simdr_ext.deploy.quantize.quantize_int8` (its
+    ``INT8_OPTIONS``), calibrated on ``calibration``: float32 crops
+    (N, 3, h, w), BGR 0-255, of real people (e.g.
+    :func:`simdr_ext.deploy.quantize.bundled_crops`); required for int8.
     """
     import onnx
+    if precision == 'int8':
+        from .quantize import INT8_OPTIONS, quantize_int8
+        if calibration is None or len(calibration) == 0:
+            raise ValueError('int8 export needs calibration crops '
+                             '(N, 3, h, w) of real people')
+        folder = tempfile.mkdtemp(prefix='simdr_int8_')
+        try:
+            fp32_file = osp.join(folder, 'fp32.onnx')
+            wrapper = export_onnx(model, fp32_file, opset, flip_test,
+                                  'fp32', distributions)
+            quantize_int8(fp32_file, out_file, calibration, **INT8_OPTIONS)
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
+        return wrapper
     model = model.cpu().eval()
     if precision != 'fp32':
         model = copy.deepcopy(model).half()

@@ -18,10 +18,14 @@ TOOLS = {
     'tools/analysis/benchmark_inference.py',
     'tools.analysis.dark_decoding_table':
     'tools/analysis/dark_decoding_table.py',
+    'tools.analysis.gemm_rate': 'tools/analysis/gemm_rate.py',
     'tools.analysis.model_table': 'tools/analysis/model_table.py',
     'tools.analysis.plot_curves': 'tools/analysis/plot_curves.py',
+    'tools.analysis.precision_parity':
+    'tools/analysis/precision_parity.py',
     'tools.analysis.representation_oracle':
     'tools/analysis/representation_oracle.py',
+    'tools.deploy.int8_variants': 'tools/deploy/int8_variants.py',
     'tools.misc.generate_bbox_file': 'tools/misc/generate_bbox_file.py',
     'tools.misc.generate_model_zoo': 'tools/misc/generate_model_zoo.py',
     'tools.model_converters.convert_authors_checkpoint':

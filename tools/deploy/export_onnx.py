@@ -17,7 +17,15 @@ the COCO people bundled with simdr_ext (17 keypoints), wherever the command
 runs from (also as "mim run simdr_ext export_onnx").
 
 --flip-test config puts the config's flip test inside the graph;
---precision fp16 runs the network in float16 and decodes in float32.
+--precision fp16 runs the network in float16 and decodes in float32;
+--precision int8 quantizes the float32 graph statically with onnxruntime
+(calibrated on the bundled COCO, CrowdPose and MPII people; the head's
+last two weighted layers and the decoder stay float32, see
+simdr_ext/deploy/quantize.py). For fp16 and int8 the tool also prints
+their parity with the float32 ONNX export on the bundled people: the
+share of keypoints within 0.25 and 0.5 input px and the largest score
+difference. --atol applies to fp32 and fp16 (against PyTorch in the
+same precision); int8 is judged by its printed parity.
 
 Example:
     python tools/deploy/export_onnx.py \\
@@ -27,7 +35,7 @@ Example:
 import argparse
 import os.path as osp
 import sys
-from typing import Dict, Optional, Tuple
+from typing import Dict, Optional, Sequence, Tuple
 
 import numpy as np
 import torch
@@ -36,6 +44,7 @@ from torch import nn
 import simdr_ext  # noqa: F401  (registers the modules)
 from simdr_ext.datasets import bundled_data_root
 from simdr_ext.deploy import PRECISIONS, DecodedPoseModel, export_onnx
+from simdr_ext.deploy.quantize import PARITY_SETS
 from simdr_ext.engine import load_checked_checkpoint
 from simdr_ext.utils.cli import HelpFormatter
 
@@ -183,7 +192,9 @@ def export_and_check(config: str, checkpoint: Optional[str], out_file: str,
     crops = real_crops(model.cfg, image_folder, ann_file, max_crops)
     log(f'exporting {out_file} ({precision})')
     wrapper = export_onnx(model, out_file, flip_test=flip_test,
-                          precision=precision)
+                          precision=precision,
+                          calibration=calibration_crops(model.cfg)
+                          if precision == 'int8' else None)
     log(f'running onnxruntime and PyTorch on {len(crops)} crops')
     result = compare_with_onnxruntime(wrapper, out_file, crops)
     result.update(num_crops=len(crops), images=image_folder,
@@ -245,6 +256,83 @@ def half_precision_parity(model: nn.Module, crops: np.ndarray, folder: str,
     return result
 
 
+def calibration_crops(cfg) -> np.ndarray:
+    """The int8 calibration crops: the bundled COCO, CrowdPose and MPII
+    people (:func:`simdr_ext.deploy.quantize.bundled_crops`), cut for the
+    config's crop geometry."""
+    from simdr_ext.deploy import crop_geometry
+    from simdr_ext.deploy.quantize import CALIBRATION_SETS, bundled_crops
+    geometry = crop_geometry(cfg)
+    return bundled_crops(CALIBRATION_SETS, geometry.input_size,
+                         geometry.padding, geometry.use_udp)
+
+
+def precision_parity(model: nn.Module, folder: str,
+                     precisions: Sequence[str] = ('fp16', 'int8'),
+                     sets: Sequence[str] = PARITY_SETS,
+                     flip_test: Optional[bool] = False) -> Dict:
+    """Parity of reduced-precision exports with the float32 export, all
+    run by onnxruntime on the CPU, on the bundled people.
+
+    Args:
+        model (nn.Module): The pose model (CPU, float32).
+        folder (str): Where the ``.onnx`` files go.
+        precisions (Sequence[str]): Compared with ``'fp32'``.
+        sets (Sequence[str]): Names of
+            :data:`simdr_ext.deploy.quantize.BUNDLED_PEOPLE`; the first is
+            the one the goal is set on.
+        flip_test (bool, optional): ``None`` follows the config.
+
+    Returns:
+        dict: ``{set: {precision: dict(num_keypoints, within_0.25,
+        within_0.5, max_px, max_score_diff)}}``.
+    """
+    from simdr_ext.deploy import crop_geometry
+    from simdr_ext.deploy.quantize import bundled_crops
+    geometry = crop_geometry(model.cfg)
+    crops = {name: bundled_crops((name, ), geometry.input_size,
+                                 geometry.padding, geometry.use_udp)
+             for name in sets}
+    outputs = {}
+    for precision in ('fp32', ) + tuple(precisions):
+        out_file = osp.join(folder, f'{precision}.onnx')
+        export_onnx(model, out_file, flip_test=flip_test,
+                    precision=precision, distributions=False,
+                    calibration=calibration_crops(model.cfg)
+                    if precision == 'int8' else None)
+        outputs[precision] = {n: run_onnx(out_file, c)
+                              for n, c in crops.items()}
+    result: Dict = {}
+    for name in sets:
+        ref_kpts, ref_scores = outputs['fp32'][name]
+        result[name] = {}
+        for precision in precisions:
+            kpts, scores = outputs[precision][name]
+            dist = np.linalg.norm(kpts - ref_kpts, axis=-1)
+            result[name][precision] = {
+                'num_keypoints': int(dist.size),
+                'within_0.25': float(np.mean(dist <= 0.25)),
+                'within_0.5': float(np.mean(dist <= 0.5)),
+                'max_px': float(dist.max()),
+                'max_score_diff': float(np.abs(scores - ref_scores).max())}
+    return result
+
+
+def format_parity(result: Dict) -> str:
+    """:func:`precision_parity`'s result as lines of text."""
+    lines = []
+    for name, per in result.items():
+        for precision, r in per.items():
+            lines.append(
+                f'{precision} vs fp32 ONNX on {name} '
+                f'({r["num_keypoints"]} keypoints): '
+                f'{100 * r["within_0.25"]:.1f}% within 0.25 px, '
+                f'{100 * r["within_0.5"]:.1f}% within 0.5 px, max '
+                f'{r["max_px"]:.2f} px; max score difference '
+                f'{r["max_score_diff"]:.3g}')
+    return '\n'.join(lines)
+
+
 def positive_int(text: str) -> int:
     try:
         value = int(text)
@@ -284,10 +372,12 @@ def parse_args(argv=None) -> argparse.Namespace:
                         'model.test_cfg.flip_test)')
     parser.add_argument('--precision', choices=PRECISIONS, default='fp32',
                         help='fp16: the network in float16, the decoding '
-                        'in float32')
+                        'in float32; int8: static int8 quantization '
+                        '(onnxruntime QDQ), the head\'s last layers and '
+                        'the decoding in float32')
     parser.add_argument('--atol', type=float, default=1e-3,
                         help='largest keypoint difference (crop px) '
-                        'accepted; above it the exit status is 1')
+                        'accepted (fp32, fp16); above it, exit status 1')
     return parser.parse_args(argv)
 
 
@@ -302,7 +392,18 @@ def main(argv=None) -> int:
     print(f'exported {args.out}; onnxruntime vs PyTorch on '
           f'{result["num_crops"]} real crops: max |keypoints| difference '
           f'{result["max_abs_keypoints"]:.3g} px, max |scores| difference '
-          f'{result["max_abs_scores"]:.3g}')
+          f'{result["max_abs_scores"]:.3g}'
+          + (' (against PyTorch float32)' if args.precision == 'int8'
+             else ''))
+    if args.precision in ('fp16', 'int8'):
+        import tempfile
+        model = load_pose_model(args.config, ckpt)
+        with tempfile.TemporaryDirectory() as folder:
+            parity = precision_parity(model, folder, (args.precision, ),
+                                      flip_test=flip)
+        print(format_parity(parity))
+    if args.precision == 'int8':
+        return 0
     return 0 if result['max_abs_keypoints'] <= args.atol else 1
 
 

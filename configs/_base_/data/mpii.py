@@ -5,12 +5,15 @@
 # sets and ``mpii_metric`` as evaluator.
 #
 # Training augmentation of the HRNet code base's MPII experiments, kept by
-# SimDR's (leeyegy/SimCC experiments/mpii/hrnet/*/*.yaml) and TokenPose's
-# MPII files: FLIP true, SCALE_FACTOR 0.25, ROT_FACTOR 30 (p 0.6, no
-# shift), PROB_HALF_BODY -1 (off); ranges mapped to mmpose's truncated
-# normal as in ../augmentation/hrnet.py.
+# SimDR's (leeyegy/SimCC experiments/mpii/hrnet/*/*.yaml l.17-22) and
+# TokenPose's MPII files: FLIP true, SCALE_FACTOR 0.25, ROT_FACTOR 30 (p 0.6,
+# no shift), PROB_HALF_BODY -1 (off), sampled as the authors' JointsDataset
+# (../augmentation/hrnet.py); MPII boxes are the annotated centre and scale,
+# with no box cleaning. ``mpii_train`` replaces the COCO parent's training
+# data set whole (``_delete_``): an MPII config passes its full codec.
 
 mpii_train = dict(
+    _delete_=True,
     type='CheckedMpiiDataset',
     data_root='data/mpii/',
     ann_file='annotations/mpii_train.json',
@@ -18,8 +21,8 @@ mpii_train = dict(
     pipeline=[
         dict(type='LoadImage'), dict(type='GetBBoxCenterScale'),
         dict(type='RandomFlip', direction='horizontal'),
-        dict(type='RandomBBoxTransform', shift_prob=0., rotate_prob=0.6,
-             scale_factor=(0.75, 1.25), rotate_factor=60.),
+        dict(type='JointsDatasetBBoxTransform', scale_factor=0.25,
+             rotate_factor=30., rotate_prob=0.6),
         dict(type='TopdownAffine'), dict(type='GenerateTarget'),
         dict(type='PackPoseInputs')
     ])

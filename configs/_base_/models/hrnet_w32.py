@@ -11,4 +11,5 @@ simdr_head = dict(
     type='SimDRHead',
     in_channels=32,
     in_featuremap_stride=4,
-    deconv_out_channels=None)
+    deconv_out_channels=None,
+    init_cfg=_base_.torch_default_init)

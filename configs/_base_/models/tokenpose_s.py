@@ -44,10 +44,13 @@ tokenpose_l = dict(
     num_transformers=3,
     scale_with_head=True)
 
-# the heads read the keypoint tokens (D = 192)
+# the heads read the keypoint tokens (D = 192); the SimDR linear layers
+# take the initialisation TokenPose gives every Linear of the model
+# (topdown.py's trunc_normal_init)
 heatmap_head = dict(type='TokenPoseHeatmapHead', in_channels=192)
 simdr_head = dict(
     type='SimDRHead',
     in_channels=192,
     embedding_dim=192,
-    deconv_out_channels=None)
+    deconv_out_channels=None,
+    init_cfg=_base_.trunc_normal_init)

@@ -10,7 +10,7 @@ _base_ = ['../../heatmap/coco/heatmap_hrnet-w32_4xb32-210e_coco-256x192.py']
 # sigma 3, which "does not make much difference in AP", open-mmlab/mmpose#664)
 codec = dict(
     type='DarkHeatmap', unbiased=True, decode_mode='dark',
-    blur_kernel_size=11)
+    blur_kernel_size=11, off_crop='truncated')
 # no flip shift: the flipped-back map is averaged as it is
 model = dict(head=dict(decoder=codec), test_cfg=dict(shift_heatmap=False))
 # the same input size: the parent's test pipeline stays as it is

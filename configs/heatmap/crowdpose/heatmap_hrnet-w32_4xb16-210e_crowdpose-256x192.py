@@ -7,7 +7,15 @@ _base_ = [
 ]
 
 model = dict(head=dict(out_channels=14))
-train_dataloader = dict(batch_size=16, dataset=_base_.crowdpose_train)
+# the COCO parent's training data set replaced whole (its box cleaning is
+# COCO's), keeping its codec and augmentation
+train_dataloader = dict(
+    batch_size=16,
+    dataset=dict(
+        _base_.crowdpose_train,
+        _delete_=True,
+        codec=_base_.codec,
+        pipeline=_base_.train_pipeline))
 dataset_type = _base_.crowdpose_train['type']
 val_dataloader = test_dataloader = dict(dataset=_base_.crowdpose_val)
 val_evaluator = test_evaluator = _base_.crowdpose_metric

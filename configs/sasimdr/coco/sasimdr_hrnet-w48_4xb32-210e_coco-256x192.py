@@ -9,14 +9,18 @@ codec = dict(
     input_size=(192, 256),
     split_ratio=2.0,
     sigma=4.0,
-    normalize=True)
+    normalize=True,
+    keypoint_score='min',
+    score_scale='probability',
+    off_crop='truncated')
 model = dict(
     head=dict(
-        loss=dict(type='SimDRKLLoss', use_target_weight=True),
-        decoder=codec))
+        loss=dict(type='NMTNormLoss', use_target_weight=True),
+        decoder=codec),
+    test_cfg=dict(_base_.sasimdr_test_cfg, _delete_=True))
 # the same input size: the parent's test pipeline stays as it is
 train_dataloader = val_dataloader = test_dataloader = dict(
     dataset=dict(codec=codec))
 
-# rescoring: mean of the keypoint scores above 0.1
-val_evaluator = test_evaluator = dict(keypoint_score_thr=0.1)
+# rescoring: mean of the keypoint probabilities above TEST.IN_VIS_THRE 0.01
+val_evaluator = test_evaluator = dict(keypoint_score_thr=0.01)

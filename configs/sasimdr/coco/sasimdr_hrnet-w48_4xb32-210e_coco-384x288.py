@@ -9,5 +9,5 @@ model = dict(head=dict(decoder=codec))
 train_dataloader = dict(dataset=dict(codec=codec))
 val_dataloader = test_dataloader = codec_loader(codec, _base_.test_pipeline)
 
-# rescoring: mean of the keypoint scores above 0.05
-val_evaluator = test_evaluator = dict(keypoint_score_thr=0.05)
+# rescoring: mean of the keypoint probabilities above TEST.IN_VIS_THRE 0.005
+val_evaluator = test_evaluator = dict(keypoint_score_thr=0.005)

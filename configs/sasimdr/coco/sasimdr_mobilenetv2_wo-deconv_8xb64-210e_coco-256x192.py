@@ -26,4 +26,4 @@ model = dict(
         _delete_=True, type='SimDRHead', in_channels=1280, out_channels=17,
         in_featuremap_stride=32, deconv_out_channels=None,
         loss=dict(type='SimDRKLLoss', use_target_weight=True),
-        decoder=_base_.codec))
+        init_cfg=_base_.simcc_head_init, decoder=_base_.codec))

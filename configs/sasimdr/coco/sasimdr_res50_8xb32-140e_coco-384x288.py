@@ -25,5 +25,6 @@ model = dict(head=dict(decoder=codec))
 train_dataloader = dict(batch_size=32, dataset=dict(codec=codec))
 val_dataloader = test_dataloader = codec_loader(codec, _base_.test_pipeline)
 
-# 8 GPUs x 32 images
-auto_scale_lr = dict(base_batch_size=256)
+# 8 GPUs x 32 images; the base batch size of mmpose's config
+# (simcc_res50_8xb32-140e_coco-384x288.py l.27), which scales the lr
+auto_scale_lr = dict(base_batch_size=512)

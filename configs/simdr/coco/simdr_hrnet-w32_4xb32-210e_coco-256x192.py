@@ -11,12 +11,12 @@ from simdr_ext.datasets import codec_loader  # noqa: E402
 # codec: the values and their sources are in configs/recipes.yml
 codec = dict(
     type='SimDRLabel', input_size=(192, 256), split_ratio=2.0,
-    label_smoothing=0.1)
+    label_smoothing=0.1, keypoint_score='max', score_scale='probability')
 
 model = dict(
     head=dict(_base_.simdr_head, out_channels=17, decoder=codec,
-              loss=dict(type='SoftLabelCELoss', use_target_weight=True)),
-    test_cfg=dict(flip_test=True))
+              loss=dict(type='NMTLoss', use_target_weight=True)),
+    test_cfg=_base_.simdr_test_cfg)
 
 # rescoring: mean of the keypoint scores above 0.01
 val_evaluator = test_evaluator = dict(keypoint_score_thr=0.01)

@@ -2,4 +2,7 @@
 
 _base_ = ['./simdr_res50_4xb32-140e_coco-384x288.py']
 
-model = dict(backbone=_base_.resnet101)
+# loss: NMTNormLoss, the file's LOSS.TYPE NMTNORMCritierion
+model = dict(
+    backbone=_base_.resnet101,
+    head=dict(loss=dict(type='NMTNormLoss', use_target_weight=True)))

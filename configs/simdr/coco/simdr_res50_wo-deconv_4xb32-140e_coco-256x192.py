@@ -12,5 +12,6 @@ model = dict(
         _delete_=True, type='SimDRHead', in_channels=2048, out_channels=17,
         in_featuremap_stride=32, deconv_out_channels=None,
         channels_per_joint=28,
-        loss=dict(type='SoftLabelCELoss', use_target_weight=True),
+        init_cfg=_base_.torch_default_init,
+        loss=dict(type='NMTLoss', use_target_weight=True),
         decoder=_base_.codec))

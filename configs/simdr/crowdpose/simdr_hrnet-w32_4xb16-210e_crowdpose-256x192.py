@@ -8,13 +8,13 @@ _base_ = [
 # codec: the values and their sources are in configs/recipes.yml
 codec = dict(
     _delete_=True, type='SimDRLabel', input_size=(192, 256), split_ratio=2.0,
-    label_smoothing=0.1)
+    label_smoothing=0.1, keypoint_score='max', score_scale='probability')
 model = dict(
     head=dict(
         _base_.simdr_head,
-        loss=dict(type='SoftLabelCELoss', use_target_weight=True),
+        loss=dict(type='NMTLoss', use_target_weight=True),
         decoder=codec),
-    test_cfg=dict(_delete_=True, flip_test=True))
+    test_cfg=dict(_base_.simdr_test_cfg, _delete_=True))
 # the same input size: the parent's test pipeline stays as it is
 train_dataloader = val_dataloader = test_dataloader = dict(
     dataset=dict(codec=codec))

@@ -12,7 +12,8 @@ from simdr_ext.datasets import codec_loader  # noqa: E402
 # codec: the values and their sources are in configs/recipes.yml
 codec = dict(
     type='DarkHeatmap', input_size=(192, 256), heatmap_size=(48, 64), sigma=2,
-    unbiased=True, decode_mode='dark', blur_kernel_size=11)
+    unbiased=True, decode_mode='dark', blur_kernel_size=11,
+    off_crop='truncated')
 
 model = dict(
     backbone=dict(input_size=codec['input_size']),

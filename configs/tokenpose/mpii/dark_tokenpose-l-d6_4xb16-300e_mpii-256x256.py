@@ -17,7 +17,8 @@ model = dict(
         num_heads=8,
         num_keypoints=16),
     head=dict(out_channels=16, decoder=codec))
-train_dataloader = dict(dataset=dict(_base_.mpii_train, codec=codec))
+train_dataloader = dict(
+    dataset=dict(_base_.mpii_train, codec=dict(_base_.codec, **codec)))
 dataset_type = _base_.mpii_train['type']
 val_dataloader = test_dataloader = codec_loader(
     codec, _base_.test_pipeline, **_base_.mpii_val)

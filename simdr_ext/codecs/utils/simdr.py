@@ -54,6 +54,46 @@ def keypoint_bins(keypoints: np.ndarray, keypoints_visible: np.ndarray,
     return bins, valid.astype(np.float32)
 
 
+#: ``off_crop`` values: the weight of a keypoint off the input
+OFF_CROP = ('zero_weight', 'truncated')
+
+
+def margin_weights(coords: np.ndarray, keypoints_visible: np.ndarray,
+                   size: Tuple[float, float],
+                   margins: Tuple[float, float]) -> np.ndarray:
+    """Weights of the authors' off-crop rule: 1 for a visible keypoint
+    whose Gaussian, cut to a window of ``margin`` either side, reaches the
+    crop, else 0.
+
+    Per axis of length ``L`` (``size``) with margin ``m`` (``margins``),
+    a keypoint at ``c`` is kept unless ``int(c - m) >= L`` or
+    ``int(c + m + 1) < 0``, ``int`` truncating toward zero (SimCC
+    ``lib/dataset/JointsDataset.py`` adjust_target_weight l.377-389,
+    DarkPose ``lib/dataset/JointsDataset.py`` l.283-295, both with
+    ``m = 3 sigma``, l.237 / l.257): kept for ``-m - 2 < c < L + m``.
+    Invisible (``keypoints_visible < 0.5``) and non-finite keypoints get
+    weight 0.
+
+    Args:
+        coords (np.ndarray): Coordinates ``(x, y)`` in the units of
+            ``size``, shape (N, K, 2).
+        keypoints_visible (np.ndarray): Visibility in shape (N, K).
+        size (tuple): Axis lengths ``(w, h)``.
+        margins (tuple): Margins ``(m_x, m_y)`` in the same units.
+
+    Returns:
+        np.ndarray: Float32 weights (0 or 1) in shape (N, K).
+    """
+    coords = coords[..., :2].astype(np.float64)
+    valid = (keypoints_visible >= 0.5) & np.isfinite(coords).all(-1)
+    coords = np.where(valid[..., None], coords, 0.0)
+    margins = np.asarray(margins, np.float64)
+    low = np.trunc(coords - margins)
+    high = np.trunc(coords + margins + 1)
+    valid &= ((low < np.asarray(size)) & (high >= 0)).all(-1)
+    return valid.astype(np.float32)
+
+
 @functools.lru_cache(maxsize=64)
 def _bin_counts(input_size: Tuple[int, int],
                 split_ratio: float) -> np.ndarray:
@@ -147,43 +187,89 @@ def parabola_offset_1d(logits: Array, index: Array) -> Array:
     return xp.where(ok, offset.clip(-0.5, 0.5), 0.0)
 
 
+#: ``keypoint_score`` values: how x and y axis scores make a keypoint's
+KEYPOINT_SCORES = ('min', 'max')
+#: ``score_scale`` values: what an axis score is
+SCORE_SCALES = ('probability', 'peak', 'logit')
+
+
 def decode_simdr(simcc_x: Array,
                  simcc_y: Array,
                  split_ratio: float,
                  peaks: Tuple[float, float] = (1.0, 1.0),
-                 refine: bool = False) -> Tuple[Array, Array]:
+                 refine: bool = False,
+                 keypoint_score: str = 'min',
+                 score_scale: str = 'probability') -> Tuple[Array, Array]:
     """SimDR eq. (5) ``x = argmax_i o_x(i) / k``, and SimDR* decoding.
 
     With ``refine`` the argmax moves by :func:`parabola_offset_1d`. The
-    score of an axis is its softmax peak divided by ``peak`` (SimDR: 1;
-    SimDR*: the target's peak, :func:`label_peak_probability`), clipped to
-    [0, 1]; a keypoint scores the smaller of x and y (it is as sure as its
-    less sure axis). Arrays in, arrays out; tensors in, tensors out.
+    score of an axis is, by ``score_scale``:
+
+    - ``'probability'``: its softmax peak;
+    - ``'peak'``: its softmax peak divided by ``peaks`` (SimDR*: the
+      target's peak, :func:`label_peak_probability`), clipped to [0, 1];
+    - ``'logit'``: the raw value at the argmax (mmpose 1.3.2
+      ``mmpose/codecs/utils/post_processing.py`` get_simcc_maximum
+      l.90-99). A keypoint whose score is <= 0 decodes to bin ``(-1, -1)``,
+      ``-1 / k`` input pixels on both axes (l.99, then
+      ``mmpose/codecs/simcc_label.py`` l.191); ``'min'`` picks ``y`` where
+      ``x > y`` and ``x`` otherwise (l.96-98: a NaN ``y`` keeps ``x``).
+
+    A keypoint scores the smaller (``keypoint_score='min'``: it is as sure
+    as its less sure axis) or the larger (``'max'``, the SimDR authors'
+    SimCC ``lib/core/function.py`` l.351-352) of its x and y scores.
+    Arrays in, arrays out; tensors in, tensors out.
 
     Args:
         simcc_x (np.ndarray | Tensor): Float x logits in shape (N, K, Wx).
         simcc_y (np.ndarray | Tensor): Float y logits in shape (N, K, Wy).
         split_ratio (float): The splitting factor ``k``.
-        peaks (tuple): Peak probabilities ``(p_x, p_y)`` that score 1.
-            Defaults to ``(1.0, 1.0)``.
+        peaks (tuple): Peak probabilities ``(p_x, p_y)`` that score 1 with
+            ``score_scale='peak'``. Defaults to ``(1.0, 1.0)``.
         refine (bool): Add the parabola step. Defaults to ``False``.
+        keypoint_score (str): ``'min'`` or ``'max'``. Defaults to
+            ``'min'``.
+        score_scale (str): ``'probability'``, ``'peak'`` or ``'logit'``.
+            Defaults to ``'probability'``.
 
     Returns:
         tuple:
         - keypoints (np.ndarray | Tensor): Float32 input pixels, (N, K, 2).
         - scores (np.ndarray | Tensor): Float32 scores in shape (N, K).
     """
+    if keypoint_score not in KEYPOINT_SCORES:
+        raise ValueError(f'decode_simdr got keypoint_score='
+                         f'{keypoint_score!r}: expected one of '
+                         f'{KEYPOINT_SCORES}')
+    if score_scale not in SCORE_SCALES:
+        raise ValueError(f'decode_simdr got score_scale={score_scale!r}: '
+                         f'expected one of {SCORE_SCALES}')
     xp = namespace(simcc_x)
     coords, scores = [], []
     for simcc, peak in zip((simcc_x, simcc_y), peaks):
-        index, prob = softmax_argmax(simcc)
+        if score_scale == 'logit':
+            index, score = simcc.argmax(-1), cast(xp.amax(simcc, -1),
+                                                  'float32')
+        else:
+            index, score = softmax_argmax(simcc)
+            if score_scale == 'peak' and peak != 1:
+                # score is in (0, 1] (or NaN) already: no rescale for 1
+                score = (score / peak).clip(0.0, 1.0)
         coord = cast(index, 'float64')
         if refine:
             flat = simcc.reshape(-1, simcc.shape[-1])
             coord = coord + parabola_offset_1d(flat, index.reshape(
                 -1)).reshape(index.shape)
         coords.append(coord / split_ratio)
-        # prob is in (0, 1] (or NaN) already: no rescale for peak 1
-        scores.append(prob if peak == 1 else (prob / peak).clip(0.0, 1.0))
+        scores.append(score)
     keypoints = cast(xp.stack(coords, -1), 'float32')
-    return keypoints, xp.minimum(*scores)
+    if score_scale != 'logit':
+        pick = xp.minimum if keypoint_score == 'min' else xp.maximum
+        return keypoints, pick(*scores)
+    sx, sy = scores
+    score = xp.where(sx > sy, sy, sx) if keypoint_score == 'min' \
+        else xp.where(sx < sy, sy, sx)
+    keypoints = xp.where((score <= 0)[..., None],
+                         xp.zeros_like(keypoints) - 1.0 / split_ratio,
+                         keypoints)
+    return keypoints, score

@@ -39,6 +39,15 @@ def check_range(owner: str,
     return float(value)
 
 
+def check_choice(owner: str, name: str, value: str,
+                 choices: Sequence[str]) -> str:
+    """Return ``value`` if it is one of ``choices``, else raise."""
+    if not isinstance(value, str) or value not in choices:
+        raise ValueError(f'{owner} got {name}={value!r}: expected one of '
+                         f'{", ".join(map(repr, choices))}')
+    return value
+
+
 def check_size(owner: str,
                size: Sequence[int],
                name: str = 'input_size') -> Tuple[int, int]:

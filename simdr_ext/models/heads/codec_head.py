@@ -61,6 +61,18 @@ class CodecHead(BaseHead):
         """``preds`` with the distributions of ``output_heatmaps``."""
         raise NotImplementedError
 
+    def check_test_cfg(self, test_cfg: dict) -> None:
+        """Refuse test settings the head does not know how to apply
+        (nothing by default)."""
+
+    def fuse_flip(self, outputs: Outputs, flipped: Outputs,
+                  test_cfg: dict) -> Outputs:
+        """Outputs of the crops fused with those of the flipped crops
+        (after :meth:`flip_back`): their mean by default, per tensor."""
+        if isinstance(outputs, tuple):
+            return tuple((a + b) * 0.5 for a, b in zip(outputs, flipped))
+        return (outputs + flipped) * 0.5
+
     def predict(self,
                 feats: Features,
                 batch_data_samples: OptSampleList,
@@ -68,9 +80,11 @@ class CodecHead(BaseHead):
         """``keypoints`` (1, K, 2) in input pixels and ``keypoint_scores``
         (1, K) per sample, decoded by the decoder. ``test_cfg``:
         ``flip_test`` (``feats`` is ``[orig, flipped]``; flipped outputs go
-        through :meth:`flip_back` and are averaged with the others),
-        ``output_heatmaps`` (:meth:`with_distributions`), flip settings."""
+        through :meth:`flip_back` and are fused with the others by
+        :meth:`fuse_flip`), ``output_heatmaps`` (:meth:`with_distributions`),
+        flip settings (checked by :meth:`check_test_cfg`)."""
         test_cfg = test_cfg or {}
+        self.check_test_cfg(test_cfg)
         if test_cfg.get('flip_test', False):
             assert isinstance(feats, list) and len(feats) == 2, (
                 'flip test needs [features, flipped features]')
@@ -78,11 +92,7 @@ class CodecHead(BaseHead):
             flipped = self.flip_back(
                 self.forward(feats[1]),
                 batch_data_samples[0].metainfo['flip_indices'], test_cfg)
-            if isinstance(outputs, tuple):
-                outputs = tuple(
-                    (a + b) * 0.5 for a, b in zip(outputs, flipped))
-            else:
-                outputs = (outputs + flipped) * 0.5
+            outputs = self.fuse_flip(outputs, flipped, test_cfg)
         else:
             outputs = self.forward(feats)
         preds = self.decode(outputs)

@@ -14,6 +14,10 @@ from ...codecs.utils.backend import host_array
 from .codec_head import CodecHead
 
 OptIntSeq = Optional[Sequence[int]]
+#: test_cfg ``flip_fusion`` values: how flipped outputs join the others
+FLIP_FUSIONS = ('logits', 'softmax')
+#: test_cfg ``flip_shift`` values: how flipped x vectors are realigned
+FLIP_SHIFTS = ('exact', 'one_bin', 'none')
 
 
 def shift_bins(vectors: Tensor, shift: float) -> Tensor:
@@ -28,9 +32,12 @@ def shift_bins(vectors: Tensor, shift: float) -> Tensor:
     return vectors[..., lo] * (1 - frac) + vectors[..., hi] * frac
 
 
-def flip_simdr_vectors(simcc_x: Tensor, simcc_y: Tensor,
-                       flip_indices: Sequence[int], input_width: int,
-                       split_ratio: float) -> Tuple[Tensor, Tensor]:
+def flip_simdr_vectors(simcc_x: Tensor,
+                       simcc_y: Tensor,
+                       flip_indices: Sequence[int],
+                       input_width: int,
+                       split_ratio: float,
+                       flip_shift: str = 'exact') -> Tuple[Tensor, Tensor]:
     """Map SimDR outputs of a horizontally flipped crop back to the crop.
 
     Flipping a crop of width ``w`` moves pixel centre ``x`` to ``w - 1 - x``
@@ -38,8 +45,14 @@ def flip_simdr_vectors(simcc_x: Tensor, simcc_y: Tensor,
     bins maps bin ``j`` to ``L - 1 - j``, so the reversed vector peaks
     ``s = (L - 1) - (w - 1) k`` bins past the true bin (one bin for
     ``k = 2``, the authors' ``SHIFT_HEATMAP``) and is resampled at ``i + s``
-    (:func:`shift_bins`, linear for a fractional ``s``). Reversal and the
-    swap of keypoints by ``flip_indices`` are mmpose's ``flip_vectors``.
+    (:func:`shift_bins`, linear for a fractional ``s``): ``flip_shift=
+    'exact'``. ``'one_bin'`` moves the reversed x vectors one bin left
+    whatever ``k``, the last bin kept (the authors' ``TEST.SHIFT_HEATMAP``:
+    SimCC ``lib/core/function.py`` l.124-126, l.320-322; exact for
+    ``k = 2`` only); ``'none'`` leaves them (mmpose 1.3.2's ``SimCCHead``,
+    ``mmpose/models/heads/coord_cls_heads/simcc_head.py`` predict).
+    Reversal and the swap of keypoints by ``flip_indices`` are mmpose's
+    ``flip_vectors``.
 
     Args:
         simcc_x (Tensor): x vectors of the flipped crop, shape (B, K, Wx).
@@ -47,16 +60,69 @@ def flip_simdr_vectors(simcc_x: Tensor, simcc_y: Tensor,
         flip_indices (Sequence[int]): Index of each keypoint's mirror.
         input_width (int): Crop width ``w`` in pixels.
         split_ratio (float): The splitting factor ``k``.
+        flip_shift (str): ``'exact'``, ``'one_bin'`` or ``'none'``.
+            Defaults to ``'exact'``.
 
     Returns:
         tuple: x (B, K, Wx) and y (B, K, Wy) vectors of the unflipped crop.
     """
+    check_flip_option('flip_shift', flip_shift, FLIP_SHIFTS)
     if len(flip_indices) != simcc_x.shape[1]:
         raise ValueError(f'flip_indices has {len(flip_indices)} entries but '
                          f'the vectors have {simcc_x.shape[1]} keypoints')
     x, y = flip_vectors(simcc_x, simcc_y, list(flip_indices))
+    if flip_shift == 'one_bin':
+        return torch.cat([x[..., 1:], x[..., -1:]], -1), y
+    if flip_shift == 'none':
+        return x, y
     shift = (x.shape[-1] - 1) - (input_width - 1) * split_ratio
     return shift_bins(x, shift) if shift else x, y
+
+
+def fuse_flipped(outputs: Tuple[Tensor, ...], flipped: Tuple[Tensor, ...],
+                 flip_fusion: str = 'logits') -> Tuple[Tensor, ...]:
+    """Fuse SimDR vectors of the crops with the realigned vectors of the
+    flipped crops.
+
+    ``'logits'``: the mean of the two logit vectors (mmpose 1.3.2's
+    ``SimCCHead``; the SimDR* authors', SimCC ``lib/core/function.py``
+    l.127-128, which take the softmax of that mean). ``'softmax'``: the
+    log of the mean of the two softmaxes, so that the softmax the decoder
+    takes is that mean (the SimDR authors', l.324-325).
+
+    Args:
+        outputs (tuple): x (B, K, Wx) and y (B, K, Wy) vectors.
+        flipped (tuple): Vectors of the flipped crops, same shapes.
+        flip_fusion (str): ``'logits'`` or ``'softmax'``. Defaults to
+            ``'logits'``.
+
+    Returns:
+        tuple: Fused x (B, K, Wx) and y (B, K, Wy) vectors.
+    """
+    check_flip_option('flip_fusion', flip_fusion, FLIP_FUSIONS)
+    if flip_fusion == 'logits':
+        return tuple((a + b) * 0.5 for a, b in zip(outputs, flipped))
+    return tuple(
+        log_mean_exp(a.log_softmax(-1), b.log_softmax(-1))
+        for a, b in zip(outputs, flipped))
+
+
+def log_mean_exp(a: Tensor, b: Tensor) -> Tensor:
+    """``log((exp(a) + exp(b)) / 2)`` elementwise, without overflow or
+    underflow and in operators ONNX exports (``-inf`` where both are)."""
+    high = torch.maximum(a, b)
+    step = torch.log1p(torch.exp(-(a - b).abs())) - math.log(2)
+    # a == b (both -inf included): log((e^a + e^a) / 2) = a
+    return torch.where(a == b, a, high + step)
+
+
+def check_flip_option(key: str, value: str, choices: Sequence[str]) -> str:
+    """Return ``value`` if it is one of ``choices``, else a ValueError
+    naming the test_cfg ``key``."""
+    if not isinstance(value, str) or value not in choices:
+        raise ValueError(f'SimDRHead got test_cfg {key}={value!r}: expected '
+                         f'one of {", ".join(map(repr, choices))}')
+    return value
 
 
 def strided_size(size: int, stride: int) -> int:
@@ -95,6 +161,12 @@ class SimDRHead(CodecHead):
     the flattened length: no config computes a map size (mmpose's
     ``SimCCHead`` on HRNet: open-mmlab/mmpose#2118). Parameter names are
     ``SimCCHead``'s: its checkpoints of the same architecture load.
+
+    Test settings (the model's ``test_cfg``, checked in :meth:`predict`):
+    ``flip_test``; ``flip_shift`` (:func:`flip_simdr_vectors`: ``'exact'``,
+    ``'one_bin'`` or ``'none'``, default ``'exact'``); ``flip_fusion``
+    (:func:`fuse_flipped`: ``'logits'`` or ``'softmax'``, default
+    ``'logits'``); ``output_heatmaps``.
 
     Note:
         - batch size: B, keypoint number: K, embedding length: D
@@ -236,11 +308,28 @@ class SimDRHead(CodecHead):
               torch.cat([lb.keypoint_y_labels for lb in labels]))
         return gt, torch.cat([lb.keypoint_weights for lb in labels])
 
+    def check_test_cfg(self, test_cfg: dict) -> None:
+        """``flip_fusion`` (:data:`FLIP_FUSIONS`) and ``flip_shift``
+        (:data:`FLIP_SHIFTS`), when given, must be known values."""
+        for key, choices in (('flip_fusion', FLIP_FUSIONS),
+                             ('flip_shift', FLIP_SHIFTS)):
+            if key in test_cfg:
+                check_flip_option(key, test_cfg[key], choices)
+
     def flip_back(self, outputs: tuple, flip_indices: Sequence[int],
                   test_cfg: dict) -> Tuple[Tensor, Tensor]:
-        """:func:`flip_simdr_vectors` on (B, K, Wx), (B, K, Wy)."""
+        """:func:`flip_simdr_vectors` on (B, K, Wx), (B, K, Wy), with
+        test_cfg ``flip_shift`` (default ``'exact'``)."""
         return flip_simdr_vectors(*outputs, flip_indices, self.input_size[0],
-                                  self.split_ratio)
+                                  self.split_ratio,
+                                  test_cfg.get('flip_shift', 'exact'))
+
+    def fuse_flip(self, outputs: tuple, flipped: tuple,
+                  test_cfg: dict) -> Tuple[Tensor, Tensor]:
+        """:func:`fuse_flipped` with test_cfg ``flip_fusion`` (default
+        ``'logits'``)."""
+        return fuse_flipped(outputs, flipped,
+                            test_cfg.get('flip_fusion', 'logits'))
 
     def with_distributions(self, preds: InstanceList,
                            outputs: tuple) -> InstanceList:

@@ -52,4 +52,10 @@ class SimDRAxisLoss(nn.Module):
         per_keypoint = sum(
             self.axis_loss(p, t) for p, t in zip(pred_simcc, gt_simcc))
         weights = target_weight if self.use_target_weight else None
-        return weighted_keypoint_mean(per_keypoint, weights) * self.loss_weight
+        return self.reduce(per_keypoint, weights) * self.loss_weight
+
+    def reduce(self, per_keypoint: Tensor,
+               weights: Optional[Tensor]) -> Tensor:
+        """The scalar of a loss per keypoint (N, K) and weights (N, K) or
+        ``None``: :func:`weighted_keypoint_mean`."""
+        return weighted_keypoint_mean(per_keypoint, weights)
