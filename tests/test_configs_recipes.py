@@ -80,6 +80,10 @@ def head_init_of(head: dict):
     return f"{kind}_{linear[0]['std']}"
 
 
+#: loss type -> recipes.yml loss_normalisation (any other loss: 'plain')
+LOSS_NORMALISATION = dict(NMTLoss='NMT', NMTNormLoss='NMTNORM')
+
+
 def recipe_of(cfg: Config) -> dict:
     """The recipe fields of ``configs/recipes.yml`` read from a config.
 
@@ -167,9 +171,7 @@ def recipe_of(cfg: Config) -> dict:
         train.dataset.get('bbox_clip', 'mmpose'),
         off_crop_target=codec.get('off_crop', 'zero_weight')
         if codec['type'] in ('SASimDRLabel', 'DarkHeatmap') else None,
-        loss_normalisation=dict(
-            NMTLoss='NMT', NMTNormLoss='NMTNORM').get(head.loss.type,
-                                                     'plain'),
+        loss_normalisation=LOSS_NORMALISATION.get(head.loss.type, 'plain'),
         head_init=head_init_of(head),
     )
 

@@ -114,11 +114,13 @@ def count_text(counts: Counter) -> str:
         counts.items(), key=lambda item: (-item[1], item[0])))
 
 
-BBOX_CLIPS = ('mmpose', 'authors')
+BBOX_CLIPS = ('mmpose', 'authors', 'authors_inclusive')
 
 
-def authors_clean_bbox(bbox: Sequence[float], width: int,
-                       height: int) -> np.ndarray:
+def authors_clean_bbox(bbox: Sequence[float],
+                       width: int,
+                       height: int,
+                       inclusive: bool = False) -> np.ndarray:
     """The training box cleaning of SimCC ``lib/dataset/coco.py``
     ``_load_coco_keypoint_annotation_kernal`` l.167-173: a COCO box
     ``(x, y, w, h)`` in an image of ``width`` x ``height`` becomes
@@ -131,12 +133,15 @@ def authors_clean_bbox(bbox: Sequence[float], width: int,
     returned as mmpose's ``bbox``, ``[[x1, y1, x2, y2]]`` float32 (1, 4).
     The authors' centre ``x1 + (x2 - x1) / 2`` and size ``x2 - x1``
     (``_xywh2cs`` l.217-232) are what ``GetBBoxCenterScale`` computes from
-    it."""
+    it. With ``inclusive`` the box is DarkPose's and TokenPose's
+    (``lib/dataset/coco.py`` l.170 of both: ``[x1, y1, x2 - x1 + 1,
+    y2 - y1 + 1]``, the pixel count), ``[[x1, y1, x2 + 1, y2 + 1]]``."""
     x, y, w, h = (float(v) for v in bbox[:4])
     x1, y1 = max(0.0, x), max(0.0, y)
     x2 = min(width - 1.0, x1 + max(0.0, w - 1.0))
     y2 = min(height - 1.0, y1 + max(0.0, h - 1.0))
-    return np.array([[x1, y1, x2, y2]], np.float32)
+    extra = 1.0 if inclusive else 0.0
+    return np.array([[x1, y1, x2 + extra, y2 + extra]], np.float32)
 
 
 class InputCheckMixin:
@@ -161,7 +166,9 @@ class InputCheckMixin:
         bbox_clip (str): How annotated boxes are clipped to the image:
             ``'mmpose'`` (``x2 = clip(x + w, 0, width - 1)``, boxes of zero
             width or height refused) or ``'authors'``
-            (:func:`authors_clean_bbox`; kept as the authors' l.172 if the
+            (SimCC's, :func:`authors_clean_bbox`) or
+            ``'authors_inclusive'`` (DarkPose's and TokenPose's, one pixel
+            wider and higher; kept as the authors' l.172 if the
             annotation's ``area > 0`` and ``x2 >= x1``, ``y2 >= y1``, unless
             both sides are 0, which gives no warp). Person detections are
             not changed. Only ``'mmpose'`` for data sets without boxes
@@ -215,11 +222,11 @@ class InputCheckMixin:
         if not info:
             self._skipped['without "bbox" or "keypoints"'] += 1
             return info
-        if self.bbox_clip == 'authors' and 'bbox' in info:
+        if self.bbox_clip != 'mmpose' and 'bbox' in info:
             img = raw_data_info['raw_img_info']
             info['bbox'] = authors_clean_bbox(
                 raw_data_info['raw_ann_info']['bbox'], img['width'],
-                img['height'])
+                img['height'], self.bbox_clip == 'authors_inclusive')
         if self.data_mode == 'topdown':
             img = raw_data_info['raw_img_info']
             info['ann_img_shape'] = (img['height'], img['width'])
@@ -237,7 +244,7 @@ class InputCheckMixin:
     def _is_valid_instance(self, data_info: dict) -> bool:
         """mmpose's test, its box test the authors' with
         ``bbox_clip='authors'``."""
-        if self.bbox_clip != 'authors' or 'bbox' not in data_info:
+        if self.bbox_clip == 'mmpose' or 'bbox' not in data_info:
             return super()._is_valid_instance(data_info)
         without_box = {k: v for k, v in data_info.items() if k != 'bbox'}
         return (super()._is_valid_instance(without_box)
@@ -251,7 +258,7 @@ class InputCheckMixin:
         if 'num_keypoints' in info and info['num_keypoints'] == 0:
             return 'no visible keypoint'
         if 'bbox' in info:
-            if self.bbox_clip == 'authors':
+            if self.bbox_clip != 'mmpose':
                 if not self.authors_box_ok(info):
                     return ('box empty or of zero area after the authors\' '
                             'clipping')

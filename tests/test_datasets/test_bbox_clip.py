@@ -173,3 +173,38 @@ def test_crowdpose_takes_the_option_and_mpii_refuses_it(tmp_path,
 def test_unknown_value_is_refused(coco_copy):
     with pytest.raises(ValueError, match="bbox_clip='author'"):
         build(coco_copy, bbox_clip='author')
+
+
+def darkpose_clean_box(bbox, width, height):
+    """ilovepose/DarkPose (and leeyegy/TokenPose) lib/dataset/coco.py
+    l.165-170, transcribed: the clipped corners as SimCC's, the box stored
+    as [x1, y1, x2 - x1 + 1, y2 - y1 + 1] (x, y, w, h)."""
+    x, y, w, h = bbox
+    x1 = np.max((0, x))
+    y1 = np.max((0, y))
+    x2 = np.min((width - 1, x1 + np.max((0, w - 1))))
+    y2 = np.min((height - 1, y1 + np.max((0, h - 1))))
+    return [x1, y1, x2 - x1 + 1, y2 - y1 + 1]
+
+
+def test_inclusive_boxes_are_darkposes(coco_copy):
+    """``'authors_inclusive'``: the box of DarkPose and TokenPose, one
+    pixel wider and higher than SimCC's, centre x + w / 2 of it."""
+    data = json.loads((coco_copy / 'test_coco.json').read_text())
+    sizes = image_sizes(data)
+    anns = {a['id']: a for a in data['annotations']}
+    ours = build(coco_copy, bbox_clip='authors_inclusive')
+    simcc = build(coco_copy, bbox_clip='authors')
+    assert len(ours) == len(simcc) > 0
+    for i in range(len(ours)):
+        info = ours.get_data_info(i)
+        ann = anns[info['id']]
+        x, y, w, h = darkpose_clean_box(ann['bbox'], *sizes[ann['image_id']])
+        np.testing.assert_allclose(info['bbox'][0], [x, y, x + w, y + h],
+                                   rtol=1e-6)
+        np.testing.assert_allclose(
+            info['bbox'][0] - simcc.get_data_info(i)['bbox'][0],
+            [0, 0, 1, 1], atol=1e-4)
+        out = ours.prepare_data(i)
+        np.testing.assert_allclose(out['bbox_center'][0],
+                                   [x + w * 0.5, y + h * 0.5], rtol=1e-5)

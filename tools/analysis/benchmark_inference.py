@@ -350,11 +350,20 @@ def onnx_path(model, images, boxes, batch_size: int, threads: int,
 
 def forward_path(model, num_crops: int, batch_size: int,
                  flip_test: bool) -> Callable[[], None]:
-    """(e) ``extract_feat`` + ``head.forward`` on preallocated crops, in
-    batches of ``batch_size``, twice with flip test."""
+    """(e) ``extract_feat`` + ``head.forward`` on preallocated crops (and
+    their preallocated mirror images with flip test), in batches of
+    ``batch_size``; the crops in the
+    memory format of the model's weights (channels-last after the batched
+    API converted them, as the API feeds it)."""
     w, h = model.cfg.codec['input_size']
-    device = next(model.parameters()).device
-    x = torch.randn(batch_size, 3, h, w, device=device)
+    weight = next(model.parameters())
+    x = torch.randn(batch_size, 3, h, w, device=weight.device)
+    layout = torch.channels_last if weight.dim() == 4 and \
+        weight.is_contiguous(memory_format=torch.channels_last) \
+        else torch.contiguous_format
+    x = x.contiguous(memory_format=layout)
+    flipped = x.flip(-1).contiguous(memory_format=layout)
+    device = weight.device
     batches = [min(batch_size, num_crops - i)
                for i in range(0, num_crops, batch_size)]
 
@@ -362,7 +371,7 @@ def forward_path(model, num_crops: int, batch_size: int,
         for n in batches:
             model.head.forward(model.extract_feat(x[:n]))
             if flip_test:
-                model.head.forward(model.extract_feat(x[:n].flip(-1)))
+                model.head.forward(model.extract_feat(flipped[:n]))
         sync(device)
 
     return run
@@ -499,6 +508,10 @@ def benchmark_paths(config: str = DEFAULT_CONFIG,
     cpu = device == 'cpu'
     set_threads(threads)
     model = build_model(config, device)
+    # mmpose's paths and the exports take the model as init_model gives
+    # it; the batched API (which may convert its model's memory format in
+    # place) and its floor (e) take a copy
+    api_model = copy.deepcopy(model)
     flip = bool((model.test_cfg or {}).get('flip_test', False))
     images, boxes = coco_people(num_crops)
     crops = sum(len(b) for b in boxes)
@@ -533,14 +546,14 @@ def benchmark_paths(config: str = DEFAULT_CONFIG,
         mmpose_inferencer_path(model, images, boxes, inferencer_batch))
     for b in batch_sizes:
         add('(c) batched API', 'fp32', str(b),
-            batched_path(model, images, boxes, b), shipped=True)
+            batched_path(api_model, images, boxes, b), shipped=True)
     add_optional('(c) batched API, default batch', 'fp32', 'auto',
-                 lambda: batched_runner(model, None))
+                 lambda: batched_runner(api_model, None))
     add_optional('(c) batched API', 'bf16', '8',
-                 lambda: batched_runner(model, 8, 'bf16'))
+                 lambda: batched_runner(api_model, 8, 'bf16'))
     if fp16 and device.startswith('cuda'):
         add_optional('(c) batched API', 'fp16', str(max(batch_sizes)),
-                     lambda: batched_runner(model, max(batch_sizes),
+                     lambda: batched_runner(api_model, max(batch_sizes),
                                             'fp16'))
     with tempfile.TemporaryDirectory() as folder:
         if cpu:
@@ -552,10 +565,11 @@ def benchmark_paths(config: str = DEFAULT_CONFIG,
                         threads))
         for b in batch_sizes:
             add('(e) forward only (floor)', 'fp32', str(b),
-                forward_path(model, crops, b, flip))
+                forward_path(api_model, crops, b, flip))
         seconds = interleaved_seconds(paths, rounds)
         few_rows, few_skipped = time_few_people(model, few_images,
-                                                few_boxes, rounds)
+                                                few_boxes, rounds,
+                                                api_model)
     flips = 2 if flip else 1
     rows = []
     for info, s in zip(names, seconds):
@@ -585,10 +599,11 @@ def benchmark_paths(config: str = DEFAULT_CONFIG,
                 gflop_per_crop=gflop_per_crop, load=load_average())
 
 
-def time_few_people(model, images, boxes,
-                    rounds: int) -> Tuple[List[Dict], List[Dict]]:
-    """(a) against the API's default (``batch_size=None``) on images with
-    1-3 people, interleaved.
+def time_few_people(model, images, boxes, rounds: int,
+                    api_model=None) -> Tuple[List[Dict], List[Dict]]:
+    """(a) with ``model`` against the API's default (``batch_size=None``)
+    with ``api_model`` (default: ``model``) on images with 1-3 people,
+    interleaved.
 
     Returns:
         tuple: rows (``path``, ``batch``, ``seconds``; (a) first) and the
@@ -598,7 +613,8 @@ def time_few_people(model, images, boxes,
     rows = [dict(path='(a) mmpose inference_topdown', batch='per image')]
     paths = [top]
     skipped = []
-    run, reason = try_runner(lambda: batched_runner(model, None), images,
+    api_model = model if api_model is None else api_model
+    run, reason = try_runner(lambda: batched_runner(api_model, None), images,
                              boxes)
     name = '(c) batched API, default batch, 1-3 people'
     if run is None:

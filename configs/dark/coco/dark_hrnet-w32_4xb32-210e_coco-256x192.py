@@ -14,5 +14,7 @@ codec = dict(
 # no flip shift: the flipped-back map is averaged as it is
 model = dict(head=dict(decoder=codec), test_cfg=dict(shift_heatmap=False))
 # the same input size: the parent's test pipeline stays as it is
-train_dataloader = val_dataloader = test_dataloader = dict(
-    dataset=dict(codec=codec))
+val_dataloader = test_dataloader = dict(dataset=dict(codec=codec))
+# DarkPose's training boxes (configs/recipes.yml box_clipping)
+train_dataloader = dict(
+    dataset=dict(codec=codec, bbox_clip='authors_inclusive'))

@@ -21,5 +21,7 @@ model = dict(
               loss=dict(type='KeypointMSELoss', use_target_weight=True)),
     test_cfg=dict(flip_test=True, flip_mode='heatmap', shift_heatmap=False))
 
-train_dataloader = dict(dataset=dict(codec=codec))
+# TokenPose's training boxes (configs/recipes.yml box_clipping)
+train_dataloader = dict(
+    dataset=dict(codec=codec, bbox_clip='authors_inclusive'))
 val_dataloader = test_dataloader = codec_loader(codec, _base_.test_pipeline)

@@ -23,5 +23,7 @@ model = dict(
 # rescoring: mean of the keypoint scores above 0.01
 val_evaluator = test_evaluator = dict(keypoint_score_thr=0.01)
 
-train_dataloader = dict(dataset=dict(codec=codec))
+# TokenPose's training boxes (configs/recipes.yml box_clipping)
+train_dataloader = dict(
+    dataset=dict(codec=codec, bbox_clip='authors_inclusive'))
 val_dataloader = test_dataloader = codec_loader(codec, _base_.test_pipeline)

@@ -54,7 +54,7 @@ def test_zero_weights_and_empty_batches_give_zero_not_nan(n):
     oy = torch.randn(n, 5, 128, requires_grad=True)
     tx, ty = torch.zeros(n, 5, 96), torch.zeros(n, 5, 128)
     loss = MODELS.build(dict(type='NMTLoss'))((ox, oy), (tx, ty),
-                                             torch.zeros(n, 5))
+                                              torch.zeros(n, 5))
     assert loss.item() == 0.0
     loss.backward()
     assert torch.isfinite(ox.grad).all()
