@@ -81,6 +81,17 @@ def trained_quickstart(tmp_path_factory) -> str:
 
 
 @pytest.fixture(scope='session')
+def peaked_checkpoint(request) -> str:
+    """A quickstart checkpoint with peaked outputs (random weights give
+    flat ones): the 300-epoch one where ``tools/quickstart.py`` wrote it
+    (git-ignored), else :func:`trained_quickstart`'s."""
+    made = osp.join(REPO, 'work_dirs', 'quickstart', 'epoch_300.pth')
+    if osp.isfile(made):
+        return made
+    return request.getfixturevalue('trained_quickstart')
+
+
+@pytest.fixture(scope='session')
 def bundled_detections():
     """``{image path: (M, 4) float32 xyxy}`` of the bundled detections
     (118 boxes over the 4 bundled COCO images)."""

@@ -2,7 +2,6 @@
 """tools/analysis/precision_parity.py: bf16 against float32 on a peaked
 model, and what the batched API says about bf16 on this CPU."""
 import json
-import os.path as osp
 
 import pytest
 import torch
@@ -10,17 +9,6 @@ import torch
 from simdr_ext.apis import BatchedTopdownInferencer
 from simdr_ext.apis.batched_inferencer import cpu_has_native_bf16
 from tools.analysis import precision_parity
-
-
-@pytest.fixture(scope='session')
-def peaked_checkpoint(request, repo_root):
-    """The quickstart's 300-epoch checkpoint where tools/quickstart.py
-    made it, else the 80-epoch one the ``trained_quickstart`` fixture
-    trains."""
-    made = osp.join(repo_root, 'work_dirs', 'quickstart', 'epoch_300.pth')
-    if osp.isfile(made):
-        return made
-    return request.getfixturevalue('trained_quickstart')
 
 
 def test_bf16_refusal_and_the_tools_note(pose_model_factory, tmp_path):
