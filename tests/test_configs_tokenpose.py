@@ -18,7 +18,8 @@ from mmengine.config import Config
 from mmengine.registry import init_default_scope
 
 from mmpose.registry import MODELS
-from test_configs import parsed  # one parse per config and run
+from test_configs import RECIPE_ROWS, parsed  # one parse per config
+from test_configs_recipes import LOSS_NORMALISATION
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 ROOT = osp.join(REPO, 'configs', 'tokenpose')
@@ -45,8 +46,9 @@ def load(path: str) -> Config:
 @pytest.mark.parametrize('path', CONFIGS, ids=IDS)
 def test_head_and_loss_of_each_representation(path):
     """DARK heatmaps: TokenPose's MLP heatmap head with MSE; SimDR: the two
-    linear layers on the keypoint tokens with the soft-label CE. The codec
-    binding itself: tests/test_configs.py (every config)."""
+    linear layers on the keypoint tokens with the SimDR authors' loss of
+    the row (configs/recipes.yml loss_normalisation). The codec binding
+    itself: tests/test_configs.py (every config)."""
     cfg = parsed(path)
     codec, head = cfg.codec, cfg.model.head
     if codec.type == 'DarkHeatmap':
@@ -58,7 +60,9 @@ def test_head_and_loss_of_each_representation(path):
         assert codec.type == 'SimDRLabel'
         assert head.type == 'SimDRHead' and head.deconv_out_channels is None
         assert head.embedding_dim == head.in_channels
-        assert head.loss.type == 'SoftLabelCELoss'
+        want = RECIPE_ROWS[osp.basename(path)[:-3]]['loss_normalisation']
+        assert want in ('NMT', 'NMTNORM')
+        assert LOSS_NORMALISATION[head.loss.type] == want
     assert cfg.model.test_cfg.flip_test
 
 
