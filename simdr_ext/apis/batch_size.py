@@ -178,7 +178,7 @@ def compare_with_mmpose(model, people: Sequence[int] = (1, 2, 3),
     rng = np.random.default_rng(0)
     pics = [rng.integers(0, 256, (480, 640, 3), dtype=np.uint8)
             for _ in range(images)]
-    infer = BatchedTopdownInferencer(copy_module(model))
+    infer = BatchedTopdownInferencer(copy.deepcopy(model))
     best = {n: [float('inf'), float('inf')] for n in people}
     for round_ in range(repeats + 1):
         for n in people:
@@ -194,11 +194,6 @@ def compare_with_mmpose(model, people: Sequence[int] = (1, 2, 3),
                     best[n][k] = min(best[n][k],
                                      (clock() - start) / images)
     return {n: tuple(v) for n, v in best.items()}
-
-
-def copy_module(model):
-    """A deep copy of a model (its own weights)."""
-    return copy.deepcopy(model)
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
@@ -247,10 +242,10 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     layouts = [False, True] if args.channels_last else [None]
     infers = {}
     for channels_last in layouts:
-        copy = copy_module(model) if channels_last else model
+        own = copy.deepcopy(model) if channels_last else model
         infers[f'{args.precision} channels_last={channels_last}'] = \
             BatchedTopdownInferencer(
-                copy, batch_size=1, precision=args.precision,
+                own, batch_size=1, precision=args.precision,
                 channels_last=channels_last,
                 allow_emulated_bf16=True).infer_crops
     clocks = dict(wall=time.perf_counter, cpu=time.process_time)
